@@ -1,0 +1,144 @@
+/// Typed decoding of method results from the parsed JSON tree.
+public enum ResultDecoder {
+    public static func accountStatus(_ result: JSONValue, version: MethodVersion) throws(DecodeError) -> AccountStatus {
+        let r = try FieldReader(result, path: "result")
+        let totals = AccountTotals(
+            walletBalance: try r.decimal("totalWalletBalance"),
+            unrealizedProfit: try r.decimal("totalUnrealizedProfit"),
+            marginBalance: try r.decimal("totalMarginBalance"),
+            initialMargin: try r.decimal("totalInitialMargin"),
+            maintMargin: try r.decimal("totalMaintMargin"),
+            positionInitialMargin: try r.decimal("totalPositionInitialMargin"),
+            openOrderInitialMargin: try r.decimal("totalOpenOrderInitialMargin"),
+            crossWalletBalance: try r.decimal("totalCrossWalletBalance"),
+            crossUnrealizedProfit: try r.decimal("totalCrossUnPnl"),
+            availableBalance: try r.decimal("availableBalance"),
+            maxWithdrawAmount: try r.decimal("maxWithdrawAmount")
+        )
+        var flags: AccountFlags?
+        if r.has("multiAssetsMargin") || r.has("canTrade") {
+            flags = AccountFlags(
+                feeTier: try r.optionalInt64("feeTier") ?? 0,
+                canTrade: try r.bool("canTrade"),
+                canDeposit: try r.bool("canDeposit"),
+                canWithdraw: try r.bool("canWithdraw"),
+                multiAssetsMargin: try r.bool("multiAssetsMargin")
+            )
+        }
+        let assets = try r.rows("assets", asset)
+        let positions = try r.rows("positions", statusPosition)
+        return AccountStatus(version: version, flags: flags, totals: totals, assets: assets, positions: positions)
+    }
+
+    static func asset(_ a: FieldReader) throws(DecodeError) -> AssetBalance {
+        AssetBalance(
+            asset: try a.string("asset"),
+            walletBalance: try a.decimal("walletBalance"),
+            unrealizedProfit: try a.decimal("unrealizedProfit"),
+            marginBalance: try a.decimal("marginBalance"),
+            maintMargin: try a.decimal("maintMargin"),
+            initialMargin: try a.decimal("initialMargin"),
+            positionInitialMargin: try a.decimal("positionInitialMargin"),
+            openOrderInitialMargin: try a.decimal("openOrderInitialMargin"),
+            crossWalletBalance: try a.decimal("crossWalletBalance"),
+            crossUnrealizedProfit: try a.decimal("crossUnPnl"),
+            availableBalance: try a.decimal("availableBalance"),
+            maxWithdrawAmount: try a.decimal("maxWithdrawAmount"),
+            marginAvailable: try a.optionalBool("marginAvailable"),
+            updateTime: try a.optionalInt64("updateTime") ?? 0
+        )
+    }
+
+    static func statusPosition(_ p: FieldReader) throws(DecodeError) -> StatusPosition {
+        StatusPosition(
+            symbol: try p.string("symbol"),
+            positionSide: try p.string("positionSide"),
+            positionAmount: try p.decimal("positionAmt"),
+            unrealizedProfit: try p.decimal("unrealizedProfit"),
+            initialMargin: try p.decimal("initialMargin"),
+            maintMargin: try p.decimal("maintMargin"),
+            positionInitialMargin: try p.optionalDecimal("positionInitialMargin"),
+            openOrderInitialMargin: try p.optionalDecimal("openOrderInitialMargin"),
+            leverage: try p.optionalDecimal("leverage"),
+            isolated: try p.optionalBool("isolated"),
+            entryPrice: try p.optionalDecimal("entryPrice"),
+            breakEvenPrice: try p.optionalDecimal("breakEvenPrice"),
+            maxNotional: try p.optionalDecimal("maxNotional"),
+            notional: try p.optionalDecimal("notional"),
+            isolatedWallet: try p.optionalDecimal("isolatedWallet"),
+            isolatedMargin: try p.optionalDecimal("isolatedMargin"),
+            updateTime: try p.optionalInt64("updateTime") ?? 0
+        )
+    }
+
+    public static func positions(_ result: JSONValue) throws(DecodeError) -> [PositionDetail] {
+        guard case .array(let rows) = result else {
+            throw DecodeError(path: "result", problem: "expected array, found \(result.typeName)")
+        }
+        var out: [PositionDetail] = []
+        out.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() {
+            let p = try FieldReader(row, path: "result[\(index)]")
+            out.append(
+                PositionDetail(
+                    symbol: try p.string("symbol"),
+                    positionSide: try p.string("positionSide"),
+                    positionAmount: try p.decimal("positionAmt"),
+                    entryPrice: try p.decimal("entryPrice"),
+                    breakEvenPrice: try p.optionalDecimal("breakEvenPrice"),
+                    markPrice: try p.decimal("markPrice"),
+                    unrealizedProfit: try p.decimal("unRealizedProfit"),
+                    liquidationPrice: try p.decimal("liquidationPrice"),
+                    isolatedMargin: try p.optionalDecimal("isolatedMargin") ?? 0,
+                    notional: try p.optionalDecimal("notional") ?? 0,
+                    isolatedWallet: try p.optionalDecimal("isolatedWallet") ?? 0,
+                    marginAsset: try p.optionalString("marginAsset"),
+                    initialMargin: try p.optionalDecimal("initialMargin"),
+                    maintMargin: try p.optionalDecimal("maintMargin"),
+                    positionInitialMargin: try p.optionalDecimal("positionInitialMargin"),
+                    openOrderInitialMargin: try p.optionalDecimal("openOrderInitialMargin"),
+                    adl: try p.optionalInt64("adl"),
+                    leverage: try p.optionalDecimal("leverage"),
+                    marginType: try p.optionalString("marginType"),
+                    maxNotionalValue: try p.optionalDecimal("maxNotionalValue"),
+                    isAutoAddMargin: try p.optionalBool("isAutoAddMargin"),
+                    updateTime: try p.optionalInt64("updateTime") ?? 0
+                ))
+        }
+        return out
+    }
+
+    public static func balances(_ result: JSONValue) throws(DecodeError) -> [BalanceEntry] {
+        guard case .array(let rows) = result else {
+            throw DecodeError(path: "result", problem: "expected array, found \(result.typeName)")
+        }
+        var out: [BalanceEntry] = []
+        for (index, row) in rows.enumerated() {
+            let b = try FieldReader(row, path: "result[\(index)]")
+            out.append(
+                BalanceEntry(
+                    accountAlias: try b.optionalString("accountAlias"),
+                    asset: try b.string("asset"),
+                    balance: try b.decimal("balance"),
+                    crossWalletBalance: try b.decimal("crossWalletBalance"),
+                    crossUnrealizedProfit: try b.decimal("crossUnPnl"),
+                    availableBalance: try b.decimal("availableBalance"),
+                    maxWithdrawAmount: try b.decimal("maxWithdrawAmount"),
+                    marginAvailable: try b.optionalBool("marginAvailable"),
+                    updateTime: try b.optionalInt64("updateTime") ?? 0
+                ))
+        }
+        return out
+    }
+
+    public static func session(_ result: JSONValue) throws(DecodeError) -> SessionStatus {
+        let s = try FieldReader(result, path: "result")
+        return SessionStatus(
+            apiKey: try s.optionalString("apiKey"),
+            authorizedSince: try s.optionalInt64("authorizedSince"),
+            connectedSince: try s.optionalInt64("connectedSince"),
+            returnRateLimits: try s.optionalBool("returnRateLimits"),
+            serverTime: try s.int64("serverTime")
+        )
+    }
+}

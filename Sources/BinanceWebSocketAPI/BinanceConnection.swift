@@ -1,0 +1,332 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// A decoded answer plus the IP-wide weight usage Binance reported with it.
+public struct Response<Value: Sendable>: Sendable {
+    public let value: Value
+    public let rateLimit: RateLimitStatus?
+}
+
+/// Unsolicited things that happen to a connection; the owner decides whether to reconnect.
+public enum ConnectionEvent: Sendable, Equatable {
+    /// Binance announced that this connection will close soon.
+    case serverShutdown
+    /// An `id: null` error: the session's key became invalid (e.g. −2015).
+    case sessionError(code: Int, message: String)
+    /// A frame that was not valid JSON or not a known message.
+    case protocolError(String)
+    /// The connection is gone; every pending request has failed.
+    case closed(reason: String)
+}
+
+/// Settings for one connection. Every knob in one value, with production defaults.
+public struct ConnectionConfiguration: Sendable {
+    public var url: WebSocketURL
+    public var transport = TransportConfiguration()
+    public var requestTimeout: Duration = .seconds(10)
+    /// Binance recommends 5000 ms or less; Spot caps it at 60000.
+    public var recvWindow: Int64 = 5000
+    /// Timestamps are biased this far into the past: a future timestamp has only 1 s of slack,
+    /// a past one has `recvWindow`.
+    public var timestampBiasMilliseconds: Int64 = 100
+
+    public init(url: WebSocketURL) { self.url = url }
+}
+
+/// One Binance WebSocket API connection: unique request ids, responses matched by id in any
+/// order, a deadline per request, signing, `session.logon` for Ed25519 keys, and a clock-offset
+/// estimate. When the connection drops every pending request fails at once; nothing leaks.
+///
+/// It never reconnects by itself: reconnecting costs weight, so the owner (the poller, which
+/// asks the scheduler) decides when.
+public actor BinanceConnection {
+    public let configuration: ConnectionConfiguration
+    private let credentials: APICredentials?
+    private let clock: WallClock
+    private let logger: Logger
+    private let transport: WebSocketTransport
+    private var pending: [String: PendingRequest] = [:]
+    private var nextID: Int64 = 1
+    private var closedReason: String?
+    private var readerTask: Task<Void, Never>?
+    private let eventContinuation: AsyncStream<ConnectionEvent>.Continuation
+
+    /// Events in arrival order; finishes when the connection closes.
+    public nonisolated let events: AsyncStream<ConnectionEvent>
+    /// Exchange time minus local time, in ms, from the last `synchroniseClock`.
+    public private(set) var clockOffsetMilliseconds: Int64 = 0
+    /// True after a successful `session.logon`: account requests then carry no signature.
+    public private(set) var isLoggedOn = false
+    /// Local time (ms) when the connection was established.
+    public nonisolated let connectedAt: Int64
+
+    private struct PendingRequest {
+        let method: String
+        let continuation: CheckedContinuation<ResponseEnvelope, any Error>
+        let timeoutTask: Task<Void, Never>
+    }
+
+    /// Opens the WebSocket. Costs 5 request weight on Binance.
+    public static func connect(
+        configuration: ConnectionConfiguration, credentials: APICredentials?, clock: WallClock = .system,
+        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(BinanceClientError) -> BinanceConnection {
+        let transport = try await WebSocketTransport.connect(
+            url: configuration.url, configuration: configuration.transport, group: group)
+        let connection = BinanceConnection(
+            configuration: configuration, credentials: credentials, clock: clock, logger: logger, transport: transport)
+        await connection.startReading()
+        return connection
+    }
+
+    private init(
+        configuration: ConnectionConfiguration, credentials: APICredentials?, clock: WallClock, logger: Logger,
+        transport: WebSocketTransport
+    ) {
+        self.configuration = configuration
+        self.credentials = credentials
+        self.clock = clock
+        self.logger = logger
+        self.transport = transport
+        self.connectedAt = clock.nowMilliseconds()
+        (events, eventContinuation) = AsyncStream.makeStream(of: ConnectionEvent.self)
+    }
+
+    public var isClosed: Bool { closedReason != nil }
+
+    private func startReading() {
+        let transport = self.transport
+        readerTask = Task { [weak self] in
+            for await event in transport.events {
+                switch event {
+                case .text(let bytes):
+                    // Parse off the actor: a v1 status frame is hundreds of KB.
+                    let message: Result<InboundMessage, any Error>
+                    do {
+                        message = .success(try EnvelopeClassifier.classify(try JSONParser.parse(bytes)))
+                    } catch {
+                        message = .failure(error)
+                    }
+                    await self?.deliver(message, size: bytes.count)
+                case .unexpectedFrame(let what):
+                    await self?.report(.protocolError("unexpected \(what)"))
+                case .closed(let reason):
+                    await self?.didClose(reason: reason)
+                }
+            }
+            await self?.didClose(reason: "connection lost")
+        }
+    }
+
+    private func report(_ event: ConnectionEvent) {
+        eventContinuation.yield(event)
+    }
+
+    private func deliver(_ message: Result<InboundMessage, any Error>, size: Int) {
+        switch message {
+        case .failure(let error):
+            logger.warning("discarding malformed frame", metadata: ["bytes": "\(size)", "error": "\(error)"])
+            eventContinuation.yield(.protocolError("\(error)"))
+        case .success(.event(let type, _)):
+            if type == "serverShutdown" {
+                logger.info("server announced shutdown of this connection")
+                eventContinuation.yield(.serverShutdown)
+            } else {
+                logger.debug("ignoring connection event", metadata: ["event": "\(type)"])
+            }
+        case .success(.unknown):
+            logger.debug("ignoring unknown frame", metadata: ["bytes": "\(size)"])
+        case .success(.response(let envelope)):
+            guard let id = envelope.id else {
+                let code = envelope.error?.code ?? 0
+                let text = envelope.error?.message ?? "status \(envelope.status)"
+                logger.error("session-level error; failing all requests on this connection", metadata: ["code": "\(code)"])
+                eventContinuation.yield(.sessionError(code: code, message: text))
+                for (_, request) in pending {
+                    request.timeoutTask.cancel()
+                    request.continuation.resume(returning: envelope)
+                }
+                pending.removeAll()
+                return
+            }
+            guard let request = pending.removeValue(forKey: id) else {
+                logger.debug("discarding late or unknown response", metadata: ["id": "\(id)"])
+                return
+            }
+            request.timeoutTask.cancel()
+            request.continuation.resume(returning: envelope)
+        }
+    }
+
+    private func didClose(reason: String) {
+        guard closedReason == nil else { return }
+        closedReason = reason
+        for (_, request) in pending {
+            request.timeoutTask.cancel()
+            request.continuation.resume(throwing: BinanceClientError.connectionClosed(reason))
+        }
+        pending.removeAll()
+        eventContinuation.yield(.closed(reason: reason))
+        eventContinuation.finish()
+    }
+
+    private func timeOut(id: String) {
+        guard let request = pending.removeValue(forKey: id) else { return }
+        request.continuation.resume(throwing: BinanceClientError.timeout(method: request.method))
+    }
+
+    private func cancel(id: String) {
+        guard let request = pending.removeValue(forKey: id) else { return }
+        request.timeoutTask.cancel()
+        request.continuation.resume(throwing: BinanceClientError.cancelled)
+    }
+
+    /// Sends a request and waits for the response with the same id. Throws `.api` for error
+    /// answers (with their rate-limit data), never returns a non-200 envelope.
+    public func send(method: String, params: RequestParameters = RequestParameters()) async throws(BinanceClientError)
+        -> ResponseEnvelope
+    {
+        if let closedReason { throw .connectionClosed(closedReason) }
+        let id = String(nextID)
+        nextID += 1
+        let text = JSONWriter.request(id: id, method: method, params: params)
+        let envelope: ResponseEnvelope
+        do {
+            envelope = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseEnvelope, any Error>) in
+                    let timeout = configuration.requestTimeout
+                    let timeoutTask = Task { [weak self] in
+                        try? await Task.sleep(for: timeout)
+                        if !Task.isCancelled { await self?.timeOut(id: id) }
+                    }
+                    pending[id] = PendingRequest(method: method, continuation: continuation, timeoutTask: timeoutTask)
+                    let transport = self.transport
+                    Task { [weak self] in
+                        do {
+                            try await transport.send(text: text)
+                        } catch {
+                            await self?.didClose(reason: "\(error)")
+                        }
+                    }
+                }
+            } onCancel: {
+                Task { [weak self] in await self?.cancel(id: id) }
+            }
+        } catch let error as BinanceClientError {
+            throw error
+        } catch {
+            throw .transport("\(error)")
+        }
+        if let apiError = envelope.apiError(method: method) { throw .api(apiError) }
+        return envelope
+    }
+
+    /// The ms timestamp to put in a request: local time plus the exchange offset, slightly in the past.
+    public func timestamp() -> Int64 {
+        clock.nowMilliseconds() + clockOffsetMilliseconds - configuration.timestampBiasMilliseconds
+    }
+
+    /// Sends a USER_DATA request: adds `timestamp`/`recvWindow`, and `apiKey` + `signature`
+    /// unless the connection is logged on. Signs immediately before sending.
+    public func sendSigned(method: String, params: RequestParameters = RequestParameters()) async throws(BinanceClientError)
+        -> ResponseEnvelope
+    {
+        guard let credentials else { throw .transport("no API credentials configured") }
+        var params = params
+        params.set("timestamp", .int(timestamp()))
+        params.set("recvWindow", .int(configuration.recvWindow))
+        if !isLoggedOn {
+            params.set("apiKey", .string(credentials.apiKey))
+            do {
+                params.set("signature", .string(try credentials.signer.sign(params.signaturePayload)))
+            } catch {
+                throw .transport("signing failed (\(credentials.signer.keyType.rawValue) key)")
+            }
+        }
+        return try await send(method: method, params: params)
+    }
+
+    /// Authenticates the connection with an Ed25519 key (weight 2).
+    @discardableResult
+    public func logon() async throws(BinanceClientError) -> Response<SessionStatus> {
+        guard let credentials else { throw .transport("no API credentials configured") }
+        var params = RequestParameters()
+        params.set("apiKey", .string(credentials.apiKey))
+        params.set("timestamp", .int(timestamp()))
+        params.set("recvWindow", .int(configuration.recvWindow))
+        do {
+            params.set("signature", .string(try credentials.signer.sign(params.signaturePayload)))
+        } catch {
+            throw .transport("signing failed (\(credentials.signer.keyType.rawValue) key)")
+        }
+        let envelope = try await send(method: "session.logon", params: params)
+        let status = try decode(envelope, method: "session.logon", ResultDecoder.session)
+        isLoggedOn = true
+        return status
+    }
+
+    /// Measures the clock offset with `session.status` (weight 2 per sample): the sample with
+    /// the smallest round trip wins; offset = serverTime − midpoint of send and receive.
+    @discardableResult
+    public func synchroniseClock(samples: Int = 1) async throws(BinanceClientError) -> (offset: Int64, rateLimit: RateLimitStatus?) {
+        var best: (rtt: Int64, offset: Int64)?
+        var lastLimit: RateLimitStatus?
+        for _ in 0..<max(1, samples) {
+            let t0 = clock.nowMilliseconds()
+            let envelope = try await send(method: "session.status")
+            let t1 = clock.nowMilliseconds()
+            let status = try decode(envelope, method: "session.status", ResultDecoder.session)
+            lastLimit = status.rateLimit
+            let offset = status.value.serverTime - (t0 + t1) / 2
+            if best == nil || t1 - t0 < best!.rtt { best = (t1 - t0, offset) }
+        }
+        clockOffsetMilliseconds = best?.offset ?? 0
+        return (clockOffsetMilliseconds, lastLimit)
+    }
+
+    public func sessionStatus() async throws(BinanceClientError) -> Response<SessionStatus> {
+        try decode(try await send(method: "session.status"), method: "session.status", ResultDecoder.session)
+    }
+
+    public func accountStatus(_ version: MethodVersion) async throws(BinanceClientError) -> Response<AccountStatus> {
+        let method = version == .v1 ? "account.status" : "v2/account.status"
+        return try decode(try await sendSigned(method: method), method: method) { (value) throws(DecodeError) in
+            try ResultDecoder.accountStatus(value, version: version)
+        }
+    }
+
+    public func positions(_ version: MethodVersion, symbol: String? = nil) async throws(BinanceClientError)
+        -> Response<[PositionDetail]>
+    {
+        let method = version == .v1 ? "account.position" : "v2/account.position"
+        var params = RequestParameters()
+        if let symbol { params.set("symbol", .string(symbol)) }
+        return try decode(try await sendSigned(method: method, params: params), method: method, ResultDecoder.positions)
+    }
+
+    public func balances(_ version: MethodVersion) async throws(BinanceClientError) -> Response<[BalanceEntry]> {
+        let method = version == .v1 ? "account.balance" : "v2/account.balance"
+        return try decode(try await sendSigned(method: method), method: method, ResultDecoder.balances)
+    }
+
+    private func decode<T: Sendable>(
+        _ envelope: ResponseEnvelope, method: String, _ decoder: (JSONValue) throws(DecodeError) -> T
+    ) throws(BinanceClientError) -> Response<T> {
+        guard let result = envelope.result else {
+            throw .decode(method: method, DecodeError(path: "result", problem: "missing"))
+        }
+        do {
+            return Response(value: try decoder(result), rateLimit: envelope.rateLimit)
+        } catch {
+            throw .decode(method: method, error)
+        }
+    }
+
+    /// Closes with 1000 and fails anything still pending.
+    public func close() async {
+        await transport.close()
+        didClose(reason: "closed by client")
+        readerTask?.cancel()
+    }
+}

@@ -1,0 +1,93 @@
+/// The REQUEST_WEIGHT entry of a response's `rateLimits`: IP-wide usage in the current minute.
+public struct RateLimitStatus: Sendable, Equatable {
+    public var limit: Int64
+    public var count: Int64
+
+    public init(limit: Int64, count: Int64) {
+        self.limit = limit
+        self.count = count
+    }
+}
+
+/// An error answer from Binance: HTTP-like `status`, negative `code`, `msg`, and the rate-limit
+/// data of 429/418 answers.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var method: String
+    public var status: Int
+    public var code: Int
+    public var message: String
+    /// Epoch ms when requests are accepted again (429/418 `error.data.retryAfter`).
+    public var retryAfter: Int64?
+    public var serverTime: Int64?
+    public var rateLimit: RateLimitStatus?
+
+    public init(
+        method: String, status: Int, code: Int, message: String, retryAfter: Int64? = nil, serverTime: Int64? = nil,
+        rateLimit: RateLimitStatus? = nil
+    ) {
+        self.method = method
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retryAfter = retryAfter
+        self.serverTime = serverTime
+        self.rateLimit = rateLimit
+    }
+
+    public var isRateLimited: Bool { status == 429 }
+    public var isBanned: Bool { status == 418 }
+    public var isInvalidTimestamp: Bool { code == -1021 }
+    /// Key revoked, IP not whitelisted, bad key format or signature: a human must fix the key.
+    public var isCredentialProblem: Bool { [-2015, -2014, -1022, -1002, -4056].contains(code) || status == 401 }
+    /// Binance documents no code for an unknown method; recognise the messages its gateways use
+    /// and -1020 (UNSUPPORTED_OPERATION), so a deprecated v1 method can fall back to v2.
+    public var isUnknownMethod: Bool {
+        let text = message.lowercased()
+        return code == -1020 || text.contains("unknown method") || text.contains("invalid method")
+            || text.contains("method not found") || text.contains("not supported")
+    }
+
+    public var description: String { "\(method): Binance error \(code) (status \(status)): \(message)" }
+}
+
+/// Everything a request can end in. A closed set, so callers can switch over it; no case ever
+/// carries a secret, a signature or a payload.
+public enum BinanceClientError: Error, Sendable, CustomStringConvertible {
+    /// Binance answered with an error.
+    case api(APIError)
+    /// The WebSocket handshake got an HTTP answer other than 101 (429/418 during a ban, 403 WAF…).
+    case handshakeRejected(httpStatus: Int)
+    /// TCP/TLS/WebSocket failure.
+    case transport(String)
+    /// No answer within the deadline; the connection may be silent or dead.
+    case timeout(method: String)
+    /// The answer arrived but its payload was not what the method documents.
+    case decode(method: String, DecodeError)
+    /// The connection closed while the request was in flight.
+    case connectionClosed(String)
+    /// The caller cancelled the request.
+    case cancelled
+
+    /// The value of the `code` label on `poll_errors_total`.
+    public var metricCode: String {
+        switch self {
+        case .api(let error): String(error.code)
+        case .handshakeRejected(let status): status == 418 || status == 429 ? "-1003" : "transport"
+        case .transport, .connectionClosed, .cancelled: "transport"
+        case .timeout: "timeout"
+        case .decode: "decode"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .api(let error): error.description
+        case .handshakeRejected(let status): "WebSocket handshake rejected with HTTP \(status)"
+        case .transport(let reason): "transport error: \(reason)"
+        case .timeout(let method): "\(method): no response before the deadline"
+        case .decode(let method, let error): "\(method): cannot decode response: \(error)"
+        case .connectionClosed(let reason): "connection closed: \(reason)"
+        case .cancelled: "request cancelled"
+        }
+    }
+}

@@ -1,0 +1,10 @@
+#include <zlib.h>
+
+/// deflateInit2 is a macro that Swift cannot import; windowBits 31 selects gzip framing.
+static inline int czlib_deflateInit2(z_streamp s, int level, int windowBits) {
+    return deflateInit2(s, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY);
+}
+
+static inline int czlib_inflateInit2(z_streamp s, int windowBits) {
+    return inflateInit2(s, windowBits);
+}
