@@ -1,0 +1,282 @@
+import Crypto
+import Foundation
+import _CryptoExtras
+
+/// State of the simulated exchange. Mutated only under the simulator's lock.
+struct ExchangeState: Sendable {
+    var accounts: [String: SimulatedAccount] = [:]
+    var market: Market
+    var minute: Int64 = 0
+    var count: Int64 = 0
+    /// Set by a 429: a request before this time earns a ban.
+    var rateLimitedUntil: Int64 = 0
+    var bannedUntil: Int64 = 0
+    var bans = 0
+    var faults = Faults()
+    var stats = SimulatorStats()
+
+    init(market: Market) { self.market = market }
+
+    mutating func roll(to now: Int64) {
+        let current = now / 60_000
+        if current != minute {
+            minute = current
+            count = 0
+        }
+    }
+
+    mutating func charge(_ weight: Int64, now: Int64, ownClient: Bool) {
+        roll(to: now)
+        count += weight
+        if ownClient { stats.clientWeightByMinute[minute, default: 0] += weight }
+        stats.peakCountByMinute[minute] = max(stats.peakCountByMinute[minute] ?? 0, count)
+    }
+}
+
+/// Per-connection protocol state.
+struct SessionState: Sendable {
+    var loggedOnKey: String?
+    let connectedSince: Int64
+}
+
+/// What a request turned into.
+struct RequestOutcome: Sendable {
+    var frames: [String]
+    var closeAfter = false
+}
+
+/// The protocol rules: envelope validation, weight, bans, timestamps, signatures, methods. Written
+/// independently from the client: it parses with Foundation and verifies with public keys.
+struct ExchangeRules {
+    let configuration: SimulatorConfiguration
+
+    func weight(of method: String) -> Int64? {
+        switch method {
+        case "session.logon", "session.status", "session.logout": configuration.sessionWeight
+        case "v2/account.status", "v2/account.position", "v2/account.balance": configuration.v2Weight
+        case "account.status", "account.position", "account.balance": configuration.v1Weight
+        default: nil
+        }
+    }
+
+    func handle(text: String, session: inout SessionState, state: inout ExchangeState, now localNow: Int64) -> RequestOutcome {
+        let now = localNow + state.faults.clockSkewMilliseconds
+        guard let data = text.data(using: .utf8),
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else {
+            return RequestOutcome(frames: [errorFrame(id: nil, status: 400, code: -1000, msg: "Malformed request.", state: state)])
+        }
+        let id = object["id"]
+        guard let method = object["method"] as? String else {
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'method' was not sent, was empty/null, or malformed.", state: state)])
+        }
+        let params = (object["params"] as? [String: Any]) ?? [:]
+        state.stats.requestsByMethod[method, default: 0] += 1
+
+        // Bans and rate limits come before everything else, as on the real exchange.
+        if state.bannedUntil > now {
+            state.stats.answered418 += 1
+            return RequestOutcome(frames: [banFrame(id: id, state: state, now: now)])
+        }
+        if state.rateLimitedUntil > now {
+            state.bans += 1
+            state.bannedUntil = now + configuration.banMilliseconds << Int64(min(state.bans - 1, 10))
+            state.stats.answered418 += 1
+            return RequestOutcome(frames: [banFrame(id: id, state: state, now: now)], closeAfter: true)
+        }
+        guard let weight = weight(of: method), !state.faults.unknownMethods.contains(method) else {
+            state.charge(1, now: now, ownClient: true)
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1020, msg: "Unknown method.", state: state)])
+        }
+        state.roll(to: now)
+        if state.count + weight > configuration.weightLimit {
+            state.rateLimitedUntil = (state.minute + 1) * 60_000
+            state.stats.answered429 += 1
+            return RequestOutcome(frames: [
+                errorFrame(
+                    id: id, status: 429, code: -1003,
+                    msg: "Too many requests; current limit is \(configuration.weightLimit) requests per minute. Please use the websocket for live updates to avoid polling the API.",
+                    data: ["serverTime": now, "retryAfter": state.rateLimitedUntil], state: state)
+            ])
+        }
+        state.charge(weight, now: now, ownClient: true)
+
+        if let index = state.faults.forcedErrors.firstIndex(where: { $0.method == nil ? method != "session.status" : $0.method == method }) {
+            let forced = state.faults.forcedErrors.remove(at: index)
+            return RequestOutcome(frames: [errorFrame(id: id, status: forced.status, code: forced.code, msg: forced.message, state: state)])
+        }
+
+        switch method {
+        case "session.status":
+            return RequestOutcome(frames: [okFrame(id: id, result: sessionResult(session, now: now), state: state)])
+        case "session.logout":
+            session.loggedOnKey = nil
+            return RequestOutcome(frames: [okFrame(id: id, result: sessionResult(session, now: now), state: state)])
+        default:
+            break
+        }
+
+        let allowed: Set<String> = method.contains("position")
+            ? ["apiKey", "signature", "timestamp", "recvWindow", "symbol"] : ["apiKey", "signature", "timestamp", "recvWindow"]
+        if let unknown = params.keys.sorted().first(where: { !allowed.contains($0) }) {
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1103, msg: "An unknown parameter was sent: \(unknown).", state: state)])
+        }
+        guard let timestamp = integer(params["timestamp"]) else {
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.", state: state)])
+        }
+        let recvWindow: Int64
+        if params["recvWindow"] != nil {
+            guard let value = integer(params["recvWindow"]), value > 0, value <= 60_000 else {
+                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'recvWindow' was not sent, was empty/null, or malformed.", state: state)])
+            }
+            recvWindow = value
+        } else {
+            recvWindow = 5000
+        }
+        if timestamp >= now + 1000 {
+            state.stats.timestampFailures += 1
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1021, msg: "Timestamp for this request was 1000ms ahead of the server's time.", state: state)])
+        }
+        if now - timestamp > recvWindow {
+            state.stats.timestampFailures += 1
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1021, msg: "Timestamp for this request is outside of the recvWindow.", state: state)])
+        }
+
+        let apiKey: String
+        if let key = params["apiKey"] as? String {
+            guard let account = state.accounts[key], !account.revoked else {
+                return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
+            }
+            guard let signature = params["signature"] as? String, !signature.isEmpty else {
+                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.", state: state)])
+            }
+            guard verify(signature: signature, payload: payload(params), key: account.key) else {
+                state.stats.signatureFailures += 1
+                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1022, msg: "Signature for this request is not valid.", state: state)])
+            }
+            apiKey = key
+        } else if let key = session.loggedOnKey, method != "session.logon" {
+            guard let account = state.accounts[key], !account.revoked else {
+                session.loggedOnKey = nil
+                return RequestOutcome(frames: [errorFrame(id: nil, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
+            }
+            apiKey = key
+        } else {
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.", state: state)])
+        }
+        guard let account = state.accounts[apiKey] else {
+            return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
+        }
+        let book = AccountBook(account: account, market: state.market)
+        let symbol = params["symbol"] as? String
+        if let symbol, !state.market.symbols.contains(symbol) {
+            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1121, msg: "Invalid symbol.", state: state)])
+        }
+        let result: String
+        switch method {
+        case "session.logon":
+            guard account.key.allowsSessionLogon else {
+                return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -4056, msg: "Invalid api key type.", state: state)])
+            }
+            session.loggedOnKey = apiKey
+            state.stats.logons += 1
+            result = sessionResult(session, now: now)
+        case "account.status": result = book.statusResult(v1: true)
+        case "v2/account.status": result = book.statusResult(v1: false)
+        case "account.position": result = book.positionsResult(v1: true, symbol: symbol)
+        case "v2/account.position": result = book.positionsResult(v1: false, symbol: symbol)
+        default: result = book.balanceResult()
+        }
+        return RequestOutcome(frames: [okFrame(id: id, result: result, state: state)])
+    }
+
+    // MARK: signatures (independent of the client's signer)
+
+    func payload(_ params: [String: Any]) -> String {
+        params.keys.filter { $0 != "signature" }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { key in
+            let value = params[key]!
+            let text: String
+            if let string = value as? String {
+                text = string
+            } else if let number = integer(value) {
+                text = String(number)
+            } else if let flag = value as? Bool {
+                text = flag ? "true" : "false"
+            } else {
+                text = "\(value)"
+            }
+            return "\(key)=\(text)"
+        }.joined(separator: "&")
+    }
+
+    func verify(signature: String, payload: String, key: SimulatedKey) -> Bool {
+        let message = Data(payload.utf8)
+        switch key {
+        case .hmac(let secret):
+            let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
+            let expected = mac.map { String(format: "%02x", $0) }.joined()
+            return expected == signature.lowercased()
+        case .ed25519(let publicKey):
+            guard let raw = Data(base64Encoded: signature) else { return false }
+            return publicKey.isValidSignature(raw, for: message)
+        case .rsa(let publicKey):
+            guard let raw = Data(base64Encoded: signature) else { return false }
+            return publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: raw), for: message, padding: .insecurePKCS1v1_5)
+        }
+    }
+
+    func integer(_ value: Any?) -> Int64? {
+        guard let value, !(value is String), !(value is Bool) else { return nil }
+        if let number = value as? NSNumber {
+            let double = number.doubleValue
+            guard double == double.rounded(), abs(double) < 9e15 else { return nil }
+            return number.int64Value
+        }
+        return nil
+    }
+
+    // MARK: frames
+
+    func idJSON(_ id: Any?) -> String {
+        if let string = id as? String { return JSONOut.quote(string) }
+        if let number = integer(id) { return String(number) }
+        return "null"
+    }
+
+    func rateLimits(_ state: ExchangeState) -> String {
+        "[{\"rateLimitType\":\"REQUEST_WEIGHT\",\"interval\":\"MINUTE\",\"intervalNum\":1,\"limit\":\(configuration.weightLimit),\"count\":\(state.count)}]"
+    }
+
+    func okFrame(id: Any?, result: String, state: ExchangeState) -> String {
+        "{\"id\":\(idJSON(id)),\"status\":200,\"result\":\(result),\"rateLimits\":\(rateLimits(state))}"
+    }
+
+    func errorFrame(id: Any?, status: Int, code: Int, msg: String, data: [String: Int64]? = nil, state: ExchangeState) -> String {
+        var error = JSONOut()
+        error.int("code", Int64(code))
+        error.string("msg", msg)
+        if let data {
+            var dataOut = JSONOut()
+            for key in data.keys.sorted() { dataOut.int(key, data[key]!) }
+            error.raw("data", dataOut.finished())
+        }
+        return "{\"id\":\(idJSON(id)),\"status\":\(status),\"error\":\(error.finished()),\"rateLimits\":\(rateLimits(state))}"
+    }
+
+    func banFrame(id: Any?, state: ExchangeState, now: Int64) -> String {
+        errorFrame(
+            id: id, status: 418, code: -1003,
+            msg: "Way too many requests; IP banned until \(state.bannedUntil). Please use the websocket for live updates to avoid bans.",
+            data: ["serverTime": now, "retryAfter": state.bannedUntil], state: state)
+    }
+
+    func sessionResult(_ session: SessionState, now: Int64) -> String {
+        var out = JSONOut()
+        if let key = session.loggedOnKey { out.string("apiKey", key) } else { out.null("apiKey") }
+        if session.loggedOnKey != nil { out.int("authorizedSince", session.connectedSince) } else { out.null("authorizedSince") }
+        out.int("connectedSince", session.connectedSince)
+        out.bool("returnRateLimits", true)
+        out.int("serverTime", now)
+        return out.finished()
+    }
+}

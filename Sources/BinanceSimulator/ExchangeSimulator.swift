@@ -1,0 +1,263 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// An in-process Binance USDⓈ-M Futures WebSocket API on 127.0.0.1, for tests and `--demo`.
+///
+/// It enforces the protocol as documented (signatures of all three key types, the timestamp
+/// rule, weight per calendar minute including handshakes, 429 then 418 bans) so that client bugs
+/// surface here rather than against the real exchange, and it can inject faults on demand.
+public final class ExchangeSimulator: Sendable {
+    public let configuration: SimulatorConfiguration
+    let rules: ExchangeRules
+    let state: NIOLockedValueBox<ExchangeState>
+    let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    public init(
+        configuration: SimulatorConfiguration = SimulatorConfiguration(),
+        clock: @escaping @Sendable () -> Int64 = { SimulatorClock.nowMilliseconds() },
+        logger: Logger = Logger(label: "binance-simulator")
+    ) {
+        self.configuration = configuration
+        self.rules = ExchangeRules(configuration: configuration)
+        self.state = NIOLockedValueBox(ExchangeState(market: configuration.market))
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Binds 127.0.0.1 on `port` (0 picks a free one) and returns the port.
+    @discardableResult
+    public func start(port: Int = 0, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> Int {
+        let simulator = self
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let fallback = HandshakeFallbackHandler(simulator: simulator)
+                    let upgrader = NIOWebSocketServerUpgrader(
+                        maxFrameSize: simulator.configuration.maxFrameSize,
+                        shouldUpgrade: { channel, _ in
+                            channel.eventLoop.makeSucceededFuture(simulator.admitHandshake() == nil ? HTTPHeaders() : nil)
+                        },
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
+                                        maxAccumulatedFrameSize: simulator.configuration.maxFrameSize))
+                                try channel.pipeline.syncOperations.addHandler(
+                                    SimulatorConnectionHandler(simulator: simulator, connectedSince: simulator.clock()))
+                            }
+                        })
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { context in
+                            context.pipeline.syncOperations.removeHandler(fallback, promise: nil)
+                        }))
+                    try channel.pipeline.syncOperations.addHandler(fallback)
+                }
+            }
+            .bind(host: "127.0.0.1", port: port)
+            .get()
+        serverChannel.withLockedValue { $0 = channel }
+        return channel.localAddress?.port ?? port
+    }
+
+    /// `ws://127.0.0.1:PORT/ws-fapi/v1` once started.
+    public var url: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "ws://127.0.0.1:\(port)/ws-fapi/v1"
+    }
+
+    public func stop() async {
+        let channel = serverChannel.withLockedValue { value -> (any Channel)? in
+            defer { value = nil }
+            return value
+        }
+        try? await channel?.close()
+        dropAllConnections()
+    }
+
+    /// Called for every handshake: charges 5 weight, or returns the HTTP status that refuses it.
+    func admitHandshake() -> Int? {
+        let now = clock()
+        return state.withLockedValue { state -> Int? in
+            let now = now + state.faults.clockSkewMilliseconds
+            if let status = state.faults.rejectHandshakesWithStatus {
+                state.stats.rejectedHandshakes += 1
+                return status
+            }
+            if state.bannedUntil > now {
+                state.stats.rejectedHandshakes += 1
+                return 418
+            }
+            state.roll(to: now)
+            if state.rateLimitedUntil > now || state.count + configuration.handshakeWeight > configuration.weightLimit {
+                state.stats.rejectedHandshakes += 1
+                return 429
+            }
+            state.charge(configuration.handshakeWeight, now: now, ownClient: true)
+            state.stats.handshakes += 1
+            return nil
+        }
+    }
+
+    // MARK: accounts and market
+
+    public func addAccount(_ account: SimulatedAccount) {
+        state.withLockedValue { $0.accounts[account.apiKey] = account }
+    }
+
+    public func updateAccount(apiKey: String, _ change: @Sendable (inout SimulatedAccount) -> Void) {
+        state.withLockedValue { state in
+            if var account = state.accounts[apiKey] {
+                change(&account)
+                state.accounts[apiKey] = account
+            }
+        }
+    }
+
+    public func account(apiKey: String) -> SimulatedAccount? {
+        state.withLockedValue { $0.accounts[apiKey] }
+    }
+
+    /// A key deleted by its owner: signed requests get −2015 and a logged-on session gets an `id: null` error.
+    public func revokeKey(_ apiKey: String) {
+        updateAccount(apiKey: apiKey) { $0.revoked = true }
+    }
+
+    public func setMarkPrice(_ symbol: String, _ price: Double) {
+        state.withLockedValue { $0.market.markPrices[symbol] = price }
+    }
+
+    public func markPrice(_ symbol: String) -> Double {
+        state.withLockedValue { $0.market.price(symbol) }
+    }
+
+    /// Moves every mark price by a random walk step of at most `maxRelativeStep`.
+    public func tickPrices(maxRelativeStep: Double = 0.002) {
+        state.withLockedValue { state in
+            for (symbol, price) in state.market.markPrices {
+                let step = Double.random(in: -maxRelativeStep...maxRelativeStep)
+                state.market.markPrices[symbol] = max(price * (1 + step), 0.0001)
+            }
+        }
+    }
+
+    // MARK: faults and load
+
+    public func updateFaults(_ change: @Sendable (inout Faults) -> Void) {
+        state.withLockedValue { change(&$0.faults) }
+    }
+
+    /// Weight spent by other programs on the same IP in the current minute.
+    public func addBackgroundWeight(_ weight: Int64) {
+        let now = clock()
+        state.withLockedValue { state in
+            state.charge(weight, now: now + state.faults.clockSkewMilliseconds, ownClient: false)
+        }
+    }
+
+    public var stats: SimulatorStats { state.withLockedValue { $0.stats } }
+
+    public var ipWeightCount: Int64 {
+        let now = clock()
+        return state.withLockedValue { state in
+            state.roll(to: now + state.faults.clockSkewMilliseconds)
+            return state.count
+        }
+    }
+
+    public func resetStats() { state.withLockedValue { $0.stats = SimulatorStats() } }
+
+    /// Lifts a ban and a pending rate limit (tests of recovery).
+    public func liftBan() {
+        state.withLockedValue {
+            $0.bannedUntil = 0
+            $0.rateLimitedUntil = 0
+        }
+    }
+
+    public var openConnections: Int { connections.withLockedValue { $0.count } }
+
+    /// Drops every TCP connection without a close frame (1006 on the client).
+    public func dropAllConnections() {
+        for channel in connections.withLockedValue({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+
+    /// Sends a close frame with `code` to every client, then closes.
+    public func closeAllConnections(code: WebSocketErrorCode = .goingAway) {
+        for channel in connections.withLockedValue({ Array($0.values) }) {
+            var data = ByteBuffer()
+            data.write(webSocketErrorCode: code)
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    /// Sends a raw text frame to every client (garbage, truncated JSON, events).
+    public func broadcast(text: String) {
+        for channel in connections.withLockedValue({ Array($0.values) }) {
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)), promise: nil)
+        }
+    }
+
+    public func broadcastBinary(_ bytes: [UInt8]) {
+        for channel in connections.withLockedValue({ Array($0.values) }) {
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: bytes)), promise: nil)
+        }
+    }
+
+    /// The `serverShutdown` event Binance sends before closing a connection.
+    public func announceShutdown() {
+        broadcast(text: "{\"event\":{\"e\":\"serverShutdown\",\"E\":\(clock())}}")
+    }
+
+    /// Sends a ping to every client (tests that the client answers).
+    public func pingAll(payload: String = "sim") {
+        for channel in connections.withLockedValue({ Array($0.values) }) {
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: payload)), promise: nil)
+        }
+    }
+}
+
+/// Wall-clock milliseconds for the simulator's own default clock.
+public enum SimulatorClock {
+    public static func nowMilliseconds() -> Int64 {
+        Int64((NIODeadline.now().uptimeNanoseconds / 1_000_000)) + bootOffset
+    }
+
+    private static let bootOffset: Int64 = {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        let wall = Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        return wall - Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+    }()
+}
+
+/// Answers HTTP requests that were not upgraded: 418/429 during bans, 400 otherwise.
+final class HandshakeFallbackHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let simulator: ExchangeSimulator
+
+    init(simulator: ExchangeSimulator) { self.simulator = simulator }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        let status = simulator.admitHandshake() ?? 400
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Length", value: "0")
+        headers.add(name: "Connection", value: "close")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+}

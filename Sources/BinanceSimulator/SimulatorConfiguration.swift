@@ -1,0 +1,76 @@
+import NIOCore
+
+/// Exchange rules the simulator enforces. Defaults are Binance's published values.
+public struct SimulatorConfiguration: Sendable {
+    /// REQUEST_WEIGHT per calendar minute per IP.
+    public var weightLimit: Int64 = 2400
+    public var handshakeWeight: Int64 = 5
+    public var sessionWeight: Int64 = 2
+    public var v2Weight: Int64 = 5
+    /// The 2024 changelog says 10 for v1 methods; their pages say 5.
+    public var v1Weight: Int64 = 10
+    /// First ban length; doubles for repeat offenders (Binance: 2 minutes up to 3 days).
+    public var banMilliseconds: Int64 = 120_000
+    /// Binance pings every 3 minutes and drops clients that do not answer within 10.
+    public var serverPingInterval: TimeAmount? = .seconds(180)
+    public var pongTimeout: TimeAmount = .seconds(600)
+    public var maxFrameSize = 1 << 20
+    public var market = Market.standard()
+
+    public init() {}
+}
+
+/// An error the simulator should return instead of a normal answer, e.g. a burst of −1001.
+public struct ForcedError: Sendable, Equatable {
+    public var status: Int
+    public var code: Int
+    public var message: String
+    /// Only for this method; nil for any account method.
+    public var method: String?
+
+    public init(status: Int, code: Int, message: String, method: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.method = method
+    }
+}
+
+/// Faults that change how the simulator answers. Changed at run time by tests and demo.
+public struct Faults: Sendable {
+    /// Delay before each answer.
+    public var responseDelayMilliseconds: Int64 = 0
+    /// Accept requests but never answer.
+    public var silent = false
+    /// The exchange clock runs this far ahead of the local clock (negative: behind).
+    public var clockSkewMilliseconds: Int64 = 0
+    /// Do not answer client pings.
+    public var ignoreClientPings = false
+    /// Answers the next requests with these errors, one per request, first in first out.
+    public var forcedErrors: [ForcedError] = []
+    /// Methods answered as unknown (e.g. a retired v1 method).
+    public var unknownMethods: Set<String> = []
+    /// Refuse WebSocket handshakes with this HTTP status (e.g. 403 WAF).
+    public var rejectHandshakesWithStatus: Int?
+
+    public init() {}
+}
+
+/// What the simulator saw; tests assert on it.
+public struct SimulatorStats: Sendable {
+    public var requestsByMethod: [String: Int] = [:]
+    public var handshakes = 0
+    public var rejectedHandshakes = 0
+    public var answered429 = 0
+    public var answered418 = 0
+    public var signatureFailures = 0
+    public var timestampFailures = 0
+    public var logons = 0
+    public var pongsReceived = 0
+    /// Weight charged to the exporter's own requests and handshakes, per calendar minute.
+    public var clientWeightByMinute: [Int64: Int64] = [:]
+    /// Highest IP-wide count seen per minute (background included).
+    public var peakCountByMinute: [Int64: Int64] = [:]
+
+    public var totalRequests: Int { requestsByMethod.values.reduce(0, +) }
+}

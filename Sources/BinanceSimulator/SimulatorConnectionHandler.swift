@@ -1,0 +1,110 @@
+import NIOCore
+import NIOWebSocket
+
+/// One client connection on the simulator: runs requests through the rules, applies delays and
+/// silence, pings the client and drops it if pongs stop.
+final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let simulator: ExchangeSimulator
+    var session: SessionState
+    var pingTask: RepeatedTask?
+    var awaitingPongSince: NIODeadline?
+
+    init(simulator: ExchangeSimulator, connectedSince: Int64) {
+        self.simulator = simulator
+        self.session = SessionState(loggedOnKey: nil, connectedSince: connectedSince)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        simulator.connections.withLockedValue { $0[ObjectIdentifier(channel)] = channel }
+        if let interval = simulator.configuration.serverPingInterval {
+            let pongTimeout = simulator.configuration.pongTimeout
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                let (handler, context) = loopBound.value
+                if let since = handler.awaitingPongSince, NIODeadline.now() - since > pongTimeout {
+                    context.close(promise: nil)
+                    return
+                }
+                if handler.awaitingPongSince == nil { handler.awaitingPongSince = .now() }
+                let frame = WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "\(handler.simulator.clock())"))
+                context.writeAndFlush(handler.wrapOutboundOut(frame), promise: nil)
+            }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        pingTask?.cancel()
+        let id = ObjectIdentifier(context.channel)
+        simulator.connections.withLockedValue { _ = $0.removeValue(forKey: id) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let id = ObjectIdentifier(context.channel)
+        simulator.connections.withLockedValue { _ = $0.removeValue(forKey: id) }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            guard frame.maskKey != nil else {
+                // RFC 6455: a server must close a connection that sends an unmasked frame.
+                close(context: context, code: .protocolError)
+                return
+            }
+            var payload = frame.unmaskedData
+            let text = payload.readString(length: payload.readableBytes) ?? ""
+            let now = simulator.clock()
+            var session = self.session
+            let (outcome, faults) = simulator.state.withLockedValue { state in
+                (simulator.rules.handle(text: text, session: &session, state: &state, now: now), state.faults)
+            }
+            self.session = session
+            if faults.silent { return }
+            let send = { [self] in
+                for text in outcome.frames {
+                    context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))), promise: nil)
+                }
+                if outcome.closeAfter { close(context: context, code: .policyViolation) }
+            }
+            if faults.responseDelayMilliseconds > 0 {
+                let loopBound = NIOLoopBound(send, eventLoop: context.eventLoop)
+                context.eventLoop.scheduleTask(in: .milliseconds(faults.responseDelayMilliseconds)) { loopBound.value() }
+            } else {
+                send()
+            }
+        case .binary:
+            close(context: context, code: .unacceptableData)
+        case .ping:
+            let ignore = simulator.state.withLockedValue { $0.faults.ignoreClientPings }
+            if !ignore {
+                context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+            }
+        case .pong:
+            awaitingPongSince = nil
+            simulator.state.withLockedValue { $0.stats.pongsReceived += 1 }
+        case .connectionClose:
+            close(context: context, code: .normalClosure)
+        default:
+            close(context: context, code: .protocolError)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close(context: context, code: .unexpectedServerError)
+    }
+
+    private func close(context: ChannelHandlerContext, code: WebSocketErrorCode) {
+        var data = ByteBuffer()
+        data.write(webSocketErrorCode: code)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}
