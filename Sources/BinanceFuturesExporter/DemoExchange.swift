@@ -1,0 +1,118 @@
+import BinanceSimulator
+import BinanceWebSocketAPI
+import Crypto
+import ExporterCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import _CryptoExtras
+
+/// `--demo`: the built-in simulator with realistic accounts (one-way and hedge, single- and
+/// multi-assets, HMAC, Ed25519 and RSA keys), prices that move, and a position that opens and
+/// closes, so every dashboard panel has data with no keys and no network.
+///
+/// Keys are generated in memory at start; nothing is written to disk.
+struct DemoExchange {
+    let simulator: ExchangeSimulator
+    let accounts: [(name: String, credentials: APICredentials)]
+
+    static func make(extraAccounts: Int, symbols: Int, logger: Logger) throws -> DemoExchange {
+        var configuration = SimulatorConfiguration()
+        configuration.market = Market.standard(extraSymbols: symbols)
+        let simulator = ExchangeSimulator(configuration: configuration, logger: logger)
+        var accounts: [(String, APICredentials)] = []
+
+        func randomKey(_ prefix: String) -> String {
+            prefix + String((0..<56).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        }
+
+        // 1. HMAC, single-asset, one-way: a long, a short, an isolated long.
+        let mainKey = randomKey("demoMAIN")
+        let mainSecret = randomKey("secret")
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: mainKey, key: .hmac(secret: mainSecret), wallets: ["USDT": 25_000],
+                positions: [
+                    SimulatedPosition(symbol: "BTCUSDT", amount: 0.5, entryPrice: 62_100, leverage: 10),
+                    SimulatedPosition(symbol: "ETHUSDT", amount: -3, entryPrice: 3_250, leverage: 5),
+                    SimulatedPosition(symbol: "SOLUSDT", amount: 40, entryPrice: 138.2, leverage: 8, isolated: true),
+                ]))
+        accounts.append(("demo-main", APICredentials(apiKey: mainKey, signer: try RequestSigner.hmac(secret: mainSecret))))
+
+        // 2. Ed25519 (session.logon), multi-assets, hedge mode.
+        let edKey = Curve25519.Signing.PrivateKey()
+        let hedgeKey = randomKey("demoHEDG")
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: hedgeKey, key: .ed25519(publicKey: edKey.publicKey), multiAssetsMargin: true, hedgeMode: true,
+                wallets: ["USDT": 8_000, "USDC": 4_000, "BTC": 0.15],
+                positions: [
+                    SimulatedPosition(symbol: "BTCUSDT", side: "LONG", amount: 0.3, entryPrice: 63_500, leverage: 20),
+                    SimulatedPosition(symbol: "BTCUSDT", side: "SHORT", amount: -0.1, entryPrice: 65_000, leverage: 20),
+                    SimulatedPosition(symbol: "ETHUSDC", side: "LONG", amount: 2, entryPrice: 3_050, leverage: 10),
+                ]))
+        accounts.append(("demo-hedge", APICredentials(apiKey: hedgeKey, signer: try RequestSigner.privateKey(pem: Self.pkcs8PEM(ed25519: edKey)))))
+
+        // 3. RSA, single-asset, one-way: a position and an open order without a position.
+        let rsaKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let rsaAPIKey = randomKey("demoRSA_")
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: rsaAPIKey, key: .rsa(publicKey: rsaKey.publicKey), wallets: ["USDT": 3_000],
+                positions: [
+                    SimulatedPosition(symbol: "DOGEUSDT", amount: 12_000, entryPrice: 0.118, leverage: 3),
+                    SimulatedPosition(symbol: "XRPUSDT", amount: 0, entryPrice: 0, leverage: 5, openOrderInitialMargin: 25),
+                ]))
+        accounts.append(("demo-rsa", APICredentials(apiKey: rsaAPIKey, signer: try RequestSigner.privateKey(pem: rsaKey.pemRepresentation))))
+
+        // Extra flat HMAC accounts (benchmarks and multi-account demos).
+        for index in 0..<max(0, extraAccounts) {
+            let key = randomKey("demoX\(index)_")
+            let secret = randomKey("secret")
+            let symbolsForAccount = configuration.market.symbols.prefix(8)
+            simulator.addAccount(
+                SimulatedAccount(
+                    apiKey: key, key: .hmac(secret: secret), wallets: ["USDT": 10_000 + Double(index) * 100],
+                    positions: symbolsForAccount.enumerated().map { offset, symbol in
+                        SimulatedPosition(
+                            symbol: symbol, amount: offset % 2 == 0 ? 1 : -1,
+                            entryPrice: configuration.market.price(symbol) * (offset % 2 == 0 ? 0.98 : 1.02), leverage: 5)
+                    }))
+            accounts.append(("demo-extra-\(index)", APICredentials(apiKey: key, signer: try RequestSigner.hmac(secret: secret))))
+        }
+        return DemoExchange(simulator: simulator, accounts: accounts)
+    }
+
+    /// PKCS#8 wrapping of an Ed25519 seed (RFC 8410), as Binance's key generator writes it.
+    static func pkcs8PEM(ed25519 key: Curve25519.Signing.PrivateKey) -> String {
+        let prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+        let der = Data(prefix + Array(key.rawRepresentation))
+        return "-----BEGIN PRIVATE KEY-----\n\(der.base64EncodedString())\n-----END PRIVATE KEY-----\n"
+    }
+}
+
+/// Moves demo prices every second and opens/closes a LINKUSDT position every minute, so that
+/// dashboards move and "closed positions disappear" can be seen.
+struct DemoMarketService: Service {
+    let simulator: ExchangeSimulator
+    let mainAPIKey: String
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var tick = 0
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                tick += 1
+                simulator.tickPrices()
+                if tick % 60 == 30 {
+                    let price = simulator.markPrice("LINKUSDT")
+                    simulator.updateAccount(apiKey: mainAPIKey) {
+                        $0.positions.append(SimulatedPosition(symbol: "LINKUSDT", amount: 150, entryPrice: price, leverage: 4))
+                    }
+                } else if tick % 60 == 0 {
+                    simulator.updateAccount(apiKey: mainAPIKey) { $0.positions.removeAll { $0.symbol == "LINKUSDT" } }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import ArgumentParser
+import BinanceSimulator
+import BinanceWebSocketAPI
+import ExporterCore
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+@main
+struct ExporterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "binance-futures-exporter",
+        abstract: "Prometheus exporter for Binance USDⓈ-M Futures accounts (WebSocket API).",
+        version: "binance-futures-exporter \(BuildVersion.version) (revision \(BuildVersion.revision))",
+        subcommands: [Serve.self, CheckConfig.self, HealthCheck.self, MetricsTable.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Exit code 2 and one line on stderr for every configuration problem.
+func configFailure(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("binance-futures-exporter: \(error)\n".utf8))
+    return ExitCode(2)
+}
+
+func makeLogger(_ options: ExporterOptions) throws -> Logger {
+    let level: Logger.Level
+    switch options.logLevel.lowercased() {
+    case "debug": level = .debug
+    case "info": level = .info
+    case "warn", "warning": level = .warning
+    case "error": level = .error
+    default: throw ConfigError(file: nil, line: nil, field: "--log.level", problem: "expected debug, info, warn or error")
+    }
+    guard let format = LineLogHandler.Format(rawValue: options.logFormat.lowercased()) else {
+        throw ConfigError(file: nil, line: nil, field: "--log.format", problem: "expected logfmt or json")
+    }
+    return Logger(label: "binance-futures-exporter") { label in LineLogHandler(label: label, format: format, logLevel: level) }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the exporter (default).")
+
+    @OptionGroup var options: ExporterOptions
+
+    func run() async throws {
+        let logger: Logger
+        var settings: Settings
+        do {
+            logger = try makeLogger(options)
+            settings = try Settings.resolve(options)
+        } catch {
+            throw configFailure(error)
+        }
+        for warning in settings.warnings { logger.warning("\(warning)") }
+
+        var services: [any Service] = []
+        var demoLog: String?
+        if options.demo {
+            let demo: DemoExchange
+            do {
+                demo = try DemoExchange.make(extraAccounts: options.demoExtraAccounts, symbols: options.demoSymbols, logger: logger)
+                try await demo.simulator.start()
+                settings.url = try WebSocketURL(parsing: demo.simulator.url)
+            } catch {
+                throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
+            }
+            if options.pollInterval == nil { settings.interval = 10 }
+            for account in demo.accounts {
+                settings.accounts.append(
+                    AccountConfiguration(
+                        name: account.name, credentials: account.credentials, intervalSeconds: settings.interval,
+                        positionsDetail: settings.positionsDetail, accountMethod: settings.accountMethod))
+            }
+            services.append(DemoMarketService(simulator: demo.simulator, mainAPIKey: demo.accounts[0].credentials.apiKey))
+            demoLog = demo.simulator.url
+        }
+
+        let registry = MetricsRegistry(build: settings.listener.build)
+        await registry.setConfigReload(success: true)
+        let scheduler = WeightScheduler(policy: settings.policy, logger: logger)
+        await scheduler.setObserver { view in await registry.updateScheduler(view) }
+        let listener = HTTPListener(configuration: settings.listener, cache: registry.cache, logger: logger)
+        do {
+            try await listener.bind()
+        } catch {
+            throw configFailure(error)
+        }
+        if let demoLog { logger.info("demo mode: polling the built-in simulator", metadata: ["url": "\(demoLog)"]) }
+        let supervisor = PollerSupervisor(
+            accounts: settings.accounts, connection: settings.connectionConfiguration(), scheduler: scheduler, registry: registry,
+            logger: logger)
+        await registry.renderNow()
+        services += [listener, supervisor, RegistryMaintenance(registry: registry)]
+        if let configFile = options.configFile {
+            services.append(ReloadService(options: options, configFile: configFile, supervisor: supervisor, registry: registry, logger: logger))
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+}
+
+/// Runs the registry's staleness and process-metrics refresh loop as a service.
+struct RegistryMaintenance: Service {
+    let registry: MetricsRegistry
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await registry.runMaintenance() }
+    }
+}
+
+/// SIGHUP: re-reads the config file. A valid one is applied (accounts added, removed, changed);
+/// an invalid one is logged and the running configuration stays.
+struct ReloadService: Service {
+    let options: ExporterOptions
+    let configFile: String
+    let supervisor: PollerSupervisor
+    let registry: MetricsRegistry
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                logger.info("SIGHUP: reloading configuration", metadata: ["file": "\(configFile)"])
+                do {
+                    let settings = try Settings.resolve(options)
+                    for warning in settings.warnings { logger.warning("\(warning)") }
+                    await supervisor.reload(accounts: settings.accounts, connection: settings.connectionConfiguration())
+                    await registry.setConfigReload(success: true)
+                    logger.info("configuration reloaded", metadata: ["accounts": "\(settings.accounts.count)"])
+                } catch {
+                    await registry.setConfigReload(success: false)
+                    logger.error("configuration reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the configuration and keys, print a summary, exit (2 on error).")
+
+    @OptionGroup var options: ExporterOptions
+
+    func run() async throws {
+        let settings: Settings
+        do {
+            settings = try Settings.resolve(options)
+        } catch {
+            throw configFailure(error)
+        }
+        for warning in settings.warnings { print("warning: \(warning)") }
+        print("Binance WebSocket API: \(settings.url)")
+        print("Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")")
+        print("Weight: max share \(settings.policy.maxShare), IP headroom \(settings.policy.ipHeadroom)")
+        if options.demo { print("Demo mode: built-in simulator accounts") }
+        print("Accounts (\(settings.accounts.count)):")
+        for account in settings.accounts {
+            print(
+                "  \(account.name): key \(account.credentials.redactedAPIKey) (\(account.credentials.signer.keyType.rawValue)\(account.credentials.signer.keyType.supportsSessionLogon ? ", session.logon" : "")), every \(account.intervalSeconds)s, positions detail \(account.positionsDetail)"
+            )
+        }
+        print("OK")
+    }
+}
+
+/// `healthcheck`: used by the Docker HEALTHCHECK (no curl in the runtime image).
+struct HealthCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "healthcheck", abstract: "Exit 0 when /-/healthy on the given address answers 200.")
+
+    @Option(name: .customLong("web.listen-address")) var address = "127.0.0.1:9911"
+
+    func run() async throws {
+        let (host, port) = try parseListenAddress(address)
+        let target = host == "0.0.0.0" ? "127.0.0.1" : host
+        guard let url = URL(string: "http://\(target):\(port)/-/healthy") else { throw ExitCode(1) }
+        let ok = await HTTPProbe.get(url: url, timeout: 5)
+        if !ok { throw ExitCode(1) }
+    }
+}
+
+/// Prints the metrics reference table (Markdown) from the same definitions the encoder uses.
+struct MetricsTable: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "metrics-table", abstract: "Print the metrics reference table (Markdown).", shouldDisplay: false)
+
+    func run() { print(MetricCatalog.markdownTable()) }
+}

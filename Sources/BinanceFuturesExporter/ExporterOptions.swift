@@ -1,0 +1,59 @@
+import ArgumentParser
+
+/// Flags, node_exporter style. Optional where a config file value may apply, so that an
+/// explicit flag wins and an absent one falls back to the file, then to the default.
+struct ExporterOptions: ParsableArguments {
+    @Flag(name: .customLong("demo"), help: "Run against the built-in exchange simulator with demo accounts (no keys, no network).")
+    var demo = false
+
+    @Option(name: .customLong("config.file"), help: "YAML configuration file (accounts, poll and weight settings).")
+    var configFile: String?
+
+    @Option(name: .customLong("web.listen-address"), help: "Address to listen on for the web interface and telemetry; repeatable.")
+    var listenAddresses: [String] = []
+
+    @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
+    var telemetryPath = "/metrics"
+
+    @Option(name: .customLong("web.config.file"), help: "Web config file (exporter-toolkit format: TLS and basic auth).")
+    var webConfigFile: String?
+
+    @Option(name: .customLong("web.max-requests"), help: "Maximum number of concurrent scrapes; more get 503.")
+    var maxRequests = 40
+
+    @Option(name: .customLong("binance.ws-url"), help: "Binance WebSocket API URL (default wss://ws-fapi.binance.com/ws-fapi/v1).")
+    var wsURL: String?
+
+    @Flag(name: .customLong("binance.testnet"), help: "Use the Binance testnet WebSocket API URL.")
+    var testnet = false
+
+    @Option(name: .customLong("binance.tls-ca-file"), help: "Extra PEM trust anchor for the Binance TLS connection (private CA, test server).")
+    var tlsCAFile: String?
+
+    @Option(name: .customLong("poll.interval"), help: "Poll interval per account (Prometheus duration, default 15s).")
+    var pollInterval: String?
+
+    @Option(name: .customLong("poll.positions-detail"), help: "Also call v2/account.position for mark and liquidation prices: true or false (default true).")
+    var positionsDetail: String?
+
+    @Option(name: .customLong("poll.account-method"), help: "account.status (default; falls back to v2 once if retired) or v2/account.status.")
+    var accountMethod: String?
+
+    @Option(name: .customLong("weight.max-share"), help: "Fraction of the IP's REQUEST_WEIGHT the exporter may use per minute (default 0.2).")
+    var maxShare: Double?
+
+    @Option(name: .customLong("weight.ip-headroom"), help: "Never push the IP-wide weight above (1 - headroom) x limit (default 0.2).")
+    var ipHeadroom: Double?
+
+    @Option(name: .customLong("log.level"), help: "debug, info, warn or error.")
+    var logLevel = "info"
+
+    @Option(name: .customLong("log.format"), help: "logfmt or json.")
+    var logFormat = "logfmt"
+
+    @Option(name: .customLong("demo.accounts"), help: "With --demo: extra demo accounts beyond the built-in three.")
+    var demoExtraAccounts = 0
+
+    @Option(name: .customLong("demo.symbols"), help: "With --demo: synthetic listed symbols beyond the ten real ones (v1 rows per account).")
+    var demoSymbols = 20
+}

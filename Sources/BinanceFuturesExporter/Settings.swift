@@ -1,0 +1,130 @@
+import BinanceWebSocketAPI
+import ExporterCore
+import Foundation
+import Logging
+
+/// Flags + config file + environment, resolved and validated into what the exporter runs.
+struct Settings {
+    static let productionURL = "wss://ws-fapi.binance.com/ws-fapi/v1"
+    static let testnetURL = "wss://testnet.binancefuture.com/ws-fapi/v1"
+
+    var listener = HTTPListenerConfiguration()
+    var url: WebSocketURL
+    var tlsCAFile: String?
+    var policy: WeightPolicy
+    var interval: Double
+    var positionsDetail: Bool
+    var accountMethod: AccountMethodChoice
+    var accounts: [AccountConfiguration] = []
+    var warnings: [String] = []
+
+    /// Everything except accounts (demo accounts are added later).
+    static func resolve(_ options: ExporterOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> Settings
+    {
+        let file = try options.configFile.map { try ConfigFile.load(path: $0) }
+        let flag = { (name: String, problem: String) in ConfigError(file: nil, line: nil, field: name, problem: problem) }
+
+        let urlText = options.wsURL ?? (options.testnet ? testnetURL : file?.wsURL ?? ((file?.testnet ?? false) ? testnetURL : productionURL))
+        let url: WebSocketURL
+        do {
+            url = try WebSocketURL(parsing: urlText)
+        } catch {
+            throw flag(options.wsURL != nil ? "--binance.ws-url" : "binance.ws_url", "\(error)")
+        }
+
+        var interval = file?.interval ?? 15
+        if let text = options.pollInterval {
+            guard let value = PrometheusDuration.parse(text), value >= 1 else {
+                throw flag("--poll.interval", "invalid duration \"\(text)\" (use e.g. 15s, 2m; at least 1s)")
+            }
+            interval = value
+        }
+        var positionsDetail = file?.positionsDetail ?? true
+        if let text = options.positionsDetail {
+            guard let value = Bool(text.lowercased()) else { throw flag("--poll.positions-detail", "expected true or false") }
+            positionsDetail = value
+        }
+        let methodText = options.accountMethod ?? file?.accountMethod ?? "account.status"
+        guard let method = AccountMethodChoice(flag: methodText) else {
+            throw flag("--poll.account-method", "must be account.status or v2/account.status")
+        }
+        let maxShare = options.maxShare ?? file?.maxShare ?? 0.2
+        let headroom = options.ipHeadroom ?? file?.ipHeadroom ?? 0.2
+        guard maxShare > 0, maxShare <= 1 else { throw flag("--weight.max-share", "must be in (0, 1]") }
+        guard headroom >= 0, headroom < 1 else { throw flag("--weight.ip-headroom", "must be in [0, 1)") }
+        guard options.maxRequests > 0 else { throw flag("--web.max-requests", "must be positive") }
+        guard options.telemetryPath.hasPrefix("/"), options.telemetryPath != "/" else {
+            throw flag("--web.telemetry-path", "must start with / and not be /")
+        }
+        if let ca = options.tlsCAFile ?? file?.tlsCAFile, !FileManager.default.isReadableFile(atPath: ca) {
+            throw flag("--binance.tls-ca-file", "cannot read \(ca)")
+        }
+
+        var settings = Settings(
+            url: url, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile, policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
+            interval: interval, positionsDetail: positionsDetail, accountMethod: method)
+        settings.listener.listenAddresses = options.listenAddresses.isEmpty ? [":9911"] : options.listenAddresses
+        for address in settings.listener.listenAddresses {
+            do {
+                _ = try parseListenAddress(address)
+            } catch {
+                throw flag("--web.listen-address", "\(error)")
+            }
+        }
+        settings.listener.telemetryPath = options.telemetryPath
+        settings.listener.maxRequests = options.maxRequests
+        settings.listener.build = BuildInfo(version: BuildVersion.version, revision: BuildVersion.revision)
+        if let webConfigFile = options.webConfigFile {
+            let web = try WebConfig.load(path: webConfigFile)
+            settings.listener.tls = web.tls
+            settings.listener.basicAuthUsers = web.users
+        }
+
+        var loader = CredentialLoader(environment: environment)
+        if let file {
+            for entry in file.accounts {
+                let credentials = try loader.load(entry, file: file.path)
+                let accountMethod = entry.accountMethod.flatMap(AccountMethodChoice.init(flag:)) ?? method
+                settings.accounts.append(
+                    AccountConfiguration(
+                        name: entry.name, credentials: credentials, intervalSeconds: entry.interval ?? interval,
+                        positionsDetail: entry.positionsDetail ?? positionsDetail, accountMethod: accountMethod))
+            }
+        } else if !options.demo, environment["BINANCE_API_KEY"] != nil {
+            var entry = AccountEntry(name: environment["BINANCE_ACCOUNT_NAME"] ?? "default")
+            entry.apiKey = .environment("BINANCE_API_KEY")
+            if let keyFile = environment["BINANCE_PRIVATE_KEY_FILE"] {
+                entry.privateKeyFile = keyFile
+            } else if environment["BINANCE_API_SECRET"] != nil {
+                entry.secret = .environment("BINANCE_API_SECRET")
+            } else {
+                throw ConfigError(
+                    file: nil, line: nil, field: "environment", problem: "BINANCE_API_KEY is set but neither BINANCE_API_SECRET nor BINANCE_PRIVATE_KEY_FILE")
+            }
+            let credentials = try loader.load(entry, file: nil)
+            settings.accounts.append(
+                AccountConfiguration(
+                    name: entry.name, credentials: credentials, intervalSeconds: interval, positionsDetail: positionsDetail,
+                    accountMethod: method))
+        }
+        settings.warnings = loader.warnings
+        if settings.accounts.isEmpty && !options.demo {
+            throw ConfigError(
+                file: options.configFile, line: nil, field: "accounts",
+                problem: "no accounts configured: use --config.file, BINANCE_API_KEY with BINANCE_API_SECRET or BINANCE_PRIVATE_KEY_FILE, or --demo")
+        }
+        return settings
+    }
+
+    func connectionConfiguration() -> ConnectionConfiguration {
+        var configuration = ConnectionConfiguration(url: url)
+        configuration.transport.tlsCAFile = tlsCAFile
+        return configuration
+    }
+}
+
+enum BuildVersion {
+    static let version = "0.1.0"
+    static let revision = "unknown"
+}

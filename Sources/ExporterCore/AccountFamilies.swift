@@ -1,0 +1,151 @@
+import BinanceWebSocketAPI
+
+/// Turns account views into metric families. Pure: same input, same output.
+public enum AccountFamilies {
+    private typealias C = MetricCatalog
+
+    /// One position leg as exported: the `account.status` row merged with its
+    /// `v2/account.position` row (either may be missing when the two calls straddle a change).
+    struct PositionLeg {
+        var symbol: String
+        var side: String
+        var status: StatusPosition?
+        var detail: PositionDetail?
+    }
+
+    static func openLegs(_ data: AccountData) -> [PositionLeg] {
+        var legs: [PositionLeg] = []
+        var index: [String: Int] = [:]
+        for row in data.status.positions where row.isOpen {
+            index[row.symbol + "\u{0}" + row.positionSide] = legs.count
+            legs.append(PositionLeg(symbol: row.symbol, side: row.positionSide, status: row, detail: nil))
+        }
+        for detail in data.positionDetails ?? [] {
+            let key = detail.symbol + "\u{0}" + detail.positionSide
+            if let position = index[key] {
+                legs[position].detail = detail
+            } else if detail.positionAmount != 0 || (detail.openOrderInitialMargin ?? 0) != 0 {
+                index[key] = legs.count
+                legs.append(PositionLeg(symbol: detail.symbol, side: detail.positionSide, status: nil, detail: detail))
+            }
+        }
+        return legs
+    }
+
+    /// Appends the value families of one fresh account into `sink`, keyed by family name.
+    static func appendValues(account: String, data: AccountData, to sink: inout FamilySink) {
+        let t = data.status.totals
+        let a = [("account", account)]
+        sink.add(C.accountWalletBalance, a, t.walletBalance)
+        sink.add(C.accountUnrealizedProfit, a, t.unrealizedProfit)
+        sink.add(C.accountMarginBalance, a, t.marginBalance)
+        sink.add(C.accountInitialMargin, a, t.initialMargin)
+        sink.add(C.accountMaintMargin, a, t.maintMargin)
+        sink.add(C.accountPositionInitialMargin, a, t.positionInitialMargin)
+        sink.add(C.accountOpenOrderInitialMargin, a, t.openOrderInitialMargin)
+        sink.add(C.accountCrossWalletBalance, a, t.crossWalletBalance)
+        sink.add(C.accountCrossUnrealizedProfit, a, t.crossUnrealizedProfit)
+        sink.add(C.accountAvailableBalance, a, t.availableBalance)
+        sink.add(C.accountMaxWithdrawAmount, a, t.maxWithdrawAmount)
+        sink.add(C.accountMarginRatio, a, marginRatio(maint: t.maintMargin, marginBalance: t.marginBalance))
+        if let flags = data.status.flags {
+            sink.add(C.accountMultiAssetsMargin, a, flags.multiAssetsMargin ? 1 : 0)
+            sink.add(C.accountCanTrade, a, flags.canTrade ? 1 : 0)
+            sink.add(C.accountCanDeposit, a, flags.canDeposit ? 1 : 0)
+            sink.add(C.accountCanWithdraw, a, flags.canWithdraw ? 1 : 0)
+            sink.add(C.accountFeeTier, a, Double(flags.feeTier))
+        }
+        for asset in data.status.assets {
+            let l = [("account", account), ("asset", asset.asset)]
+            sink.add(C.assetWalletBalance, l, asset.walletBalance)
+            sink.add(C.assetUnrealizedProfit, l, asset.unrealizedProfit)
+            sink.add(C.assetMarginBalance, l, asset.marginBalance)
+            sink.add(C.assetMaintMargin, l, asset.maintMargin)
+            sink.add(C.assetInitialMargin, l, asset.initialMargin)
+            sink.add(C.assetPositionInitialMargin, l, asset.positionInitialMargin)
+            sink.add(C.assetOpenOrderInitialMargin, l, asset.openOrderInitialMargin)
+            sink.add(C.assetCrossWalletBalance, l, asset.crossWalletBalance)
+            sink.add(C.assetCrossUnrealizedProfit, l, asset.crossUnrealizedProfit)
+            sink.add(C.assetAvailableBalance, l, asset.availableBalance)
+            sink.add(C.assetMaxWithdrawAmount, l, asset.maxWithdrawAmount)
+            if let available = asset.marginAvailable { sink.add(C.assetMarginAvailable, l, available ? 1 : 0) }
+            sink.add(C.assetUpdateTimestamp, l, Double(asset.updateTime) / 1000)
+        }
+        for leg in openLegs(data) {
+            let l = [("account", account), ("symbol", leg.symbol), ("position_side", leg.side)]
+            let s = leg.status
+            let d = leg.detail
+            if let amount = s?.positionAmount ?? d?.positionAmount { sink.add(C.positionAmount, l, amount) }
+            if let value = s?.entryPrice ?? d?.entryPrice { sink.add(C.positionEntryPrice, l, value) }
+            if let value = s?.breakEvenPrice ?? d?.breakEvenPrice { sink.add(C.positionBreakEvenPrice, l, value) }
+            if let value = s?.unrealizedProfit ?? d?.unrealizedProfit { sink.add(C.positionUnrealizedProfit, l, value) }
+            if let value = s?.initialMargin ?? d?.initialMargin { sink.add(C.positionInitialMargin, l, value) }
+            if let value = s?.maintMargin ?? d?.maintMargin { sink.add(C.positionMaintMargin, l, value) }
+            if let value = s?.positionInitialMargin ?? d?.positionInitialMargin { sink.add(C.positionPositionInitialMargin, l, value) }
+            if let value = s?.openOrderInitialMargin ?? d?.openOrderInitialMargin { sink.add(C.positionOpenOrderInitialMargin, l, value) }
+            if let value = s?.leverage ?? d?.leverage { sink.add(C.positionLeverage, l, value) }
+            if let isolated = s?.isolated ?? d?.marginType.map({ $0.lowercased() == "isolated" }) {
+                sink.add(C.positionIsolated, l, isolated ? 1 : 0)
+            }
+            if let value = s?.maxNotional ?? d?.maxNotionalValue { sink.add(C.positionMaxNotional, l, value) }
+            if let time = s?.updateTime ?? d?.updateTime { sink.add(C.positionUpdateTimestamp, l, Double(time) / 1000) }
+            if let d {
+                sink.add(C.positionMarkPrice, l, d.markPrice)
+                sink.add(C.positionLiquidationPrice, l, d.liquidationPrice)
+                sink.add(C.positionNotional, l, d.notional)
+                sink.add(C.positionIsolatedWallet, l, d.isolatedWallet)
+                sink.add(C.positionIsolatedMargin, l, d.isolatedMargin)
+                if let adl = d.adl { sink.add(C.positionAdlQuantile, l, Double(adl)) }
+            }
+        }
+    }
+
+    /// maint ÷ margin balance; liquidation at 1. A non-positive balance with margin in use is +Inf.
+    static func marginRatio(maint: Double, marginBalance: Double) -> Double {
+        if maint == 0 { return 0 }
+        return marginBalance > 0 ? maint / marginBalance : .infinity
+    }
+
+    static func appendHealth(account: String, view: AccountView, now: Double, to sink: inout FamilySink) {
+        let h = view.health
+        let a = [("account", account)]
+        sink.add(C.up, a, h.lastPollSucceeded && view.isFresh(now: now) ? 1 : 0)
+        sink.add(C.lastSuccess, a, h.lastSuccess ?? 0)
+        sink.add(C.pollDuration, a, h.pollDurationSeconds)
+        sink.add(C.pollInterval, a, h.pollIntervalSeconds)
+        sink.add(C.polls, a, Double(h.polls))
+        for (code, count) in h.errorsByCode { sink.add(C.pollErrors, [("account", account), ("code", code)], Double(count)) }
+        sink.add(C.weightConsumed, a, Double(h.weightConsumed))
+        sink.add(C.websocketConnected, a, h.connected ? 1 : 0)
+        for (reason, count) in h.reconnectsByReason {
+            sink.add(C.websocketReconnects, [("account", account), ("reason", reason)], Double(count))
+        }
+        sink.add(C.clockOffset, a, h.clockOffsetSeconds)
+        if let stopped = h.stopped { sink.add(C.accountStopped, [("account", account), ("reason", stopped.rawValue)], 1) }
+    }
+
+    static func appendScheduler(_ scheduler: SchedulerView, now: Double, to sink: inout FamilySink) {
+        if let used = scheduler.weightUsed { sink.add(C.weightUsed, [], Double(used)) }
+        if let limit = scheduler.weightLimit { sink.add(C.weightLimit, [], Double(limit)) }
+        for (reason, count) in scheduler.deferralsByReason { sink.add(C.deferrals, [("reason", reason)], Double(count)) }
+        let until = max(scheduler.rateLimitedUntil, scheduler.bannedUntil)
+        sink.add(C.rateLimitedUntil, [], until > now ? until : 0)
+        sink.add(C.banned, [], scheduler.bannedUntil > now ? 1 : 0)
+    }
+}
+
+/// Collects samples by family while keeping each family's definition.
+struct FamilySink {
+    private var families: [String: MetricFamily] = [:]
+
+    mutating func add(_ definition: MetricDefinition, _ labels: [(String, String)], _ value: Double) {
+        families[definition.name, default: definition.family([])].samples.append(Sample(labels, value))
+    }
+
+    mutating func add(_ family: MetricFamily) {
+        families[family.name, default: MetricFamily(name: family.name, help: family.help, type: family.type)]
+            .samples.append(contentsOf: family.samples)
+    }
+
+    var all: [MetricFamily] { Array(families.values) }
+}

@@ -1,0 +1,399 @@
+import BinanceWebSocketAPI
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// Why a poll was not attempted. Not an error: nothing was sent.
+enum PollSkip: Error {
+    case deferred(DeferralReason)
+    case backoff
+}
+
+/// Polls one account on its own connection and publishes the results to the registry.
+///
+/// Every request first asks the shared `WeightScheduler`; a refused poll is skipped, not queued.
+/// Connections are opened lazily, re-opened with exponential backoff, rotated before 24 h or on
+/// `serverShutdown` (make-before-break), and the clock offset is re-measured on −1021. A key
+/// Binance rejects stops this account with one clear log line; other accounts carry on.
+public actor AccountPoller: Service {
+    public nonisolated let account: AccountConfiguration
+    private let environment: PollerEnvironment
+    private let scheduler: WeightScheduler
+    private let registry: MetricsRegistry
+    private let logger: Logger
+    private let group: any EventLoopGroup
+
+    private var connection: BinanceConnection?
+    private var monitor: Task<Void, Never>?
+    private var rotateReason: String?
+    private var disconnectReason: String?
+    private var backoff: Backoff
+    private var nextConnectAllowed: ContinuousClock.Instant?
+    private var method: MethodVersion
+    private var fallbackAllowed: Bool
+    private var measuredWeight: [String: Int64] = [:]
+    private var effectiveInterval: Double
+    private var stopped = false
+
+    public init(
+        account: AccountConfiguration, environment: PollerEnvironment, scheduler: WeightScheduler, registry: MetricsRegistry,
+        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.account = account
+        self.environment = environment
+        self.scheduler = scheduler
+        self.registry = registry
+        var logger = logger
+        logger[metadataKey: "account"] = "\(account.name)"
+        self.logger = logger
+        self.group = group
+        self.backoff = environment.backoff
+        self.method = account.accountMethod == .v2 ? .v2 : .v1
+        self.fallbackAllowed = account.accountMethod == .v1WithFallback
+        self.effectiveInterval = account.intervalSeconds
+    }
+
+    private var statusMethod: String { method == .v1 ? "account.status" : "v2/account.status" }
+
+    /// Assumed weights until measured from `rateLimits.count`: v1 10 (the 2024 changelog), v2 5.
+    private func weight(of method: String) -> Int64 {
+        if let measured = measuredWeight[method] { return measured }
+        switch method {
+        case "account.status", "account.position", "account.balance": return 10
+        case "session.status", "session.logon", "session.logout": return 2
+        default: return 5
+        }
+    }
+
+    private var pollWeight: Int64 {
+        weight(of: statusMethod) + (account.positionsDetail ? weight(of: "v2/account.position") : 0)
+    }
+
+    public func run() async throws {
+        await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
+        await registry.update(account: account.name) { [method = statusMethod] in $0.health.accountMethod = method }
+        await updateStretch()
+        await cancelWhenGracefulShutdown {
+            await self.loop()
+        }
+        await shutdown()
+    }
+
+    private func updateStretch() async {
+        let demand = Double(pollWeight) * 60 / account.intervalSeconds
+        let factor = await scheduler.register(account: account.name, weightPerMinute: demand)
+        let interval = account.intervalSeconds * factor
+        if interval != effectiveInterval || factor > 1 {
+            effectiveInterval = interval
+            await registry.update(account: account.name) { $0.health.pollIntervalSeconds = interval }
+        }
+    }
+
+    private func loop() async {
+        let clock = ContinuousClock()
+        try? await Task.sleep(for: .seconds(effectiveInterval * environment.staggerFraction))
+        var next = clock.now
+        while !Task.isCancelled && !stopped {
+            await pollOnce()
+            await updateStretch()
+            next = next.advanced(by: .seconds(effectiveInterval))
+            if next < clock.now { next = clock.now.advanced(by: .seconds(effectiveInterval)) }
+            try? await Task.sleep(until: next, clock: clock)
+        }
+        // A stopped account keeps its self metrics until the process ends.
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+    }
+
+    /// Test hook: one poll now.
+    public func pollOnce() async {
+        let started = ContinuousClock.now
+        do {
+            let connection = try await ensureConnection()
+            let data = try await fetch(connection)
+            backoff.reset()
+            let duration = (ContinuousClock.now - started).seconds
+            let time = environment.clock.nowSeconds
+            await registry.update(account: account.name) { view in
+                view.data = data
+                view.health.polls += 1
+                view.health.lastPollSucceeded = true
+                view.health.lastSuccess = time
+                view.health.pollDurationSeconds = duration
+                view.health.firstPollAttempted = true
+            }
+        } catch let skip as PollSkip {
+            logger.debug("poll skipped", metadata: ["reason": "\(skip)"])
+            await registry.update(account: account.name) { $0.health.firstPollAttempted = true }
+        } catch let error as BinanceClientError {
+            let duration = (ContinuousClock.now - started).seconds
+            await handle(error)
+            await registry.update(account: account.name) { view in
+                view.health.polls += 1
+                view.health.lastPollSucceeded = false
+                view.health.errorsByCode[error.metricCode, default: 0] += 1
+                view.health.pollDurationSeconds = duration
+                view.health.firstPollAttempted = true
+            }
+        } catch {
+            logger.error("unexpected poll failure", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: connection lifecycle
+
+    private func ensureConnection() async throws -> BinanceConnection {
+        if let connection, await !connection.isClosed {
+            let age = Double(environment.clock.nowMilliseconds() - connection.connectedAt) / 1000
+            if age > environment.maxConnectionAgeSeconds, rotateReason == nil { rotateReason = "max_age" }
+            guard let reason = rotateReason else { return connection }
+            // Make-before-break: the old connection serves until the new one is ready.
+            do {
+                let fresh = try await openConnection(reason: reason)
+                rotateReason = nil
+                await connection.close()
+                return fresh
+            } catch is PollSkip {
+                return connection
+            }
+        }
+        if let connection {
+            self.connection = nil
+            await connection.close()
+        }
+        if let nextConnectAllowed, ContinuousClock.now < nextConnectAllowed { throw PollSkip.backoff }
+        let reason = disconnectReason
+        return try await openConnection(reason: reason)
+    }
+
+    private func openConnection(reason: String?) async throws -> BinanceConnection {
+        let keyType = account.credentials.signer.keyType
+        let setupWeight: Int64 = 5 + 2 * Int64(environment.clockSyncSamples) + (keyType.supportsSessionLogon ? 2 : 0)
+        if case .deferred(let why, _) = await scheduler.admit(weight: setupWeight) { throw PollSkip.deferred(why) }
+        let fresh: BinanceConnection
+        do {
+            fresh = try await BinanceConnection.connect(
+                configuration: environment.connection, credentials: account.credentials, clock: environment.clock,
+                logger: logger, group: group)
+        } catch {
+            await addWeight(5)
+            scheduleReconnect()
+            if case .handshakeRejected(let status) = error {
+                if status == 418 { await scheduler.banned(until: nil) }
+                if status == 429 { await scheduler.rateLimited(retryAfter: nil) }
+            }
+            logger.warning("connect failed", metadata: ["error": "\(error)", "url": "\(environment.connection.url)"])
+            throw error
+        }
+        await addWeight(5)
+        do {
+            if keyType.supportsSessionLogon {
+                let status = try await fresh.logon()
+                await addWeight(weight(of: "session.logon"))
+                await scheduler.observe(status.rateLimit)
+            }
+            try await synchroniseClock(on: fresh)
+        } catch {
+            await fresh.close()
+            scheduleReconnect()
+            throw error
+        }
+        if let old = connection, old !== fresh { monitor?.cancel() }
+        connection = fresh
+        disconnectReason = nil
+        startMonitor(fresh)
+        let label = reason
+        await registry.update(account: account.name) { view in
+            view.health.connected = true
+            if let label { view.health.reconnectsByReason[label, default: 0] += 1 }
+        }
+        logger.info("connected", metadata: ["url": "\(environment.connection.url)", "reason": "\(reason ?? "initial")"])
+        return fresh
+    }
+
+    private func synchroniseClock(on connection: BinanceConnection) async throws {
+        let sync = try await connection.synchroniseClock(samples: environment.clockSyncSamples)
+        await addWeight(weight(of: "session.status") * Int64(environment.clockSyncSamples))
+        await scheduler.observe(sync.rateLimit)
+        await scheduler.setClockOffset(milliseconds: sync.offset)
+        let seconds = Double(sync.offset) / 1000
+        await registry.update(account: account.name) { $0.health.clockOffsetSeconds = seconds }
+    }
+
+    private func scheduleReconnect() {
+        let delay = backoff.nextDelay(random: environment.random)
+        nextConnectAllowed = ContinuousClock.now.advanced(by: .seconds(delay))
+    }
+
+    private func startMonitor(_ connection: BinanceConnection) {
+        monitor = Task { [weak self] in
+            for await event in connection.events {
+                await self?.handle(event: event, from: connection)
+            }
+        }
+    }
+
+    private func handle(event: ConnectionEvent, from source: BinanceConnection) async {
+        guard source === connection else { return }
+        switch event {
+        case .serverShutdown:
+            rotateReason = "server_shutdown"
+            // Rotate now rather than at the next poll: the old connection is about to go.
+            _ = try? await ensureConnection()
+        case .sessionError(let code, let message):
+            let error = APIError(method: "session", status: 401, code: code, message: message)
+            if error.isCredentialProblem { await stop(because: error) }
+        case .protocolError(let what):
+            logger.warning("malformed frame from Binance", metadata: ["problem": "\(what)"])
+            await registry.update(account: account.name) { $0.health.errorsByCode["decode", default: 0] += 1 }
+        case .closed(let reason):
+            connection = nil
+            disconnectReason = Self.reconnectReason(reason)
+            await registry.update(account: account.name) { $0.health.connected = false }
+            logger.info("connection closed", metadata: ["reason": "\(reason)"])
+        }
+    }
+
+    static func reconnectReason(_ text: String) -> String {
+        if text.contains("pong") { return "missed_pong" }
+        if text.contains("close frame") { return "close_frame" }
+        if text.contains("closed by client") { return "client_close" }
+        return "connection_lost"
+    }
+
+    // MARK: polling
+
+    private func fetch(_ connection: BinanceConnection) async throws -> AccountData {
+        if case .deferred(let why, _) = await scheduler.admit(weight: pollWeight) { throw PollSkip.deferred(why) }
+        let status = try await fetchStatus(connection)
+        var details: [PositionDetail]?
+        if account.positionsDetail {
+            let before = status.rateLimit
+            let positions = try await withResync(connection) { try await connection.positions(.v2) }
+            await measure("v2/account.position", before: before, after: positions.rateLimit)
+            details = positions.value
+        }
+        return AccountData(status: status.value, positionDetails: details, polledAt: environment.clock.nowSeconds)
+    }
+
+    private func fetchStatus(_ connection: BinanceConnection) async throws -> Response<AccountStatus> {
+        let method = statusMethod
+        let version = self.method
+        do {
+            let response = try await withResync(connection) { try await connection.accountStatus(version) }
+            await addWeight(weight(of: method))
+            await scheduler.observe(response.rateLimit)
+            return response
+        } catch BinanceClientError.api(let error) where error.isUnknownMethod && fallbackAllowed && version == .v1 {
+            fallbackAllowed = false
+            self.method = .v2
+            logger.warning(
+                "account.status is not available; falling back to v2/account.status (leverage, margin type and account flags will be absent)",
+                metadata: ["code": "\(error.code)"])
+            await registry.update(account: account.name) { $0.health.accountMethod = "v2/account.status" }
+            let response = try await withResync(connection) { try await connection.accountStatus(.v2) }
+            await addWeight(weight(of: "v2/account.status"))
+            await scheduler.observe(response.rateLimit)
+            return response
+        }
+    }
+
+    /// Runs a signed call; on −1021 re-measures the clock offset and retries exactly once.
+    private func withResync<T: Sendable>(
+        _ connection: BinanceConnection, _ call: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await call()
+        } catch BinanceClientError.api(let error) where error.isInvalidTimestamp {
+            await scheduler.observe(error.rateLimit)
+            logger.warning("timestamp rejected (-1021); re-measuring clock offset and retrying once")
+            await registry.update(account: account.name) { $0.health.errorsByCode["-1021", default: 0] += 1 }
+            guard case .admitted = await scheduler.admit(weight: weight(of: "session.status")) else {
+                throw BinanceClientError.api(error)
+            }
+            try await synchroniseClock(on: connection)
+            return try await call()
+        }
+    }
+
+    /// Binance's documented weights disagree (5 vs 10); learn the real cost from the change in
+    /// `rateLimits.count` between two back-to-back answers in the same window. Other programs
+    /// can only inflate a delta, so the smallest observation wins.
+    private func measure(_ method: String, before: RateLimitStatus?, after: RateLimitStatus?) async {
+        await scheduler.observe(after)
+        await addWeight(weight(of: method))
+        guard let before, let after, after.count > before.count else { return }
+        let delta = after.count - before.count
+        if delta < measuredWeight[method] ?? Int64.max, delta <= 50 {
+            measuredWeight[method] = delta
+        }
+    }
+
+    private func addWeight(_ weight: Int64) async {
+        await registry.update(account: account.name) { $0.health.weightConsumed += UInt64(weight) }
+    }
+
+    private func handle(_ error: BinanceClientError) async {
+        switch error {
+        case .api(let apiError):
+            await scheduler.observe(apiError.rateLimit)
+            if apiError.isBanned {
+                await scheduler.banned(until: apiError.retryAfter)
+            } else if apiError.isRateLimited {
+                await scheduler.rateLimited(retryAfter: apiError.retryAfter)
+            } else if apiError.isCredentialProblem {
+                await stop(because: apiError)
+            } else {
+                logger.warning("poll failed", metadata: ["error": "\(apiError)"])
+            }
+        case .timeout, .transport, .connectionClosed:
+            logger.warning("poll failed; reconnecting with backoff", metadata: ["error": "\(error)"])
+            if let connection {
+                self.connection = nil
+                monitor?.cancel()
+                await connection.close()
+            }
+            disconnectReason = "error"
+            scheduleReconnect()
+            await registry.update(account: account.name) { $0.health.connected = false }
+        case .handshakeRejected, .decode, .cancelled:
+            logger.warning("poll failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func stop(because error: APIError) async {
+        guard !stopped else { return }
+        stopped = true
+        logger.error(
+            "Binance rejected this account's API key; polling stopped until the key is fixed and the exporter restarted or reloaded",
+            metadata: ["code": "\(error.code)", "message": "\(error.message)"])
+        await registry.update(account: account.name) { view in
+            view.health.stopped = .credentialsRejected
+            view.health.lastPollSucceeded = false
+            view.health.connected = false
+        }
+        await scheduler.unregister(account: account.name)
+        if let connection {
+            self.connection = nil
+            await connection.close()
+        }
+        monitor?.cancel()
+    }
+
+    private func shutdown() async {
+        monitor?.cancel()
+        if let connection {
+            self.connection = nil
+            await connection.close()
+        }
+        await scheduler.unregister(account: account.name)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension WallClock {
+    var nowSeconds: Double { Double(nowMilliseconds()) / 1000 }
+}

@@ -1,0 +1,52 @@
+import BinanceWebSocketAPI
+
+/// Which account method a poller calls (`--poll.account-method`).
+public enum AccountMethodChoice: Sendable, Equatable {
+    /// `account.status` (v1), falling back to `v2/account.status` once if Binance no longer knows it.
+    case v1WithFallback
+    case v1
+    case v2
+
+    public init?(flag: String) {
+        switch flag {
+        case "account.status": self = .v1WithFallback
+        case "v2/account.status": self = .v2
+        default: return nil
+        }
+    }
+}
+
+/// One account to poll.
+public struct AccountConfiguration: Sendable {
+    public var name: String
+    public var credentials: APICredentials
+    public var intervalSeconds: Double
+    public var positionsDetail: Bool
+    public var accountMethod: AccountMethodChoice
+
+    public init(
+        name: String, credentials: APICredentials, intervalSeconds: Double = 15, positionsDetail: Bool = true,
+        accountMethod: AccountMethodChoice = .v1WithFallback
+    ) {
+        self.name = name
+        self.credentials = credentials
+        self.intervalSeconds = intervalSeconds
+        self.positionsDetail = positionsDetail
+        self.accountMethod = accountMethod
+    }
+}
+
+/// Settings shared by every poller of a process.
+public struct PollerEnvironment: Sendable {
+    public var connection: ConnectionConfiguration
+    public var clock: WallClock = .system
+    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+    public var backoff = Backoff()
+    /// Rotate the connection before Binance's 24 h limit.
+    public var maxConnectionAgeSeconds: Double = 23 * 3600
+    /// Where in the interval this account starts (0..<1), to spread accounts.
+    public var staggerFraction: Double = 0
+    public var clockSyncSamples = 1
+
+    public init(connection: ConnectionConfiguration) { self.connection = connection }
+}

@@ -1,0 +1,123 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// The `/metrics` listener: NIO's HTTP/1.1 codec plus one small handler that writes the
+/// pre-rendered buffer. Keep-alive, pipelining and HTTP/1.0 come from the codec; limits,
+/// timeouts and auth from `ExporterHTTPHandler`.
+public final class HTTPListener: Service, Sendable {
+    let configuration: HTTPListenerConfiguration
+    let cache: ScrapeCache
+    let logger: Logger
+    let group: any EventLoopGroup
+    let shared: ListenerShared
+    private let channels = NIOLockedValueBox<[any Channel]>([])
+
+    public init(
+        configuration: HTTPListenerConfiguration, cache: ScrapeCache, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.configuration = configuration
+        self.cache = cache
+        self.logger = logger
+        self.group = group
+        self.shared = ListenerShared(
+            configuration: configuration, cache: cache, authenticator: BasicAuthenticator(users: configuration.basicAuthUsers))
+    }
+
+    /// Binds every address; fails with one clear error if any cannot be bound.
+    @discardableResult
+    public func bind() async throws -> [Int] {
+        var ports: [Int] = []
+        for address in configuration.listenAddresses {
+            let (host, port) = try parseListenAddress(address)
+            let shared = self.shared
+            do {
+                let channel = try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 256)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.maxMessagesPerRead, value: 4)
+                    .childChannelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            guard shared.connectionOpened() else {
+                                throw ListenerError(address: address, reason: "too many connections")
+                            }
+                            channel.closeFuture.whenComplete { _ in shared.connectionClosed() }
+                            if let tls = shared.configuration.tls {
+                                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                            }
+                            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                                withPipeliningAssistance: true, withErrorHandling: true)
+                            try channel.pipeline.syncOperations.addHandler(ExporterHTTPHandler(shared: shared))
+                        }
+                    }
+                    .bind(host: host, port: port)
+                    .get()
+                channels.withLockedValue { $0.append(channel) }
+                let boundPort = channel.localAddress?.port ?? port
+                ports.append(boundPort)
+                logger.info("listening", metadata: ["address": "\(host):\(boundPort)", "tls": "\(configuration.tls != nil)"])
+            } catch {
+                await close()
+                throw ListenerError(address: address, reason: "\(error)")
+            }
+        }
+        return ports
+    }
+
+    public func close() async {
+        for channel in channels.withLockedValue({ value -> [any Channel] in
+            defer { value = [] }
+            return value
+        }) {
+            try? await channel.close()
+        }
+    }
+
+    /// Binds if needed, serves until graceful shutdown, then stops accepting and lets in-flight
+    /// scrapes finish (bounded by the codec's write completion).
+    public func run() async throws {
+        if channels.withLockedValue({ $0.isEmpty }) { try await bind() }
+        try? await gracefulShutdown()
+        await close()
+    }
+}
+
+/// State shared by every connection of one listener.
+final class ListenerShared: Sendable {
+    let configuration: HTTPListenerConfiguration
+    let cache: ScrapeCache
+    let authenticator: BasicAuthenticator
+    private let counters = NIOLockedValueBox((connections: 0, inFlight: 0))
+
+    init(configuration: HTTPListenerConfiguration, cache: ScrapeCache, authenticator: BasicAuthenticator) {
+        self.configuration = configuration
+        self.cache = cache
+        self.authenticator = authenticator
+    }
+
+    func connectionOpened() -> Bool {
+        counters.withLockedValue { c in
+            guard c.connections < configuration.maxConnections else { return false }
+            c.connections += 1
+            return true
+        }
+    }
+
+    func connectionClosed() { counters.withLockedValue { $0.connections -= 1 } }
+
+    func acquireRequestSlot() -> Bool {
+        counters.withLockedValue { c in
+            guard c.inFlight < configuration.maxRequests else { return false }
+            c.inFlight += 1
+            return true
+        }
+    }
+
+    func releaseRequestSlot() { counters.withLockedValue { $0.inFlight -= 1 } }
+}

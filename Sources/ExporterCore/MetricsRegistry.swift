@@ -1,0 +1,133 @@
+import BinanceWebSocketAPI
+import Foundation
+
+/// Build identity shown in `exporter_build_info` and on the landing page.
+public struct BuildInfo: Sendable {
+    public var version: String
+    public var revision: String
+
+    public init(version: String, revision: String) {
+        self.version = version
+        self.revision = revision
+    }
+}
+
+/// Owns every account's published view and the scheduler view, and re-renders the scrape cache
+/// when they change. Updates that arrive close together are coalesced into one render; a
+/// maintenance loop re-renders when an account crosses its staleness limit, so stale values
+/// disappear even when nothing else happens.
+public actor MetricsRegistry {
+    public nonisolated let cache = ScrapeCache()
+    private var views: [String: AccountView] = [:]
+    private var scheduler = SchedulerView()
+    private var configReload: (success: Bool, at: Double)?
+    private let build: BuildInfo
+    private let now: @Sendable () -> Double
+    private let coalesce: Duration
+    private let includeProcessMetrics: Bool
+    private var renderPending = false
+    private var lastRender: Double = 0
+    private var lastFreshness: [String: Bool] = [:]
+
+    public init(
+        build: BuildInfo, coalesce: Duration = .milliseconds(50), includeProcessMetrics: Bool = true,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.build = build
+        self.coalesce = coalesce
+        self.includeProcessMetrics = includeProcessMetrics
+        self.now = now
+    }
+
+    public func register(account: String, pollIntervalSeconds: Double) {
+        if views[account] == nil {
+            views[account] = AccountView(name: account, health: AccountHealth(pollIntervalSeconds: pollIntervalSeconds))
+        }
+        scheduleRender()
+    }
+
+    public func remove(account: String) {
+        views.removeValue(forKey: account)
+        lastFreshness.removeValue(forKey: account)
+        scheduleRender()
+    }
+
+    public func update(account: String, _ change: @Sendable (inout AccountView) -> Void) {
+        guard var view = views[account] else { return }
+        change(&view)
+        views[account] = view
+        scheduleRender()
+    }
+
+    public func view(account: String) -> AccountView? { views[account] }
+
+    public func updateScheduler(_ view: SchedulerView) {
+        guard view != scheduler else { return }
+        scheduler = view
+        scheduleRender()
+    }
+
+    public func setConfigReload(success: Bool) {
+        let previous = configReload
+        configReload = (success, success ? now() : (previous?.at ?? 0))
+        scheduleRender()
+    }
+
+    private func scheduleRender() {
+        guard !renderPending else { return }
+        renderPending = true
+        Task {
+            try? await Task.sleep(for: coalesce)
+            self.renderNow()
+        }
+    }
+
+    /// The families of the current state; pure apart from process metrics.
+    public func families() -> [MetricFamily] {
+        let time = now()
+        var sink = FamilySink()
+        for (name, view) in views {
+            if let data = view.data, view.isFresh(now: time) {
+                AccountFamilies.appendValues(account: name, data: data, to: &sink)
+            }
+            AccountFamilies.appendHealth(account: name, view: view, now: time, to: &sink)
+        }
+        AccountFamilies.appendScheduler(scheduler, now: time, to: &sink)
+        sink.add(MetricCatalog.buildInfo, [("version", build.version), ("revision", build.revision)], 1)
+        if let configReload {
+            sink.add(MetricCatalog.configReloadSuccess, [], configReload.success ? 1 : 0)
+            sink.add(MetricCatalog.configReloadTimestamp, [], configReload.at)
+        }
+        if includeProcessMetrics {
+            for family in ProcessMetrics.families() { sink.add(family) }
+        }
+        return sink.all
+    }
+
+    public func renderNow() {
+        renderPending = false
+        let time = now()
+        lastRender = time
+        lastFreshness = views.mapValues { $0.isFresh(now: time) }
+        cache.publish(families())
+        cache.setReady(views.values.allSatisfy { $0.health.firstPollAttempted })
+    }
+
+    /// Re-renders when freshness flips or a ban ends, and at least every `refresh` for process metrics.
+    public func maintain(refresh: Double = 5) {
+        let time = now()
+        let freshness = views.mapValues { $0.isFresh(now: time) }
+        let banEdge = [scheduler.rateLimitedUntil, scheduler.bannedUntil].contains { $0 > lastRender && $0 <= time }
+        if freshness != lastFreshness || banEdge || time - lastRender >= refresh {
+            renderNow()
+        }
+    }
+
+    /// Runs `maintain` once a second until cancelled.
+    public func runMaintenance() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            maintain()
+        }
+    }
+}

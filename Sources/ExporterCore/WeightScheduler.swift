@@ -1,0 +1,171 @@
+import BinanceWebSocketAPI
+import Logging
+
+/// The weight budget rules of SPEC §7, as flags give them.
+public struct WeightPolicy: Sendable {
+    /// Fraction of the IP's REQUEST_WEIGHT limit the exporter itself may spend per minute.
+    public var maxShare: Double = 0.2
+    /// Never push the IP-wide count above (1 − headroom) × limit.
+    public var ipHeadroom: Double = 0.2
+    /// Assumed until the first `rateLimits` arrives.
+    public var defaultLimit: Int64 = 2400
+
+    public init(maxShare: Double = 0.2, ipHeadroom: Double = 0.2) {
+        self.maxShare = maxShare
+        self.ipHeadroom = ipHeadroom
+    }
+}
+
+/// Why a request was not sent; the `reason` label of `scheduler_deferrals_total`.
+public enum DeferralReason: String, Sendable, CaseIterable {
+    case ownShare = "own_share"
+    case ipHeadroom = "ip_headroom"
+    case retryAfter = "retry_after"
+    case banned
+}
+
+public enum Admission: Sendable, Equatable {
+    case admitted
+    /// Not sent; retry no earlier than `until` (exchange ms).
+    case deferred(DeferralReason, until: Int64)
+}
+
+/// One scheduler per process: every account shares the IP's REQUEST_WEIGHT budget.
+///
+/// Before each request (or handshake) it checks the exporter's own spend in the current
+/// calendar minute of exchange time against `maxShare × limit`, and the IP-wide count (learned
+/// from every `rateLimits`, including other programs' use) against `(1 − headroom) × limit`.
+/// It honours 429 `retryAfter` and 418 bans for every account. It never queues: a refused
+/// request is skipped and the caller tries at its next turn.
+public actor WeightScheduler {
+    public let policy: WeightPolicy
+    private let clock: WallClock
+    private let logger: Logger
+    private var offsetMilliseconds: Int64 = 0
+    private var limit: Int64
+    private var observedCount: (minute: Int64, count: Int64)?
+    private var ownSpend: (minute: Int64, weight: Int64) = (0, 0)
+    private var retryAfter: Int64 = 0
+    private var bannedUntil: Int64 = 0
+    private var deferrals: [DeferralReason: UInt64] = [:]
+    private var demands: [String: Double] = [:]
+    private var stretchLogged = false
+    private var onChange: (@Sendable (SchedulerView) async -> Void)?
+
+    public init(policy: WeightPolicy, clock: WallClock = .system, logger: Logger) {
+        self.policy = policy
+        self.clock = clock
+        self.logger = logger
+        self.limit = policy.defaultLimit
+    }
+
+    /// Publishes every change (the registry's `updateScheduler`).
+    public func setObserver(_ observer: @escaping @Sendable (SchedulerView) async -> Void) async {
+        onChange = observer
+        await observer(view)
+    }
+
+    private var now: Int64 { clock.nowMilliseconds() + offsetMilliseconds }
+    private func minute(of time: Int64) -> Int64 { time >= 0 ? time / 60_000 : (time - 59_999) / 60_000 }
+
+    /// Exchange − local clock offset; windows are calendar minutes of exchange time.
+    public func setClockOffset(milliseconds: Int64) { offsetMilliseconds = milliseconds }
+
+    public var ownBudget: Int64 { Int64((policy.maxShare * Double(limit)).rounded(.down)) }
+    public var ipCeiling: Int64 { Int64(((1 - policy.ipHeadroom) * Double(limit)).rounded(.down)) }
+
+    /// Asks to spend `weight` now. Admitted weight is counted at once.
+    public func admit(weight: Int64) async -> Admission {
+        let time = now
+        let current = minute(of: time)
+        let nextWindow = (current + 1) * 60_000
+        let decision: Admission
+        if bannedUntil > time {
+            decision = .deferred(.banned, until: bannedUntil)
+        } else if retryAfter > time {
+            decision = .deferred(.retryAfter, until: retryAfter)
+        } else {
+            if ownSpend.minute != current { ownSpend = (current, 0) }
+            let ipCount = observedCount?.minute == current ? observedCount!.count : 0
+            if ownSpend.weight + weight > ownBudget {
+                decision = .deferred(.ownShare, until: nextWindow)
+            } else if ipCount + weight > ipCeiling {
+                decision = .deferred(.ipHeadroom, until: nextWindow)
+            } else {
+                ownSpend.weight += weight
+                observedCount = (current, ipCount + weight)
+                decision = .admitted
+            }
+        }
+        if case .deferred(let reason, _) = decision {
+            deferrals[reason, default: 0] += 1
+            await publish()
+        }
+        return decision
+    }
+
+    /// Learns the limit and the IP-wide count from a response's `rateLimits`.
+    public func observe(_ rateLimit: RateLimitStatus?) async {
+        guard let rateLimit, rateLimit.limit > 0 else { return }
+        limit = rateLimit.limit
+        observedCount = (minute(of: now), rateLimit.count)
+        await publish()
+    }
+
+    /// 429 −1003: nobody sends until `retryAfter`, or the next minute when Binance gives none.
+    public func rateLimited(retryAfter until: Int64?) async {
+        let time = now
+        retryAfter = max(retryAfter, until ?? (minute(of: time) + 1) * 60_000)
+        logger.warning("rate limited by Binance (429); pausing all requests", metadata: ["until_ms": "\(retryAfter)"])
+        await publish()
+    }
+
+    /// 418: the IP is banned; no requests and no handshakes until it ends.
+    public func banned(until: Int64?) async {
+        let time = now
+        bannedUntil = max(bannedUntil, until ?? time + 120_000)
+        logger.error("IP banned by Binance (418); all requests stopped", metadata: ["until_ms": "\(bannedUntil)"])
+        await publish()
+    }
+
+    /// Per-account demand in weight per minute; returns the factor (≥ 1) by which every
+    /// interval must stretch so that the sum fits the exporter's share (with 10% kept for
+    /// handshakes and clock syncs).
+    public func register(account: String, weightPerMinute: Double) -> Double {
+        demands[account] = weightPerMinute
+        return stretchFactor
+    }
+
+    public func unregister(account: String) { demands.removeValue(forKey: account) }
+
+    public var stretchFactor: Double {
+        let total = demands.values.reduce(0, +)
+        let budget = Double(ownBudget) * 0.9
+        guard total > budget, budget > 0 else { return 1 }
+        let factor = total / budget
+        if !stretchLogged {
+            stretchLogged = true
+            logger.warning(
+                "configured accounts cannot fit the weight budget; stretching poll intervals",
+                metadata: ["factor": "\(factor)", "demand_per_minute": "\(Int(total))", "budget_per_minute": "\(Int(budget))"])
+        }
+        return factor
+    }
+
+    public var view: SchedulerView {
+        var view = SchedulerView()
+        let current = minute(of: now)
+        if let observedCount {
+            view.weightUsed = observedCount.minute == current ? observedCount.count : 0
+            view.weightLimit = limit
+        }
+        for reason in DeferralReason.allCases { view.deferralsByReason[reason.rawValue] = deferrals[reason] ?? 0 }
+        view.rateLimitedUntil = Double(retryAfter) / 1000
+        view.bannedUntil = Double(bannedUntil) / 1000
+        return view
+    }
+
+    private func publish() async {
+        if let onChange { await onChange(view) }
+    }
+}
