@@ -83,6 +83,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "BinanceWebSocketAPITests",
             dependencies: ["BinanceWebSocketAPI", "BinanceSimulator"],
@@ -96,13 +105,13 @@ let package = Package(
         ),
         .testTarget(
             name: "ExporterCoreTests",
-            dependencies: ["ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator"],
+            dependencies: ["ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator", "TestSupport"],
             resources: [.copy("Golden")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["BinanceFuturesExporter", "ExporterCore", "BinanceSimulator"],
+            dependencies: ["BinanceFuturesExporter", "ExporterCore", "BinanceSimulator", "TestSupport"],
             swiftSettings: strict
         ),
     ]

@@ -91,7 +91,7 @@ public enum ExpositionEncoder {
     public static func formatValue(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 {
+        if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
             return value == 0 ? "0" : String(Int64(value))
         }
         return String(value)

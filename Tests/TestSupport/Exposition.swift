@@ -1,0 +1,73 @@
+import Foundation
+
+/// Reads sample values out of text exposition, keyed by `name{labels}` exactly as rendered.
+public struct Exposition: Sendable {
+    public let text: String
+    public let samples: [String: Double]
+
+    public init(_ text: String) {
+        self.text = text
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            let key = String(line[..<space])
+            let valueText = line[line.index(after: space)...]
+            let value: Double? =
+                switch valueText {
+                case "+Inf": .infinity
+                case "-Inf": -.infinity
+                case "NaN": .nan
+                default: Double(valueText)
+                }
+            if let value { samples[key] = value }
+        }
+        self.samples = samples
+    }
+
+    /// `value("binance_futures_up", ["account": "a"])`; labels rendered in the given order.
+    public func value(_ name: String, _ labels: KeyValuePairs<String, String> = [:]) -> Double? {
+        samples[Self.key(name, labels)]
+    }
+
+    public static func key(_ name: String, _ labels: KeyValuePairs<String, String>) -> String {
+        labels.isEmpty ? name : name + "{" + labels.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: ",") + "}"
+    }
+
+    /// Every series of a family (by name prefix match on `name{` or `name `).
+    public func series(_ name: String) -> [String] {
+        samples.keys.filter { $0 == name || $0.hasPrefix(name + "{") }.sorted()
+    }
+}
+
+/// Runs an external tool; returns nil when it is not installed (callers decide whether that fails).
+public enum ExternalTool {
+    public static func find(_ name: String) -> String? {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    /// When set (CI), a missing tool is a test failure instead of a skip.
+    public static var toolsRequired: Bool { ProcessInfo.processInfo.environment["BFE_REQUIRE_TOOLS"] == "1" }
+
+    public static func run(_ path: String, _ arguments: [String], stdin: [UInt8]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let input = Pipe()
+        let output = Pipe()
+        let error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+}
