@@ -22,23 +22,21 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     init(shared: ListenerShared) { self.shared = shared }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        armTimer(context: context, after: shared.configuration.requestHeadTimeout, status: .requestTimeout)
+        armTimer(context: context, after: shared.configuration.requestHeadTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel() }
 
-    private func armTimer(context: ChannelHandlerContext, after delay: TimeAmount, status: HTTPResponseStatus?) {
+    /// Closes the connection if no complete request head arrives in time (slowloris, idle
+    /// keep-alive). No response is written: none may be sent while no request is in flight.
+    private func armTimer(context: ChannelHandlerContext, after delay: TimeAmount) {
         timer?.cancel()
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: delay) {
             let (handler, context) = loopBound.value
             guard case .idle = handler.state else { return }
-            if let status {
-                handler.respondError(context: context, status: status)
-            } else {
-                handler.state = .closing
-                context.close(promise: nil)
-            }
+            handler.state = .closing
+            context.close(promise: nil)
         }
     }
 
@@ -61,10 +59,10 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         case (.end, .receiving(let head, _)):
             state = .responding
             route(context: context, head: head)
-        case (_, .closing), (_, .responding):
-            break
         default:
-            respondError(context: context, status: .badRequest)
+            // .closing/.responding: ignore what follows; anything else cannot come from the
+            // HTTP decoder, and no response may be written without a request in flight.
+            break
         }
     }
 
@@ -219,7 +217,7 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         if keepAlive {
             state = .idle
-            armTimer(context: context, after: shared.configuration.idleTimeout, status: nil)
+            armTimer(context: context, after: shared.configuration.idleTimeout)
         } else {
             state = .closing
         }
