@@ -35,6 +35,7 @@ public actor AccountPoller: Service {
     private var measuredWeight: [String: Int64] = [:]
     private var effectiveInterval: Double
     private var stopped = false
+    private var lastClockSync: ContinuousClock.Instant?
 
     public init(
         account: AccountConfiguration, environment: PollerEnvironment, scheduler: WeightScheduler, registry: MetricsRegistry,
@@ -107,6 +108,7 @@ public actor AccountPoller: Service {
 
     /// Test hook: one poll now.
     public func pollOnce() async {
+        guard !stopped else { return }
         let started = ContinuousClock.now
         do {
             let connection = try await ensureConnection()
@@ -213,6 +215,7 @@ public actor AccountPoller: Service {
 
     private func synchroniseClock(on connection: BinanceConnection) async throws {
         let sync = try await connection.synchroniseClock(samples: environment.clockSyncSamples)
+        lastClockSync = ContinuousClock.now
         await addWeight(weight(of: "session.status") * Int64(environment.clockSyncSamples))
         await scheduler.observe(sync.rateLimit)
         await scheduler.setClockOffset(milliseconds: sync.offset)
@@ -265,6 +268,11 @@ public actor AccountPoller: Service {
 
     private func fetch(_ connection: BinanceConnection) async throws -> AccountData {
         if case .deferred(let why, _) = await scheduler.admit(weight: pollWeight) { throw PollSkip.deferred(why) }
+        if let lastClockSync, ContinuousClock.now - lastClockSync > .seconds(environment.clockResyncSeconds),
+            case .admitted = await scheduler.admit(weight: weight(of: "session.status"))
+        {
+            try await synchroniseClock(on: connection)
+        }
         let status = try await fetchStatus(connection)
         var details: [PositionDetail]?
         if account.positionsDetail {

@@ -47,6 +47,8 @@ public struct PollerEnvironment: Sendable {
     /// Where in the interval this account starts (0..<1), to spread accounts.
     public var staggerFraction: Double = 0
     public var clockSyncSamples = 1
+    /// Re-measure the clock offset this often (weight 2), besides at connect and after −1021.
+    public var clockResyncSeconds: Double = 300
 
     public init(connection: ConnectionConfiguration) { self.connection = connection }
 }
