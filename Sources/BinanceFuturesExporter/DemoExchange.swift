@@ -91,8 +91,9 @@ struct DemoExchange {
     }
 }
 
-/// Moves demo prices every second and opens/closes a LINKUSDT position every minute, so that
-/// dashboards move and "closed positions disappear" can be seen.
+/// Moves demo prices every second, opens/closes a LINKUSDT position every minute, and every
+/// five minutes replays two harmless faults Binance produces in real life (a `serverShutdown`
+/// reconnect and one −1001 answer), so every dashboard panel has something to show.
 struct DemoMarketService: Service {
     let simulator: ExchangeSimulator
     let mainAPIKey: String
@@ -104,6 +105,14 @@ struct DemoMarketService: Service {
                 try? await Task.sleep(for: .seconds(1))
                 tick += 1
                 simulator.tickPrices()
+                if tick % 300 == 5 {
+                    simulator.announceShutdown()
+                } else if tick % 300 == 8 {
+                    simulator.updateFaults {
+                        $0.forcedErrors.append(
+                            ForcedError(status: 503, code: -1001, message: "Internal error; unable to process your request. Please try again."))
+                    }
+                }
                 if tick % 60 == 30 {
                     let price = simulator.markPrice("LINKUSDT")
                     simulator.updateAccount(apiKey: mainAPIKey) {
