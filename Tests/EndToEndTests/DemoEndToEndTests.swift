@@ -37,6 +37,17 @@ import TestSupport
         #expect(result.status == 0, "promtool check metrics: exit \(result.status): \(result.stderr) \(result.stdout)")
     }
 
+    @Test func healthcheckSubcommandForDocker() async throws {
+        let port = freePort()
+        let down = try await ExporterProcess.run(["healthcheck", "--web.listen-address", "127.0.0.1:\(port)"])
+        #expect(down.status == 1)
+        let exporter = try ExporterProcess(arguments: ["--demo", "--web.listen-address", ":\(port)"])
+        defer { Task { _ = await exporter.stop() } }
+        #expect(await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/healthy"))?.status == 200 })
+        let up = try await ExporterProcess.run(["healthcheck", "--web.listen-address", ":\(port)"])
+        #expect(up.status == 0, "\(up.stderr)")
+    }
+
     @Test func sigtermStopsPromptlyAndClosesConnections() async throws {
         let port = freePort()
         let exporter = try ExporterProcess(arguments: ["--demo", "--web.listen-address", "127.0.0.1:\(port)"])
