@@ -111,7 +111,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["BinanceFuturesExporter", "ExporterCore", "BinanceSimulator", "TestSupport"],
+            dependencies: [
+                "BinanceFuturesExporter", "ExporterCore", "BinanceSimulator", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -189,12 +189,13 @@ public actor AccountPoller: Service {
         }
         await addWeight(5)
         do {
+            // The clock first: session.logon carries a signed timestamp.
+            try await synchroniseClock(on: fresh)
             if keyType.supportsSessionLogon {
                 let status = try await fresh.logon()
                 await addWeight(weight(of: "session.logon"))
                 await scheduler.observe(status.rateLimit)
             }
-            try await synchroniseClock(on: fresh)
         } catch {
             await fresh.close()
             scheduleReconnect()

@@ -168,6 +168,22 @@ import TestSupport
         }
     }
 
+    @Test func ed25519ReconnectsUnderClockSkew() async throws {
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
+        defer { Task { await harness.stop() } }
+        await harness.poll("hedge")
+        // Our clock runs 3 s fast: a logon signed before measuring the offset would get −1021 forever.
+        harness.simulator.updateFaults { $0.clockSkewMilliseconds = -3000 }
+        #expect(await eventually { harness.simulator.openConnections == 1 })
+        harness.simulator.dropAllConnections()
+        #expect(await eventually { await harness.exposition().value("binance_futures_websocket_connected", ["account": "hedge"]) == 0 })
+        await harness.poll("hedge")
+        let e = await harness.exposition()
+        #expect(e.value("binance_futures_up", ["account": "hedge"]) == 1)
+        #expect(harness.simulator.stats.logons == 2)
+        #expect(harness.simulator.stats.timestampFailures == 0, "the offset was measured before signing the logon")
+    }
+
     @Test func rateLimitIsHonouredForEveryAccount() async throws {
         var configuration = SimulatorConfiguration()
         configuration.weightLimit = 100
