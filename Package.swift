@@ -83,6 +83,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "PipelineBenchmark",
+            dependencies: ["ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator"],
+            path: "Benchmarks/PipelineBenchmark",
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: [

@@ -167,6 +167,7 @@ struct ExchangeRules {
         guard let account = state.accounts[apiKey] else {
             return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
         }
+        if method != "session.logon" { state.stats.accountRequestTimes[apiKey, default: []].append(localNow) }
         let book = AccountBook(account: account, market: state.market)
         let symbol = params["symbol"] as? String
         if let symbol, !state.market.symbols.contains(symbol) {

@@ -71,6 +71,8 @@ public struct SimulatorStats: Sendable {
     public var clientWeightByMinute: [Int64: Int64] = [:]
     /// Highest IP-wide count seen per minute (background included).
     public var peakCountByMinute: [Int64: Int64] = [:]
+    /// Local ms times of account-method requests, per API key (staggering tests).
+    public var accountRequestTimes: [String: [Int64]] = [:]
 
     public var totalRequests: Int { requestsByMethod.values.reduce(0, +) }
 }

@@ -69,3 +69,10 @@ enum EnvelopeClassifier {
         return Int64(digits)
     }
 }
+
+extension InboundMessage {
+    /// Parses and classifies one inbound text frame — what the connection does for every frame.
+    public static func decode(frame bytes: some Collection<UInt8>) throws -> InboundMessage {
+        try EnvelopeClassifier.classify(try JSONParser.parse(bytes))
+    }
+}

@@ -21,7 +21,7 @@ final class ExporterHarness: Sendable {
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
         simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
         policy: WeightPolicy = WeightPolicy(), interval: Double = 15, method: AccountMethodChoice = .v1WithFallback,
-        requestTimeout: Duration = .seconds(5)
+        requestTimeout: Duration = .seconds(5), adjust: (inout PollerEnvironment) -> Void = { _ in }
     ) async throws {
         simulator = ExchangeSimulator(configuration: simulatorConfiguration)
         for entry in accounts { simulator.addAccount(entry.account) }
@@ -38,8 +38,10 @@ final class ExporterHarness: Sendable {
         connection.transport.pingInterval = nil
         var environment = PollerEnvironment(connection: connection)
         environment.backoff = Backoff(initial: 0.01, maximum: 0.05)
+        adjust(&environment)
         var pollers: [String: AccountPoller] = [:]
-        for entry in accounts {
+        for (index, entry) in accounts.enumerated() {
+            environment.staggerFraction = Double(index) / Double(accounts.count)
             let configuration = AccountConfiguration(name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method)
             let poller = AccountPoller(
                 account: configuration, environment: environment, scheduler: scheduler, registry: registry, logger: Logger(label: "poller"))

@@ -184,6 +184,76 @@ import TestSupport
         #expect(harness.simulator.stats.timestampFailures == 0, "the offset was measured before signing the logon")
     }
 
+    @Test func connectionIsRotatedBeforeItsMaximumAge() async throws {
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge()) { $0.maxConnectionAgeSeconds = 0.2 }
+        defer { Task { await harness.stop() } }
+        await harness.poll("single")
+        try await Task.sleep(for: .milliseconds(300))
+        await harness.poll("single")
+        let e = await harness.exposition()
+        #expect(e.value("binance_futures_websocket_reconnects_total", ["account": "single", "reason": "max_age"]) == 1)
+        #expect(e.value("binance_futures_up", ["account": "single"]) == 1)
+        #expect(harness.simulator.stats.handshakes == 2)
+        #expect(await eventually { harness.simulator.openConnections == 1 }, "the old connection is closed after the new one works")
+    }
+
+    @Test func missedPongsLeadToAReconnect() async throws {
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge()) { environment in
+            environment.connection.transport.pingInterval = .milliseconds(100)
+            environment.connection.transport.pongTimeout = .milliseconds(200)
+        }
+        defer { Task { await harness.stop() } }
+        await harness.poll("single")
+        harness.simulator.updateFaults { $0.ignoreClientPings = true }
+        #expect(await eventually { await harness.exposition().value("binance_futures_websocket_connected", ["account": "single"]) == 0 })
+        harness.simulator.updateFaults { $0.ignoreClientPings = false }
+        await harness.poll("single")
+        let e = await harness.exposition()
+        #expect(e.value("binance_futures_websocket_reconnects_total", ["account": "single", "reason": "missed_pong"]) == 1)
+        #expect(e.value("binance_futures_up", ["account": "single"]) == 1)
+    }
+
+    @Test func delayedResponsesStillSucceedAndShowInPollDuration() async throws {
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge(), requestTimeout: .seconds(2))
+        defer { Task { await harness.stop() } }
+        await harness.poll("single")
+        harness.simulator.updateFaults { $0.responseDelayMilliseconds = 300 }
+        await harness.poll("single")
+        let e = await harness.exposition()
+        #expect(e.value("binance_futures_up", ["account": "single"]) == 1)
+        #expect((e.value("binance_futures_poll_duration_seconds", ["account": "single"]) ?? 0) >= 0.6, "two requests, 300 ms each")
+    }
+
+    @Test func theRealLoopStaggersAccountsAndRecoversFromSilence() async throws {
+        var accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)] = []
+        for index in 0..<5 {
+            let (account, credentials) = try TestAccounts.hmac("LOOP\(index)", positions: [])
+            accounts.append(("l\(index)", account, credentials))
+        }
+        let harness = try await ExporterHarness(accounts: accounts, policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), interval: 1, requestTimeout: .milliseconds(400))
+        defer { Task { await harness.stop() } }
+        let tasks = harness.pollers.values.map { poller in Task { try? await poller.run() } }
+        defer { for task in tasks { task.cancel() } }
+        try await Task.sleep(for: .milliseconds(2500))
+        // Account i starts i/5 of the interval late: first polls come in that order, spread over
+        // most of the interval (0.8 s expected; scheduling noise allowed), not all at once.
+        let firsts = (0..<5).compactMap { harness.simulator.stats.accountRequestTimes["LOOP\($0)"]?.first }
+        #expect(firsts.count == 5)
+        #expect(firsts == firsts.sorted(), "first polls in stagger order: \(firsts.map { $0 - (firsts.first ?? 0) }) ms")
+        #expect((firsts.last ?? 0) - (firsts.first ?? 0) >= 500, "spread \(firsts.map { $0 - (firsts.first ?? 0) }) ms")
+        // Five seconds of silence: every account goes down; then recovery within two intervals.
+        harness.simulator.updateFaults { $0.silent = true }
+        try await Task.sleep(for: .seconds(5))
+        var e = await harness.exposition()
+        #expect((0..<5).allSatisfy { e.value("binance_futures_up", ["account": "l\($0)"]) == 0 })
+        #expect((0..<5).allSatisfy { (e.value("binance_futures_poll_errors_total", ["account": "l\($0)", "code": "timeout"]) ?? 0) >= 1 })
+        harness.simulator.updateFaults { $0.silent = false }
+        try await Task.sleep(for: .milliseconds(2200))
+        e = await harness.exposition()
+        #expect((0..<5).allSatisfy { e.value("binance_futures_up", ["account": "l\($0)"]) == 1 }, "\(e.series("binance_futures_up").map { "\($0)=\(e.samples[$0]!)" })")
+        #expect(harness.simulator.stats.answered429 == 0)
+    }
+
     @Test func rateLimitIsHonouredForEveryAccount() async throws {
         var configuration = SimulatorConfiguration()
         configuration.weightLimit = 100

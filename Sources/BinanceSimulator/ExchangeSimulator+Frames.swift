@@ -1,0 +1,20 @@
+extension ExchangeSimulator {
+    /// The exact success frame the simulator would send for `method` on `apiKey`'s account
+    /// (`account.status`, `v2/account.status`, `account.position`, `v2/account.position`).
+    /// Used by benchmarks and fixtures; charges no weight.
+    public func responseFrame(apiKey: String, method: String, id: String = "1") -> String? {
+        state.withLockedValue { state -> String? in
+            guard let account = state.accounts[apiKey] else { return nil }
+            let book = AccountBook(account: account, market: state.market)
+            let result: String
+            switch method {
+            case "account.status": result = book.statusResult(v1: true)
+            case "v2/account.status": result = book.statusResult(v1: false)
+            case "account.position": result = book.positionsResult(v1: true, symbol: nil)
+            case "v2/account.position": result = book.positionsResult(v1: false, symbol: nil)
+            default: return nil
+            }
+            return rules.okFrame(id: id, result: result, state: state)
+        }
+    }
+}
