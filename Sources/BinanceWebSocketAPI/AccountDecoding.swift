@@ -49,26 +49,32 @@ public enum ResultDecoder {
         )
     }
 
+    /// Fields are read in the order Binance writes them (v1 first, then v2-only fields), so
+    /// each lookup usually hits at the reader's cursor.
     static func statusPosition(_ p: FieldReader) throws(DecodeError) -> StatusPosition {
-        StatusPosition(
-            symbol: try p.string("symbol"),
-            positionSide: try p.string("positionSide"),
-            positionAmount: try p.decimal("positionAmt"),
-            unrealizedProfit: try p.decimal("unrealizedProfit"),
-            initialMargin: try p.decimal("initialMargin"),
-            maintMargin: try p.decimal("maintMargin"),
-            positionInitialMargin: try p.optionalDecimal("positionInitialMargin"),
-            openOrderInitialMargin: try p.optionalDecimal("openOrderInitialMargin"),
-            leverage: try p.optionalDecimal("leverage"),
-            isolated: try p.optionalBool("isolated"),
-            entryPrice: try p.optionalDecimal("entryPrice"),
-            breakEvenPrice: try p.optionalDecimal("breakEvenPrice"),
-            maxNotional: try p.optionalDecimal("maxNotional"),
-            notional: try p.optionalDecimal("notional"),
-            isolatedWallet: try p.optionalDecimal("isolatedWallet"),
-            isolatedMargin: try p.optionalDecimal("isolatedMargin"),
-            updateTime: try p.optionalInt64("updateTime") ?? 0
-        )
+        let symbol = try p.string("symbol")
+        let initialMargin = try p.decimal("initialMargin")
+        let maintMargin = try p.decimal("maintMargin")
+        let unrealizedProfit = try p.decimal("unrealizedProfit")
+        let positionInitialMargin = try p.optionalDecimal("positionInitialMargin")
+        let openOrderInitialMargin = try p.optionalDecimal("openOrderInitialMargin")
+        let leverage = try p.optionalDecimal("leverage")
+        let isolated = try p.optionalBool("isolated")
+        let entryPrice = try p.optionalDecimal("entryPrice")
+        let breakEvenPrice = try p.optionalDecimal("breakEvenPrice")
+        let maxNotional = try p.optionalDecimal("maxNotional")
+        let positionSide = try p.string("positionSide")
+        let positionAmount = try p.decimal("positionAmt")
+        let updateTime = try p.optionalInt64("updateTime") ?? 0
+        let notional = try p.optionalDecimal("notional")
+        let isolatedWallet = try p.optionalDecimal("isolatedWallet")
+        let isolatedMargin = try p.optionalDecimal("isolatedMargin")
+        return StatusPosition(
+            symbol: symbol, positionSide: positionSide, positionAmount: positionAmount, unrealizedProfit: unrealizedProfit,
+            initialMargin: initialMargin, maintMargin: maintMargin, positionInitialMargin: positionInitialMargin,
+            openOrderInitialMargin: openOrderInitialMargin, leverage: leverage, isolated: isolated, entryPrice: entryPrice,
+            breakEvenPrice: breakEvenPrice, maxNotional: maxNotional, notional: notional, isolatedWallet: isolatedWallet,
+            isolatedMargin: isolatedMargin, updateTime: updateTime)
     }
 
     public static func positions(_ result: JSONValue) throws(DecodeError) -> [PositionDetail] {

@@ -14,6 +14,12 @@ public struct DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
 struct FieldReader {
     let object: JSONObject
     let path: String
+    private let cursor = LookupCursor()
+
+    /// Where the last lookup matched; the next one starts there.
+    private final class LookupCursor {
+        var index = 0
+    }
 
     init(_ value: JSONValue, path: String) throws(DecodeError) {
         guard case .object(let object) = value else {
@@ -25,6 +31,12 @@ struct FieldReader {
 
     private func fieldPath(_ key: String) -> String { "\(path).\(key)" }
 
+    private func value(_ key: String) -> JSONValue? {
+        guard let (value, next) = object.lookup(key, from: cursor.index) else { return nil }
+        cursor.index = next
+        return value
+    }
+
     func has(_ key: String) -> Bool { object[key] != nil }
 
     func decimal(_ key: String) throws(DecodeError) -> Double {
@@ -35,7 +47,7 @@ struct FieldReader {
     }
 
     func optionalDecimal(_ key: String) throws(DecodeError) -> Double? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = value(key), value != .null else { return nil }
         switch value {
         case .string(let text), .number(let text):
             guard let number = DecimalText.parse(text) else {
@@ -55,7 +67,7 @@ struct FieldReader {
     }
 
     func optionalString(_ key: String) throws(DecodeError) -> String? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = value(key), value != .null else { return nil }
         guard case .string(let text) = value else {
             throw DecodeError(path: fieldPath(key), problem: "expected string, found \(value.typeName)")
         }
@@ -71,7 +83,7 @@ struct FieldReader {
 
     /// Accepts JSON booleans and the strings "true"/"false" (v1 `isAutoAddMargin`).
     func optionalBool(_ key: String) throws(DecodeError) -> Bool? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = value(key), value != .null else { return nil }
         switch value {
         case .bool(let flag): return flag
         case .string("true"): return true
@@ -88,7 +100,7 @@ struct FieldReader {
     }
 
     func optionalInt64(_ key: String) throws(DecodeError) -> Int64? {
-        guard let value = object[key], value != .null else { return nil }
+        guard let value = value(key), value != .null else { return nil }
         switch value {
         case .number(let text), .string(let text):
             guard let number = Int64(text) else {
@@ -101,7 +113,7 @@ struct FieldReader {
     }
 
     func array(_ key: String) throws(DecodeError) -> [JSONValue] {
-        guard let value = object[key] else { throw DecodeError(path: fieldPath(key), problem: "missing") }
+        guard let value = value(key) else { throw DecodeError(path: fieldPath(key), problem: "missing") }
         guard case .array(let elements) = value else {
             throw DecodeError(path: fieldPath(key), problem: "expected array, found \(value.typeName)")
         }

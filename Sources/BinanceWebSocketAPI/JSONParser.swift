@@ -30,6 +30,9 @@ public struct JSONParser {
 private struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
     var index = 0
+    /// Keys seen at each member position of earlier objects. Rows of one array repeat their
+    /// keys in the same order, so most keys are reused instead of allocated again.
+    var keyCache: [(bytes: [UInt8], string: String)?] = Array(repeating: nil, count: 32)
 
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -72,6 +75,7 @@ private struct Cursor {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         index += 1
         var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(16)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -80,7 +84,7 @@ private struct Cursor {
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected object key") }
-            let key = try parseString()
+            let key = try parseKey(position: members.count)
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
@@ -153,18 +157,40 @@ private struct Cursor {
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
+    /// An object key: reused from the cache when the same bytes stood at this member position.
+    mutating func parseKey(position: Int) throws(JSONParseError) -> String {
+        let start = index + 1
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20, bytes[end] < 0x80 {
+            end += 1
+        }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\""), position < keyCache.count else { return try parseString() }
+        let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        if let cached = keyCache[position], cached.bytes.elementsEqual(slice) {
+            index = end + 1
+            return cached.string
+        }
+        let key = String(decoding: slice, as: UTF8.self)
+        keyCache[position] = (Array(slice), key)
+        index = end + 1
+        return key
+    }
+
     mutating func parseString() throws(JSONParseError) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, valid UTF-8 checked by String(validating:).
+        // Fast path: no escapes; pure ASCII needs no UTF-8 validation.
+        var high: UInt8 = 0
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                if high < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else { throw error("invalid UTF-8") }
                 return string
             }
+            high |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw error("control character in string") }
             index += 1

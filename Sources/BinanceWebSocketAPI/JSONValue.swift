@@ -42,6 +42,20 @@ public struct JSONObject: Sendable, Equatable {
         return nil
     }
 
+    /// Looks `key` up starting at `hint` and wrapping around; returns the value and the index
+    /// after it. Reading fields in document order makes every lookup a single comparison.
+    func lookup(_ key: String, from hint: Int) -> (value: JSONValue, next: Int)? {
+        let count = members.count
+        guard count > 0 else { return nil }
+        var index = hint < count ? hint : 0
+        for _ in 0..<count {
+            if members[index].key == key { return (members[index].value, index + 1) }
+            index += 1
+            if index == count { index = 0 }
+        }
+        return nil
+    }
+
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
             && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }

@@ -132,10 +132,10 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             let format = ContentNegotiation.format(accept: head.headers.first(name: "accept"))
             let gzip = ContentNegotiation.acceptsGzip(head.headers.first(name: "accept-encoding"))
-            let body = shared.cache.body(format: format, gzip: gzip)
+            let (body, gzipped) = shared.cache.body(format: format, gzip: gzip)
             var headers = HTTPHeaders()
             headers.add(name: "Vary", value: "Accept-Encoding")
-            if gzip { headers.add(name: "Content-Encoding", value: "gzip") }
+            if gzipped { headers.add(name: "Content-Encoding", value: "gzip") }
             let shared = self.shared
             respond(
                 context: context, head: head, status: .ok, type: format.contentType, body: body, extraHeaders: headers

@@ -20,44 +20,48 @@ public enum ExpositionEncoder {
     public static func render(_ families: [MetricFamily], format: ExpositionFormat) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(families.reduce(0) { $0 + 64 + $1.samples.count * 96 })
-        let merged = merge(families)
-        for family in merged where !family.samples.isEmpty {
-            let familyName: String
-            if format == .openMetrics, family.type == .counter, family.name.hasSuffix("_total") {
-                familyName = String(family.name.dropLast(6))
-            } else {
-                familyName = family.name
-            }
-            append("# HELP ", to: &out)
-            append(familyName, to: &out)
-            out.append(0x20)
-            appendEscaped(family.help, escapeQuotes: format == .openMetrics, to: &out)
-            out.append(0x0A)
-            append("# TYPE ", to: &out)
-            append(familyName, to: &out)
-            out.append(0x20)
-            append(family.type.rawValue, to: &out)
-            out.append(0x0A)
-            for sample in sortedSamples(family.samples) {
-                append(family.name, to: &out)
-                if !sample.labels.isEmpty {
-                    out.append(UInt8(ascii: "{"))
-                    for (index, label) in sample.labels.enumerated() {
-                        if index > 0 { out.append(UInt8(ascii: ",")) }
-                        append(label.name, to: &out)
-                        append("=\"", to: &out)
-                        appendEscaped(label.value, escapeQuotes: true, to: &out)
-                        out.append(UInt8(ascii: "\""))
-                    }
-                    out.append(UInt8(ascii: "}"))
-                }
-                out.append(0x20)
-                append(formatValue(sample.value), to: &out)
-                out.append(0x0A)
-            }
+        for family in merge(families) where !family.samples.isEmpty {
+            appendHeader(name: family.name, help: family.help, type: family.type, format: format, to: &out)
+            appendSamples(family, to: &out)
         }
         if format == .openMetrics { append("# EOF\n", to: &out) }
         return out
+    }
+
+    /// `# HELP` and `# TYPE` lines. OpenMetrics names a counter family without `_total`.
+    static func appendHeader(name: String, help: String, type: MetricType, format: ExpositionFormat, to out: inout [UInt8]) {
+        let familyName = format == .openMetrics && type == .counter && name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+        append("# HELP ", to: &out)
+        append(familyName, to: &out)
+        out.append(0x20)
+        appendEscaped(help, escapeQuotes: format == .openMetrics, to: &out)
+        out.append(0x0A)
+        append("# TYPE ", to: &out)
+        append(familyName, to: &out)
+        out.append(0x20)
+        append(type.rawValue, to: &out)
+        out.append(0x0A)
+    }
+
+    /// The sample lines of one family, sorted by label values. Identical in both formats.
+    static func appendSamples(_ family: MetricFamily, to out: inout [UInt8]) {
+        for sample in sortedSamples(family.samples) {
+            append(family.name, to: &out)
+            if !sample.labels.isEmpty {
+                out.append(UInt8(ascii: "{"))
+                for (index, label) in sample.labels.enumerated() {
+                    if index > 0 { out.append(UInt8(ascii: ",")) }
+                    append(label.name, to: &out)
+                    append("=\"", to: &out)
+                    appendEscaped(label.value, escapeQuotes: true, to: &out)
+                    out.append(UInt8(ascii: "\""))
+                }
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(0x20)
+            append(formatValue(sample.value), to: &out)
+            out.append(0x0A)
+        }
     }
 
     /// Families with the same name (from several sources) become one, so HELP/TYPE appear once.

@@ -28,9 +28,12 @@ public actor MetricsRegistry {
     private var renderPending = false
     private var lastRender: Double = 0
     private var lastFreshness: [String: Bool] = [:]
+    /// Rendered sample lines per account; only changed accounts are re-rendered.
+    private var fragments: [String: ExpositionAssembler.Fragment] = [:]
+    private var dirty: Set<String> = []
 
     public init(
-        build: BuildInfo, coalesce: Duration = .milliseconds(50), includeProcessMetrics: Bool = true,
+        build: BuildInfo, coalesce: Duration = .milliseconds(250), includeProcessMetrics: Bool = true,
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.build = build
@@ -43,12 +46,15 @@ public actor MetricsRegistry {
         if views[account] == nil {
             views[account] = AccountView(name: account, health: AccountHealth(pollIntervalSeconds: pollIntervalSeconds))
         }
+        dirty.insert(account)
         scheduleRender()
     }
 
     public func remove(account: String) {
         views.removeValue(forKey: account)
         lastFreshness.removeValue(forKey: account)
+        fragments.removeValue(forKey: account)
+        dirty.remove(account)
         scheduleRender()
     }
 
@@ -56,6 +62,7 @@ public actor MetricsRegistry {
         guard var view = views[account] else { return }
         change(&view)
         views[account] = view
+        dirty.insert(account)
         scheduleRender()
     }
 
@@ -85,13 +92,21 @@ public actor MetricsRegistry {
     /// The families of the current state; pure apart from process metrics.
     public func families() -> [MetricFamily] {
         let time = now()
+        return views.keys.sorted().flatMap { accountFamilies($0, now: time) } + globalFamilies(now: time)
+    }
+
+    private func accountFamilies(_ name: String, now time: Double) -> [MetricFamily] {
+        guard let view = views[name] else { return [] }
         var sink = FamilySink()
-        for (name, view) in views {
-            if let data = view.data, view.isFresh(now: time) {
-                AccountFamilies.appendValues(account: name, data: data, to: &sink)
-            }
-            AccountFamilies.appendHealth(account: name, view: view, now: time, to: &sink)
+        if let data = view.data, view.isFresh(now: time) {
+            AccountFamilies.appendValues(account: name, data: data, to: &sink)
         }
+        AccountFamilies.appendHealth(account: name, view: view, now: time, to: &sink)
+        return sink.all
+    }
+
+    private func globalFamilies(now time: Double) -> [MetricFamily] {
+        var sink = FamilySink()
         AccountFamilies.appendScheduler(scheduler, now: time, to: &sink)
         sink.add(MetricCatalog.buildInfo, [("version", build.version), ("revision", build.revision)], 1)
         if let configReload {
@@ -104,12 +119,19 @@ public actor MetricsRegistry {
         return sink.all
     }
 
+    /// Re-renders changed accounts, assembles the body, compresses it once, publishes it.
     public func renderNow() {
         renderPending = false
         let time = now()
         lastRender = time
-        lastFreshness = views.mapValues { $0.isFresh(now: time) }
-        cache.publish(families())
+        // Values of an account that turned stale (or fresh again) must be re-rendered.
+        let freshness = views.mapValues { $0.isFresh(now: time) }
+        for (name, fresh) in freshness where lastFreshness[name] != fresh { dirty.insert(name) }
+        lastFreshness = freshness
+        for name in dirty { fragments[name] = ExpositionAssembler.Fragment(accountFamilies(name, now: time)) }
+        dirty.removeAll()
+        let ordered = fragments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { fragments[$0]! }
+        cache.publish(ExpositionAssembler(fragments: ordered + [ExpositionAssembler.Fragment(globalFamilies(now: time))]))
         cache.setReady(views.values.allSatisfy { $0.health.firstPollAttempted })
     }
 

@@ -7,7 +7,7 @@ import NIOCore
 public final class ScrapeCache: Sendable {
     struct Bodies {
         var generation = 0
-        var families: [MetricFamily] = []
+        var openMetricsSource: ExpositionAssembler?
         var text = ByteBuffer()
         var textGzip = ByteBuffer()
         var openMetrics: ByteBuffer?
@@ -21,14 +21,17 @@ public final class ScrapeCache: Sendable {
 
     /// Installs a new snapshot. Rendering and compression happen here, outside the lock.
     func publish(_ families: [MetricFamily]) {
-        let sorted = ExpositionEncoder.merge(families)
-        let text = ExpositionEncoder.render(sorted, format: .text)
-        let gzip = (try? Gzip.compress(text)) ?? []
+        publish(ExpositionAssembler(fragments: [ExpositionAssembler.Fragment(families)]))
+    }
+
+    func publish(_ assembler: ExpositionAssembler) {
+        let text = assembler.render(format: .text)
+        let gzip = (try? Gzip.compress(text, level: Gzip.scrapeLevel)) ?? []
         let textBuffer = ByteBuffer(bytes: text)
         let gzipBuffer = ByteBuffer(bytes: gzip)
         bodies.withLockedValue { bodies in
             bodies.generation += 1
-            bodies.families = sorted
+            bodies.openMetricsSource = assembler
             bodies.text = textBuffer
             bodies.textGzip = gzipBuffer
             bodies.openMetrics = nil
@@ -36,26 +39,30 @@ public final class ScrapeCache: Sendable {
         }
     }
 
-    /// The body for a scrape. `nil` gzip means the gzip body failed to build; callers fall back to plain.
-    public func body(format: ExpositionFormat, gzip: Bool) -> ByteBuffer {
+    /// The body for a scrape, and whether it is gzip-compressed (only when asked for and built).
+    public func body(format: ExpositionFormat, gzip: Bool) -> (buffer: ByteBuffer, gzipped: Bool) {
         switch format {
         case .text:
-            return bodies.withLockedValue { gzip && $0.textGzip.readableBytes > 0 ? $0.textGzip : $0.text }
+            return bodies.withLockedValue { gzip && $0.textGzip.readableBytes > 0 ? ($0.textGzip, true) : ($0.text, false) }
         case .openMetrics:
-            let (generation, families, existing) = bodies.withLockedValue { b in
-                (b.generation, b.families, gzip ? b.openMetricsGzip : b.openMetrics)
+            let (generation, source, plain, compressed) = bodies.withLockedValue { b in
+                (b.generation, b.openMetricsSource, b.openMetrics, b.openMetricsGzip)
             }
-            if let existing { return existing }
-            let plain = ExpositionEncoder.render(families, format: .openMetrics)
-            let plainBuffer = ByteBuffer(bytes: plain)
-            let gzipBuffer = ByteBuffer(bytes: (try? Gzip.compress(plain)) ?? plain)
+            if let plain {
+                if gzip, let compressed { return (compressed, true) }
+                return (plain, false)
+            }
+            let rendered = source?.render(format: .openMetrics) ?? Array("# EOF\n".utf8)
+            let plainBuffer = ByteBuffer(bytes: rendered)
+            let gzipBuffer = (try? Gzip.compress(rendered, level: Gzip.scrapeLevel)).map { ByteBuffer(bytes: $0) }
             bodies.withLockedValue { b in
                 if b.generation == generation {
                     b.openMetrics = plainBuffer
                     b.openMetricsGzip = gzipBuffer
                 }
             }
-            return gzip ? gzipBuffer : plainBuffer
+            if gzip, let gzipBuffer { return (gzipBuffer, true) }
+            return (plainBuffer, false)
         }
     }
 

@@ -61,7 +61,7 @@ final class ExporterHarness: Sendable {
 
     func exposition() async -> Exposition {
         await registry.renderNow()
-        return Exposition(String(buffer: registry.cache.body(format: .text, gzip: false)))
+        return Exposition(String(buffer: registry.cache.body(format: .text, gzip: false).buffer))
     }
 
     func stop() async {

@@ -1,0 +1,50 @@
+import BinanceSimulator
+import BinanceWebSocketAPI
+import Foundation
+import Testing
+
+@testable import ExporterCore
+
+/// Per-account fragments assembled must equal a full render of the same state.
+@Suite struct AssemblyTests {
+    static func data(hedge: Bool) throws -> AccountData {
+        let simulator = ExchangeSimulator()
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: "K", key: .hmac(secret: "s"), multiAssetsMargin: hedge, hedgeMode: hedge, wallets: ["USDT": 100, "BTC": 0.1],
+                positions: [SimulatedPosition(symbol: "BTCUSDT", side: hedge ? "LONG" : "BOTH", amount: 1, entryPrice: 60_000)]))
+        guard case .response(let status) = try InboundMessage.decode(frame: Array(simulator.responseFrame(apiKey: "K", method: "account.status")!.utf8)),
+            case .response(let positions) = try InboundMessage.decode(frame: Array(simulator.responseFrame(apiKey: "K", method: "v2/account.position")!.utf8))
+        else { throw CocoaError(.coderReadCorrupt) }
+        return AccountData(
+            status: try ResultDecoder.accountStatus(status.result!, version: .v1), positionDetails: try ResultDecoder.positions(positions.result!),
+            polledAt: 0)
+    }
+
+    @Test func assembledBodyEqualsFullRender() async throws {
+        let registry = MetricsRegistry(build: BuildInfo(version: "v", revision: "r"), includeProcessMetrics: false, now: { 100 })
+        // Names chosen so that naive string order and byte order or prefix handling could differ.
+        for (index, name) in ["b", "a-b", "a", "A", "a_b", "ab"].enumerated() {
+            await registry.register(account: name, pollIntervalSeconds: 15)
+            let data = try Self.data(hedge: index % 2 == 0)
+            await registry.update(account: name) { view in
+                view.data = data
+                view.health.lastSuccess = 99
+                view.health.lastPollSucceeded = true
+                view.health.errorsByCode = ["-1021": 2, "timeout": 1]
+            }
+        }
+        await registry.renderNow()
+        let families = await registry.families()
+        #expect(String(buffer: registry.cache.body(format: .text, gzip: false).buffer) == String(decoding: ExpositionEncoder.render(families, format: .text), as: UTF8.self))
+        #expect(String(buffer: registry.cache.body(format: .openMetrics, gzip: false).buffer) == String(decoding: ExpositionEncoder.render(families, format: .openMetrics), as: UTF8.self))
+        // Only the changed account is re-rendered, and the result still matches.
+        await registry.update(account: "a") { $0.health.polls += 1 }
+        await registry.renderNow()
+        let after = await registry.families()
+        #expect(String(buffer: registry.cache.body(format: .text, gzip: false).buffer) == String(decoding: ExpositionEncoder.render(after, format: .text), as: UTF8.self))
+        let gzip = registry.cache.body(format: .text, gzip: true)
+        #expect(gzip.gzipped)
+        #expect(try Gzip.decompress(Array(gzip.buffer.readableBytesView)) == ExpositionEncoder.render(after, format: .text))
+    }
+}
