@@ -26,14 +26,13 @@ config=${BFE_BENCH_CONFIG:-release}
 bin_dir=$(swift build -c "$config" --show-bin-path)
 exporter="$bin_dir/binance-futures-exporter"
 pipeline="$bin_dir/PipelineBenchmark"
-if [ ! -x "$exporter" ] || [ ! -x "$pipeline" ]; then
-  swift build -c "$config" --product binance-futures-exporter >/dev/null
-  swift build -c "$config" --product PipelineBenchmark >/dev/null
-fi
+swift build -c "$config" --product binance-futures-exporter >/dev/null
+swift build -c "$config" --product PipelineBenchmark >/dev/null
 
 out=bench-out
 mkdir -p "$out"
 work=$(mktemp -d)
+chmod 755 "$work"  # nginx workers run as an unprivileged user
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done

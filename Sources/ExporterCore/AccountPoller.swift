@@ -36,6 +36,9 @@ public actor AccountPoller: Service {
     private var effectiveInterval: Double
     private var stopped = false
     private var lastClockSync: ContinuousClock.Instant?
+    /// Set while a poll or a rotation runs. Actor methods interleave at every `await`; this keeps
+    /// a `serverShutdown` rotation from swapping the connection under an in-flight poll.
+    private var busy = false
 
     public init(
         account: AccountConfiguration, environment: PollerEnvironment, scheduler: WeightScheduler, registry: MetricsRegistry,
@@ -106,12 +109,26 @@ public actor AccountPoller: Service {
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     }
 
-    /// Test hook: one poll now.
+    /// Runs `body` when no poll or rotation is running (they would interleave at awaits).
+    private func exclusively(_ body: () async -> Void) async {
+        while busy { try? await Task.sleep(for: .milliseconds(5)) }
+        busy = true
+        defer { busy = false }
+        await body()
+    }
+
+    /// One poll now (the loop's step; also a test hook).
     public func pollOnce() async {
+        await exclusively { await pollLocked() }
+    }
+
+    private func pollLocked() async {
         guard !stopped else { return }
         let started = ContinuousClock.now
+        var used: BinanceConnection?
         do {
             let connection = try await ensureConnection()
+            used = connection
             let data = try await fetch(connection)
             backoff.reset()
             let duration = (ContinuousClock.now - started).seconds
@@ -129,7 +146,7 @@ public actor AccountPoller: Service {
             await registry.update(account: account.name) { $0.health.firstPollAttempted = true }
         } catch let error as BinanceClientError {
             let duration = (ContinuousClock.now - started).seconds
-            await handle(error)
+            await handle(error, on: used)
             await registry.update(account: account.name) { view in
                 view.health.polls += 1
                 view.health.lastPollSucceeded = false
@@ -242,8 +259,12 @@ public actor AccountPoller: Service {
         switch event {
         case .serverShutdown:
             rotateReason = "server_shutdown"
-            // Rotate now rather than at the next poll: the old connection is about to go.
-            _ = try? await ensureConnection()
+            // Rotate now rather than at the next poll (the old connection is about to go), but
+            // after any in-flight poll on it has finished: make-before-break.
+            await exclusively {
+                guard !stopped, rotateReason != nil, connection != nil else { return }
+                _ = try? await ensureConnection()
+            }
         case .sessionError(let code, let message):
             let error = APIError(method: "session", status: 401, code: code, message: message)
             if error.isCredentialProblem { await stop(because: error) }
@@ -342,7 +363,8 @@ public actor AccountPoller: Service {
         await registry.update(account: account.name) { $0.health.weightConsumed += UInt64(weight) }
     }
 
-    private func handle(_ error: BinanceClientError) async {
+    /// `used` is the connection the failed request went over; only that one is closed.
+    private func handle(_ error: BinanceClientError, on used: BinanceConnection?) async {
         switch error {
         case .api(let apiError):
             await scheduler.observe(apiError.rateLimit)
@@ -357,7 +379,7 @@ public actor AccountPoller: Service {
             }
         case .timeout, .transport, .connectionClosed:
             logger.warning("poll failed; reconnecting with backoff", metadata: ["error": "\(error)"])
-            if let connection {
+            if let connection, connection === used {
                 self.connection = nil
                 monitor?.cancel()
                 await connection.close()

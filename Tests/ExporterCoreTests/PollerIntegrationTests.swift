@@ -305,6 +305,29 @@ import TestSupport
         #expect(e.value("binance_futures_websocket_connected", ["account": "single"]) == 1)
     }
 
+    @Test func serverShutdownDuringAnInFlightPollIsMakeBeforeBreak() async throws {
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
+        defer { Task { await harness.stop() } }
+        await harness.poll("single")
+        #expect(await eventually { harness.simulator.openConnections == 1 })
+        harness.simulator.updateFaults { $0.responseDelayMilliseconds = 300 }
+        let poll = Task { await harness.poll("single") }
+        try await Task.sleep(for: .milliseconds(100))
+        harness.simulator.announceShutdown()
+        await poll.value
+        var e = await harness.exposition()
+        #expect(e.value("binance_futures_up", ["account": "single"]) == 1, "the in-flight poll finished on the old connection")
+        #expect(await eventually { harness.simulator.stats.handshakes == 2 })
+        #expect(await eventually { harness.simulator.openConnections == 1 })
+        harness.simulator.updateFaults { $0.responseDelayMilliseconds = 0 }
+        await harness.poll("single")
+        e = await harness.exposition()
+        #expect(e.value("binance_futures_up", ["account": "single"]) == 1)
+        #expect(e.value("binance_futures_websocket_connected", ["account": "single"]) == 1)
+        #expect(e.value("binance_futures_poll_errors_total", ["account": "single", "code": "transport"]) == nil)
+        #expect(e.value("binance_futures_websocket_reconnects_total", ["account": "single", "reason": "server_shutdown"]) == 1)
+    }
+
     @Test(arguments: ["drop", "close1001", "garbage", "truncated", "binary"])
     func connectionFaultsRecover(fault: String) async throws {
         let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
