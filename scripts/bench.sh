@@ -60,7 +60,8 @@ port_exporter=19921
 exporter_pid=$!
 pids+=($exporter_pid)
 wait_http "http://127.0.0.1:$port_exporter/-/ready"
-sleep 20  # let the first polls of every account land (staggered over the interval)
+# Let the first polls of every account land (they are staggered over the interval).
+if [ $short = 1 ]; then sleep 8; else sleep 20; fi
 curl -fsS "http://127.0.0.1:$port_exporter/metrics" >"$work/metrics.prom"
 series=$(grep -vc '^#' "$work/metrics.prom")
 bytes=$(wc -c <"$work/metrics.prom")
@@ -142,6 +143,12 @@ read -r rps_nginx p50_nginx p99_nginx <<<"$(run_wrk nginx "http://127.0.0.1:$por
 read -r rps_node p50_node p99_node <<<"$(run_wrk node "http://127.0.0.1:$port_node/metrics")"
 read -r rps_python p50_python p99_python <<<"$(run_wrk python "http://127.0.0.1:$port_python/metrics")"
 
+for value in "$rps_exporter" "$rps_nginx" "$rps_node" "$rps_python"; do
+  if ! python3 -c "import sys; sys.exit(0 if float('$value' or 0) > 0 else 1)" 2>/dev/null; then
+    echo "a server under test answered no requests: exporter=$rps_exporter nginx=$rps_nginx node=$rps_node python=$rps_python" >&2
+    exit 1
+  fi
+done
 hz=$(getconf CLK_TCK)
 cpu_per_1000=$(python3 -c "print(f'{($ticks_after - $ticks_before) / $hz / max(1, $requests_exporter) * 1000:.3f}')")
 ratio() { python3 -c "print(f'{float(\"$1\") / float(\"$2\"):.2f}')"; }
