@@ -52,6 +52,8 @@ public struct Faults: Sendable {
     public var unknownMethods: Set<String> = []
     /// Refuse WebSocket handshakes with this HTTP status (e.g. 403 WAF).
     public var rejectHandshakesWithStatus: Int?
+    /// Send answers as a text frame plus continuation frames of at most this many bytes.
+    public var fragmentSize: Int?
 
     public init() {}
 }
@@ -67,6 +69,8 @@ public struct SimulatorStats: Sendable {
     public var timestampFailures = 0
     public var logons = 0
     public var pongsReceived = 0
+    /// Close frames received from clients (a clean shutdown sends one).
+    public var closeFramesReceived = 0
     /// Weight charged to the exporter's own requests and handshakes, per calendar minute.
     public var clientWeightByMinute: [Int64: Int64] = [:]
     /// Highest IP-wide count seen per minute (background included).

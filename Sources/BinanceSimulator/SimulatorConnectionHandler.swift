@@ -68,7 +68,10 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             if faults.silent { return }
             let send = { [self] in
                 for text in outcome.frames {
-                    context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))), promise: nil)
+                    for frame in Self.frames(for: text, fragmentSize: faults.fragmentSize) {
+                        context.write(wrapOutboundOut(frame), promise: nil)
+                    }
+                    context.flush()
                 }
                 if outcome.closeAfter { close(context: context, code: .policyViolation) }
             }
@@ -89,10 +92,28 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             awaitingPongSince = nil
             simulator.state.withLockedValue { $0.stats.pongsReceived += 1 }
         case .connectionClose:
+            simulator.state.withLockedValue { $0.stats.closeFramesReceived += 1 }
             close(context: context, code: .normalClosure)
         default:
             close(context: context, code: .protocolError)
         }
+    }
+
+    /// One text frame, or a text frame and continuation frames when fragmenting.
+    static func frames(for text: String, fragmentSize: Int?) -> [WebSocketFrame] {
+        let bytes = Array(text.utf8)
+        guard let size = fragmentSize, size > 0, bytes.count > size else {
+            return [WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))]
+        }
+        var frames: [WebSocketFrame] = []
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(offset + size, bytes.count)
+            frames.append(
+                WebSocketFrame(fin: end == bytes.count, opcode: offset == 0 ? .text : .continuation, data: ByteBuffer(bytes: bytes[offset..<end])))
+            offset = end
+        }
+        return frames
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

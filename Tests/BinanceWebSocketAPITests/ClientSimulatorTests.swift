@@ -308,6 +308,21 @@ import Testing
         await connection.close()
     }
 
+    @Test func fragmentedResponsesAreReassembled() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.market = Market.standard(extraSymbols: 300)
+        let harness = try await SimulatorHarness.start(configuration: configuration)
+        defer { Task { await harness.simulator.stop() } }
+        harness.simulator.updateFaults { $0.fragmentSize = 4096 }
+        let connection = try await harness.connect(.hmac)
+        let status = try await connection.accountStatus(.v1)
+        #expect(status.value.positions.count == 310)
+        let positions = try await connection.positions(.v2)
+        #expect(positions.value.count == 1)
+        await connection.close()
+        #expect(await eventually { harness.simulator.stats.closeFramesReceived == 1 }, "close() sends a close frame")
+    }
+
     @Test func handshakeCostsWeight() async throws {
         let harness = try await SimulatorHarness.start()
         defer { Task { await harness.simulator.stop() } }

@@ -1,3 +1,4 @@
+import BinanceSimulator
 import ExporterCore
 import Foundation
 import Testing
@@ -49,15 +50,32 @@ import TestSupport
     }
 
     @Test func sigtermStopsPromptlyAndClosesConnections() async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.serverPingInterval = nil
+        let simulator = ExchangeSimulator(configuration: configuration)
+        for key in ["TERMKEY000000001", "TERMKEY000000002"] {
+            simulator.addAccount(SimulatedAccount(apiKey: key, key: .hmac(secret: "secret-\(key)")))
+        }
+        try await simulator.start()
+        defer { Task { await simulator.stop() } }
+        let config = try ConfigErrorTests.write(
+            "binance:\n  ws_url: \(simulator.url)\npoll:\n  interval: 1s\nweight:\n  max_share: 0.9\naccounts:\n"
+                + "  - {name: one, api_key: TERMKEY000000001, secret: secret-TERMKEY000000001}\n"
+                + "  - {name: two, api_key: TERMKEY000000002, secret: secret-TERMKEY000000002}\n")
         let port = freePort()
-        let exporter = try ExporterProcess(arguments: ["--demo", "--web.listen-address", "127.0.0.1:\(port)"])
-        #expect(await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/healthy"))?.status == 200 })
+        let exporter = try ExporterProcess(arguments: ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"])
+        #expect(await eventually(timeout: .seconds(30)) {
+            guard simulator.openConnections == 2 else { return false }
+            return (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200
+        })
         let started = ContinuousClock.now
         exporter.signal(SIGTERM)
         let status = await exporter.wait(timeout: .seconds(15))
         #expect(status == 0, "\(exporter.stderr)")
         #expect(ContinuousClock.now - started < .seconds(10))
         #expect(exporter.stderr.contains("msg=stopped"))
+        #expect(await eventually { simulator.openConnections == 0 })
+        #expect(simulator.stats.closeFramesReceived == 2, "both WebSocket connections closed with a close frame")
     }
 }
 

@@ -116,6 +116,24 @@ import TestSupport
         #expect(try await RawHTTPClient.get(port: port, path: "/metrics").status == 200)
     }
 
+    @Test func connectionsBeyondTheLimitAreRefused() async throws {
+        let (listener, _, port) = try await Self.start {
+            $0.maxConnections = 2
+            $0.requestHeadTimeout = .seconds(2)
+        }
+        defer { Task { await listener.close() } }
+        // Two clients hold connections open with an unfinished request head.
+        let holders = (0..<2).map { _ in
+            Task { try await RawHTTPClient.exchange(port: port, chunks: [Array("GET /metrics HTTP/1.1\r\n".utf8)], timeout: .seconds(3)) }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let refused = try await RawHTTPClient.exchange(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout: .seconds(2))
+        #expect(refused.isEmpty, "the third connection is closed without an answer")
+        for holder in holders { _ = try await holder.value }
+        // Once the holders are gone (head timeout), scrapes work again.
+        #expect(try await RawHTTPClient.get(port: port, path: "/metrics").status == 200)
+    }
+
     @Test func portInUseIsAClearError() async throws {
         let (listener, _, port) = try await Self.start()
         defer { Task { await listener.close() } }

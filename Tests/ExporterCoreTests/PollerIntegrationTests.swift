@@ -246,8 +246,10 @@ import TestSupport
         var e = await harness.exposition()
         #expect((0..<5).allSatisfy { e.value("binance_futures_up", ["account": "l\($0)"]) == 0 })
         #expect((0..<5).allSatisfy { (e.value("binance_futures_poll_errors_total", ["account": "l\($0)", "code": "timeout"]) ?? 0) >= 1 })
+        // Recovery within two (effective, possibly stretched) intervals once the fault clears.
+        let interval = e.value("binance_futures_poll_interval_seconds", ["account": "l0"]) ?? 1
         harness.simulator.updateFaults { $0.silent = false }
-        try await Task.sleep(for: .milliseconds(2200))
+        try await Task.sleep(for: .seconds(2 * interval + 0.3))
         e = await harness.exposition()
         #expect((0..<5).allSatisfy { e.value("binance_futures_up", ["account": "l\($0)"]) == 1 }, "\(e.series("binance_futures_up").map { "\($0)=\(e.samples[$0]!)" })")
         #expect(harness.simulator.stats.answered429 == 0)
