@@ -100,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BinanceWebSocketAPITests",
-            dependencies: ["BinanceWebSocketAPI", "BinanceSimulator"],
+            dependencies: ["BinanceWebSocketAPI", "BinanceSimulator", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

@@ -36,24 +36,31 @@ struct ConfigFile {
     var accounts: [AccountEntry] = []
 
     static func load(path: String) throws -> ConfigFile {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, line: nil, field: "file", problem: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(text, path: path)
+        try parse(try readYAMLFile(path), path: path)
     }
 
-    static func parse(_ text: String, path: String) throws -> ConfigFile {
-        let root: Node?
+    /// Reads and composes a YAML file; errors carry the file, the line and no content (a
+    /// snippet of a config file may hold a secret).
+    static func readYAMLFile(_ path: String) throws -> String {
         do {
-            root = try Yams.compose(yaml: text)
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, line: nil, field: "file", problem: "cannot read: \(CredentialLoader.reason(error))")
+        }
+    }
+
+    static func compose(_ text: String, path: String) throws -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
         } catch let error as YamlError {
             throw ConfigError(file: path, line: Self.line(of: error), field: "yaml", problem: Self.summary(of: error))
         } catch {
             throw ConfigError(file: path, line: nil, field: "yaml", problem: "invalid YAML")
         }
+    }
+
+    static func parse(_ text: String, path: String) throws -> ConfigFile {
+        let root = try compose(text, path: path)
         var config = ConfigFile(path: path)
         guard let root else { return config }
         let reader = NodeReader(path: path)

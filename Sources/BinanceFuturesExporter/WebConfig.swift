@@ -9,18 +9,7 @@ struct WebConfig {
     var users: BasicAuthUsers = [:]
 
     static func load(path: String) throws -> WebConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, line: nil, field: "file", problem: "cannot read: \(CredentialLoader.reason(error))")
-        }
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigError(file: path, line: ConfigFile.line(of: error), field: "yaml", problem: ConfigFile.summary(of: error))
-        }
+        let root = try ConfigFile.compose(try ConfigFile.readYAMLFile(path), path: path)
         var config = WebConfig()
         guard let root else { return config }
         let reader = NodeReader(path: path)

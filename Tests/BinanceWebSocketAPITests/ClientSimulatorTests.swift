@@ -1,6 +1,7 @@
 import BinanceSimulator
 import Foundation
 import Testing
+import TestSupport
 
 @testable import BinanceWebSocketAPI
 

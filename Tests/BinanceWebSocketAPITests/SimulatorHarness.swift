@@ -2,6 +2,7 @@ import BinanceSimulator
 import Crypto
 import Foundation
 import Logging
+import TestSupport
 import _CryptoExtras
 
 @testable import BinanceWebSocketAPI
@@ -55,14 +56,4 @@ struct SimulatorHarness {
         return try await BinanceConnection.connect(
             configuration: configuration, credentials: try Self.credentials(type), clock: clock, logger: Logger(label: "test"))
     }
-}
-
-/// Waits until `condition` holds, polling every 20 ms, up to `timeout`.
-func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }

@@ -78,12 +78,3 @@ import TestSupport
         #expect(simulator.stats.closeFramesReceived == 2, "both WebSocket connections closed with a close frame")
     }
 }
-
-func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return try await condition()
-}

@@ -405,13 +405,3 @@ import TestSupport
         #expect(harness.simulator.stats.answered429 == 0)
     }
 }
-
-/// Waits until `condition` holds (20 ms steps, 5 s at most).
-func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
-}
