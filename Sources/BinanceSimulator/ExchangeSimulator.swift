@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 
 /// An in-process Binance USDⓈ-M Futures WebSocket API on 127.0.0.1, for tests and `--demo`.
@@ -40,6 +41,9 @@ public final class ExchangeSimulator: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = simulator.configuration.tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     let fallback = HandshakeFallbackHandler(simulator: simulator)
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: simulator.configuration.maxFrameSize,
@@ -72,7 +76,7 @@ public final class ExchangeSimulator: Sendable {
     /// `ws://127.0.0.1:PORT/ws-fapi/v1` once started.
     public var url: String {
         let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
-        return "ws://127.0.0.1:\(port)/ws-fapi/v1"
+        return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/ws-fapi/v1"
     }
 
     public func stop() async {

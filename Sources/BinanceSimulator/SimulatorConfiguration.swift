@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// Exchange rules the simulator enforces. Defaults are Binance's published values.
 public struct SimulatorConfiguration: Sendable {
@@ -16,6 +17,8 @@ public struct SimulatorConfiguration: Sendable {
     public var pongTimeout: TimeAmount = .seconds(600)
     public var maxFrameSize = 1 << 20
     public var market = Market.standard()
+    /// Serve `wss://` with this server context (tests of the client's TLS and CA options).
+    public var tls: NIOSSLContext?
 
     public init() {}
 }

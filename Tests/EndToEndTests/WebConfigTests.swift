@@ -1,5 +1,7 @@
+import BinanceSimulator
 import Foundation
 import HummingbirdBcrypt
+import NIOSSL
 import Testing
 import TestSupport
 
@@ -97,5 +99,53 @@ import TestSupport
         let tls = try await ExporterProcess.run(["--demo", "--web.config.file", missing])
         #expect(tls.status == 2)
         #expect(tls.stderr.contains("tls_server_config.cert_file: cannot load certificate or key"))
+    }
+}
+
+/// The client's TLS path: `wss://` to a server whose certificate comes from a private CA.
+@Suite(.serialized) struct BinanceTLSTests {
+    @Test func tlsCAFileIsTrustedAndRequired() async throws {
+        guard let directory = try WebConfigTests.makeCertificates() else {
+            #expect(!ExternalTool.toolsRequired, "openssl is required (BFE_REQUIRE_TOOLS=1)")
+            return
+        }
+        var configuration = SimulatorConfiguration()
+        configuration.serverPingInterval = nil
+        let chain = try NIOSSLCertificate.fromPEMFile("\(directory)/server.pem").map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: "\(directory)/server.key", format: .pem)
+        configuration.tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        let simulator = ExchangeSimulator(configuration: configuration)
+        simulator.addAccount(SimulatedAccount(apiKey: "TLSKEY0000000001", key: .hmac(secret: "tls-secret")))
+        try await simulator.start()
+        defer { Task { await simulator.stop() } }
+        #expect(simulator.url.hasPrefix("wss://127.0.0.1:"))
+        let config = try ConfigErrorTests.write(
+            "poll:\n  interval: 1s\naccounts:\n  - {name: tls, api_key: TLSKEY0000000001, secret: tls-secret}\n")
+
+        // With the private CA: connected and polling.
+        let port = freePort()
+        let trusted = try ExporterProcess(arguments: [
+            "--config.file", config, "--binance.ws-url", simulator.url, "--binance.tls-ca-file", "\(directory)/ca.pem",
+            "--web.listen-address", "127.0.0.1:\(port)",
+        ])
+        #expect(await eventually(timeout: .seconds(30)) {
+            Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "").value("binance_futures_up", ["account": "tls"]) == 1
+        }, "\(trusted.stderr)")
+        _ = await trusted.stop()
+
+        // Without it the server certificate is not trusted: transport errors, up 0, no data.
+        let otherPort = freePort()
+        let untrusted = try ExporterProcess(arguments: [
+            "--config.file", config, "--binance.ws-url", simulator.url, "--web.listen-address", "127.0.0.1:\(otherPort)",
+        ])
+        defer { Task { _ = await untrusted.stop() } }
+        #expect(await eventually(timeout: .seconds(30)) {
+            let e = Exposition((try? await RawHTTPClient.get(port: otherPort, path: "/metrics"))?.text ?? "")
+            return (e.value("binance_futures_poll_errors_total", ["account": "tls", "code": "transport"]) ?? 0) >= 1
+        }, "\(untrusted.stderr)")
+        let e = Exposition(try await RawHTTPClient.get(port: otherPort, path: "/metrics").text)
+        #expect(e.value("binance_futures_up", ["account": "tls"]) == 0)
+        #expect(e.value("binance_futures_account_wallet_balance", ["account": "tls"]) == nil)
+        #expect(untrusted.stderr.contains("connect failed"))
     }
 }
