@@ -12,6 +12,13 @@ struct ExporterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "binance-futures-exporter",
         abstract: "Prometheus exporter for Binance USDⓈ-M Futures accounts (WebSocket API).",
+        discussion: """
+            Without a subcommand the exporter runs (`serve`). All its flags are listed by:
+
+              binance-futures-exporter serve --help
+
+            Quick start without keys or network: binance-futures-exporter --demo
+            """,
         version: "binance-futures-exporter \(BuildVersion.version) (revision \(BuildVersion.revision))",
         subcommands: [Serve.self, CheckConfig.self, HealthCheck.self, MetricsTable.self],
         defaultSubcommand: Serve.self)
