@@ -18,9 +18,15 @@ let simulator = ExchangeSimulator(configuration: configuration)
 let symbols = configuration.market.symbols
 var positions: [SimulatedPosition] = []
 for (index, symbol) in symbols.prefix(20).enumerated() {
-    positions.append(SimulatedPosition(symbol: symbol, side: index % 2 == 0 ? "LONG" : "SHORT", amount: index % 2 == 0 ? 1.5 : -2, entryPrice: configuration.market.price(symbol) * 0.97, leverage: 10))
+    positions.append(
+        SimulatedPosition(
+            symbol: symbol, side: index % 2 == 0 ? "LONG" : "SHORT", amount: index % 2 == 0 ? 1.5 : -2,
+            entryPrice: configuration.market.price(symbol) * 0.97, leverage: 10))
 }
-simulator.addAccount(SimulatedAccount(apiKey: "BENCH", key: .hmac(secret: "x"), multiAssetsMargin: true, hedgeMode: true, wallets: ["USDT": 50_000, "USDC": 10_000, "BTC": 0.5], positions: positions))
+simulator.addAccount(
+    SimulatedAccount(
+        apiKey: "BENCH", key: .hmac(secret: "x"), multiAssetsMargin: true, hedgeMode: true,
+        wallets: ["USDT": 50_000, "USDC": 10_000, "BTC": 0.5], positions: positions))
 let statusFrame = Array(simulator.responseFrame(apiKey: "BENCH", method: "account.status")!.utf8)
 let positionFrame = Array(simulator.responseFrame(apiKey: "BENCH", method: "v2/account.position")!.utf8)
 if let framePath { try Data(statusFrame).write(to: URL(fileURLWithPath: framePath)) }
@@ -52,7 +58,9 @@ func measure(iterations: Int, _ body: () async throws -> Void) async rethrows ->
 func ms(_ value: Double) -> String { String(format: "%.3f", value) }
 
 let base = try decode()
-print("frame: account.status \(statusFrame.count) bytes, \(base.status.positions.count) position rows (\(base.status.positions.filter(\.isOpen).count) open); v2/account.position \(positionFrame.count) bytes")
+print(
+    "frame: account.status \(statusFrame.count) bytes, \(base.status.positions.count) position rows (\(base.status.positions.filter(\.isOpen).count) open); v2/account.position \(positionFrame.count) bytes"
+)
 print("")
 print("| stage | accounts | series | median ms | p99 ms |")
 print("|---|---|---|---|---|")

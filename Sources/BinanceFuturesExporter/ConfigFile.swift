@@ -175,7 +175,9 @@ struct NodeReader {
     }
 
     func string(_ node: Node, field: String) throws -> String {
-        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else { throw error(node, field: field, "expected a non-empty string") }
+        guard case .scalar(let scalar) = node, !scalar.string.isEmpty else {
+            throw error(node, field: field, "expected a non-empty string")
+        }
         return scalar.string
     }
 

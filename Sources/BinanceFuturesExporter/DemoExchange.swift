@@ -51,7 +51,8 @@ struct DemoExchange {
                     SimulatedPosition(symbol: "BTCUSDT", side: "SHORT", amount: -0.1, entryPrice: 65_000, leverage: 20),
                     SimulatedPosition(symbol: "ETHUSDC", side: "LONG", amount: 2, entryPrice: 3_050, leverage: 10),
                 ]))
-        accounts.append(("demo-hedge", APICredentials(apiKey: hedgeKey, signer: try RequestSigner.privateKey(pem: Self.pkcs8PEM(ed25519: edKey)))))
+        accounts.append(
+            ("demo-hedge", APICredentials(apiKey: hedgeKey, signer: try RequestSigner.privateKey(pem: Self.pkcs8PEM(ed25519: edKey)))))
 
         // 3. RSA, single-asset, one-way: a position and an open order without a position.
         let rsaKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
@@ -63,7 +64,8 @@ struct DemoExchange {
                     SimulatedPosition(symbol: "DOGEUSDT", amount: 12_000, entryPrice: 0.118, leverage: 3),
                     SimulatedPosition(symbol: "XRPUSDT", amount: 0, entryPrice: 0, leverage: 5, openOrderInitialMargin: 25),
                 ]))
-        accounts.append(("demo-rsa", APICredentials(apiKey: rsaAPIKey, signer: try RequestSigner.privateKey(pem: rsaKey.pemRepresentation))))
+        accounts.append(
+            ("demo-rsa", APICredentials(apiKey: rsaAPIKey, signer: try RequestSigner.privateKey(pem: rsaKey.pemRepresentation))))
 
         // Extra flat HMAC accounts (benchmarks and multi-account demos).
         for index in 0..<max(0, extraAccounts) {
@@ -110,7 +112,8 @@ struct DemoMarketService: Service {
                 } else if tick % 300 == 8 {
                     simulator.updateFaults {
                         $0.forcedErrors.append(
-                            ForcedError(status: 503, code: -1001, message: "Internal error; unable to process your request. Please try again."))
+                            ForcedError(
+                                status: 503, code: -1001, message: "Internal error; unable to process your request. Please try again."))
                     }
                 }
                 if tick % 60 == 30 {

@@ -100,7 +100,8 @@ struct Serve: AsyncParsableCommand {
         await registry.renderNow()
         services += [listener, supervisor, RegistryMaintenance(registry: registry)]
         if let configFile = options.configFile {
-            services.append(ReloadService(options: options, configFile: configFile, supervisor: supervisor, registry: registry, logger: logger))
+            services.append(
+                ReloadService(options: options, configFile: configFile, supervisor: supervisor, registry: registry, logger: logger))
         }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -165,7 +166,9 @@ struct CheckConfig: AsyncParsableCommand {
         }
         for warning in settings.warnings { print("warning: \(warning)") }
         print("Binance WebSocket API: \(settings.url)")
-        print("Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")")
+        print(
+            "Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")"
+        )
         print("Weight: max share \(settings.policy.maxShare), IP headroom \(settings.policy.ipHeadroom)")
         if options.demo { print("Demo mode: built-in simulator accounts") }
         print("Accounts (\(settings.accounts.count)):")
@@ -180,7 +183,8 @@ struct CheckConfig: AsyncParsableCommand {
 
 /// `healthcheck`: used by the Docker HEALTHCHECK (no curl in the runtime image).
 struct HealthCheck: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "healthcheck", abstract: "Exit 0 when /-/healthy on the given address answers 200.")
+    static let configuration = CommandConfiguration(
+        commandName: "healthcheck", abstract: "Exit 0 when /-/healthy on the given address answers 200.")
 
     @Option(name: .customLong("web.listen-address")) var address = "127.0.0.1:9911"
 
@@ -195,7 +199,8 @@ struct HealthCheck: AsyncParsableCommand {
 
 /// Prints the metrics reference table (Markdown) from the same definitions the encoder uses.
 struct MetricsTable: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "metrics-table", abstract: "Print the metrics reference table (Markdown).", shouldDisplay: false)
+    static let configuration = CommandConfiguration(
+        commandName: "metrics-table", abstract: "Print the metrics reference table (Markdown).", shouldDisplay: false)
 
     func run() { print(MetricCatalog.markdownTable()) }
 }

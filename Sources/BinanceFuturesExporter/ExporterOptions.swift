@@ -27,19 +27,24 @@ struct ExporterOptions: ParsableArguments {
     @Flag(name: .customLong("binance.testnet"), help: "Use the Binance testnet WebSocket API URL.")
     var testnet = false
 
-    @Option(name: .customLong("binance.tls-ca-file"), help: "Extra PEM trust anchor for the Binance TLS connection (private CA, test server).")
+    @Option(
+        name: .customLong("binance.tls-ca-file"), help: "Extra PEM trust anchor for the Binance TLS connection (private CA, test server).")
     var tlsCAFile: String?
 
     @Option(name: .customLong("poll.interval"), help: "Poll interval per account (Prometheus duration, default 15s).")
     var pollInterval: String?
 
-    @Option(name: .customLong("poll.positions-detail"), help: "Also call v2/account.position for mark and liquidation prices: true or false (default true).")
+    @Option(
+        name: .customLong("poll.positions-detail"),
+        help: "Also call v2/account.position for mark and liquidation prices: true or false (default true).")
     var positionsDetail: String?
 
-    @Option(name: .customLong("poll.account-method"), help: "account.status (default; falls back to v2 once if retired) or v2/account.status.")
+    @Option(
+        name: .customLong("poll.account-method"), help: "account.status (default; falls back to v2 once if retired) or v2/account.status.")
     var accountMethod: String?
 
-    @Option(name: .customLong("weight.max-share"), help: "Fraction of the IP's REQUEST_WEIGHT the exporter may use per minute (default 0.2).")
+    @Option(
+        name: .customLong("weight.max-share"), help: "Fraction of the IP's REQUEST_WEIGHT the exporter may use per minute (default 0.2).")
     var maxShare: Double?
 
     @Option(name: .customLong("weight.ip-headroom"), help: "Never push the IP-wide weight above (1 - headroom) x limit (default 0.2).")
@@ -54,6 +59,7 @@ struct ExporterOptions: ParsableArguments {
     @Option(name: .customLong("demo.accounts"), help: "With --demo: extra demo accounts beyond the built-in three.")
     var demoExtraAccounts = 0
 
-    @Option(name: .customLong("demo.symbols"), help: "With --demo: synthetic listed symbols beyond the ten real ones (v1 rows per account).")
+    @Option(
+        name: .customLong("demo.symbols"), help: "With --demo: synthetic listed symbols beyond the ten real ones (v1 rows per account).")
     var demoSymbols = 20
 }

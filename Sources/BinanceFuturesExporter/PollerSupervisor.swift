@@ -15,7 +15,10 @@ actor PollerSupervisor: Service {
     private var running: [String: (fingerprint: String, task: Task<Void, Never>)] = [:]
     private var desired: [AccountConfiguration]
 
-    init(accounts: [AccountConfiguration], connection: ConnectionConfiguration, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger) {
+    init(
+        accounts: [AccountConfiguration], connection: ConnectionConfiguration, scheduler: WeightScheduler, registry: MetricsRegistry,
+        logger: Logger
+    ) {
         self.desired = accounts
         self.connection = connection
         self.scheduler = scheduler

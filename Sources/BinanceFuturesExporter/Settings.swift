@@ -25,7 +25,8 @@ struct Settings {
         let file = try options.configFile.map { try ConfigFile.load(path: $0) }
         let flag = { (name: String, problem: String) in ConfigError(file: nil, line: nil, field: name, problem: problem) }
 
-        let urlText = options.wsURL ?? (options.testnet ? testnetURL : file?.wsURL ?? ((file?.testnet ?? false) ? testnetURL : productionURL))
+        let urlText =
+            options.wsURL ?? (options.testnet ? testnetURL : file?.wsURL ?? ((file?.testnet ?? false) ? testnetURL : productionURL))
         let url: WebSocketURL
         do {
             url = try WebSocketURL(parsing: urlText)
@@ -100,7 +101,8 @@ struct Settings {
                 entry.secret = .environment("BINANCE_API_SECRET")
             } else {
                 throw ConfigError(
-                    file: nil, line: nil, field: "environment", problem: "BINANCE_API_KEY is set but neither BINANCE_API_SECRET nor BINANCE_PRIVATE_KEY_FILE")
+                    file: nil, line: nil, field: "environment",
+                    problem: "BINANCE_API_KEY is set but neither BINANCE_API_SECRET nor BINANCE_PRIVATE_KEY_FILE")
             }
             let credentials = try loader.load(entry, file: nil)
             settings.accounts.append(
@@ -112,7 +114,9 @@ struct Settings {
         if settings.accounts.isEmpty && !options.demo {
             throw ConfigError(
                 file: options.configFile, line: nil, field: "accounts",
-                problem: "no accounts configured: use --config.file, BINANCE_API_KEY with BINANCE_API_SECRET or BINANCE_PRIVATE_KEY_FILE, or --demo")
+                problem:
+                    "no accounts configured: use --config.file, BINANCE_API_KEY with BINANCE_API_SECRET or BINANCE_PRIVATE_KEY_FILE, or --demo"
+            )
         }
         return settings
     }

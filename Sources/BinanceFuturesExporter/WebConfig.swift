@@ -17,7 +17,9 @@ struct WebConfig {
         if let users = top["basic_auth_users"] {
             guard case .mapping(let mapping) = users else { throw reader.error(users, field: "basic_auth_users", "expected a mapping") }
             for (key, value) in mapping {
-                guard let user = key.string, !user.isEmpty else { throw reader.error(key, field: "basic_auth_users", "user names must be strings") }
+                guard let user = key.string, !user.isEmpty else {
+                    throw reader.error(key, field: "basic_auth_users", "user names must be strings")
+                }
                 let hash = try reader.string(value, field: "basic_auth_users.\(user)")
                 guard hash.hasPrefix("$2"), hash.count == 60 else {
                     throw reader.error(value, field: "basic_auth_users.\(user)", "expected a bcrypt hash ($2a$/$2b$/$2y$, 60 characters)")
@@ -28,8 +30,10 @@ struct WebConfig {
         if let tlsNode = top["tls_server_config"] {
             let tls = try reader.mapping(
                 tlsNode, field: "tls_server_config",
-                allowed: ["cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version", "cipher_suites",
-                    "prefer_server_cipher_suites", "curve_preferences"])
+                allowed: [
+                    "cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version", "cipher_suites",
+                    "prefer_server_cipher_suites", "curve_preferences",
+                ])
             guard let certNode = tls["cert_file"], let keyNode = tls["key_file"] else {
                 throw reader.error(tlsNode, field: "tls_server_config", "cert_file and key_file are both required")
             }

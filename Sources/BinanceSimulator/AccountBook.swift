@@ -52,7 +52,8 @@ struct AccountBook {
         self.account = account
         self.market = market
         let legs = account.positions.map { position in
-            Leg(position: position, mark: market.price(position.symbol),
+            Leg(
+                position: position, mark: market.price(position.symbol),
                 marginAsset: position.symbol.hasSuffix("USDC") ? "USDC" : "USDT")
         }
         self.legs = legs
@@ -104,7 +105,8 @@ struct AccountBook {
                     out.append(leg)
                 } else {
                     out.append(
-                        Leg(position: SimulatedPosition(symbol: symbol, side: side, amount: 0, entryPrice: 0, leverage: 20, updateTime: 0),
+                        Leg(
+                            position: SimulatedPosition(symbol: symbol, side: side, amount: 0, entryPrice: 0, leverage: 20, updateTime: 0),
                             mark: market.price(symbol), marginAsset: symbol.hasSuffix("USDC") ? "USDC" : "USDT"))
                 }
             }

@@ -68,7 +68,11 @@ struct ExchangeRules {
         }
         let id = object["id"]
         guard let method = object["method"] as? String else {
-            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'method' was not sent, was empty/null, or malformed.", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(
+                    id: id, status: 400, code: -1102, msg: "Mandatory parameter 'method' was not sent, was empty/null, or malformed.",
+                    state: state)
+            ])
         }
         let params = (object["params"] as? [String: Any]) ?? [:]
         state.stats.requestsByMethod[method, default: 0] += 1
@@ -95,13 +99,15 @@ struct ExchangeRules {
             return RequestOutcome(frames: [
                 errorFrame(
                     id: id, status: 429, code: -1003,
-                    msg: "Too many requests; current limit is \(configuration.weightLimit) requests per minute. Please use the websocket for live updates to avoid polling the API.",
+                    msg:
+                        "Too many requests; current limit is \(configuration.weightLimit) requests per minute. Please use the websocket for live updates to avoid polling the API.",
                     data: ["serverTime": now, "retryAfter": state.rateLimitedUntil], state: state)
             ])
         }
         state.charge(weight, now: now, ownClient: true)
 
-        if let index = state.faults.forcedErrors.firstIndex(where: { $0.method == nil ? method != "session.status" : $0.method == method }) {
+        if let index = state.faults.forcedErrors.firstIndex(where: { $0.method == nil ? method != "session.status" : $0.method == method })
+        {
             let forced = state.faults.forcedErrors.remove(at: index)
             return RequestOutcome(frames: [errorFrame(id: id, status: forced.status, code: forced.code, msg: forced.message, state: state)])
         }
@@ -116,18 +122,29 @@ struct ExchangeRules {
             break
         }
 
-        let allowed: Set<String> = method.contains("position")
+        let allowed: Set<String> =
+            method.contains("position")
             ? ["apiKey", "signature", "timestamp", "recvWindow", "symbol"] : ["apiKey", "signature", "timestamp", "recvWindow"]
         if let unknown = params.keys.sorted().first(where: { !allowed.contains($0) }) {
-            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1103, msg: "An unknown parameter was sent: \(unknown).", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(id: id, status: 400, code: -1103, msg: "An unknown parameter was sent: \(unknown).", state: state)
+            ])
         }
         guard let timestamp = integer(params["timestamp"]) else {
-            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(
+                    id: id, status: 400, code: -1102, msg: "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+                    state: state)
+            ])
         }
         let recvWindow: Int64
         if params["recvWindow"] != nil {
             guard let value = integer(params["recvWindow"]), value > 0, value <= 60_000 else {
-                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'recvWindow' was not sent, was empty/null, or malformed.", state: state)])
+                return RequestOutcome(frames: [
+                    errorFrame(
+                        id: id, status: 400, code: -1102,
+                        msg: "Mandatory parameter 'recvWindow' was not sent, was empty/null, or malformed.", state: state)
+                ])
             }
             recvWindow = value
         } else {
@@ -135,37 +152,59 @@ struct ExchangeRules {
         }
         if timestamp >= now + 1000 {
             state.stats.timestampFailures += 1
-            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1021, msg: "Timestamp for this request was 1000ms ahead of the server's time.", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(
+                    id: id, status: 400, code: -1021, msg: "Timestamp for this request was 1000ms ahead of the server's time.", state: state
+                )
+            ])
         }
         if now - timestamp > recvWindow {
             state.stats.timestampFailures += 1
-            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1021, msg: "Timestamp for this request is outside of the recvWindow.", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(id: id, status: 400, code: -1021, msg: "Timestamp for this request is outside of the recvWindow.", state: state)
+            ])
         }
 
         let apiKey: String
         if let key = params["apiKey"] as? String {
             guard let account = state.accounts[key], !account.revoked else {
-                return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
+                return RequestOutcome(frames: [
+                    errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
+                ])
             }
             guard let signature = params["signature"] as? String, !signature.isEmpty else {
-                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.", state: state)])
+                return RequestOutcome(frames: [
+                    errorFrame(
+                        id: id, status: 400, code: -1102,
+                        msg: "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.", state: state)
+                ])
             }
             guard verify(signature: signature, payload: payload(params), key: account.key) else {
                 state.stats.signatureFailures += 1
-                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1022, msg: "Signature for this request is not valid.", state: state)])
+                return RequestOutcome(frames: [
+                    errorFrame(id: id, status: 400, code: -1022, msg: "Signature for this request is not valid.", state: state)
+                ])
             }
             apiKey = key
         } else if let key = session.loggedOnKey, method != "session.logon" {
             guard let account = state.accounts[key], !account.revoked else {
                 session.loggedOnKey = nil
-                return RequestOutcome(frames: [errorFrame(id: nil, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
+                return RequestOutcome(frames: [
+                    errorFrame(id: nil, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
+                ])
             }
             apiKey = key
         } else {
-            return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1102, msg: "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(
+                    id: id, status: 400, code: -1102, msg: "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.",
+                    state: state)
+            ])
         }
         guard let account = state.accounts[apiKey] else {
-            return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)])
+            return RequestOutcome(frames: [
+                errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
+            ])
         }
         if method != "session.logon" { state.stats.accountRequestTimes[apiKey, default: []].append(localNow) }
         let book = AccountBook(account: account, market: state.market)

@@ -110,7 +110,8 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         while offset < bytes.count {
             let end = min(offset + size, bytes.count)
             frames.append(
-                WebSocketFrame(fin: end == bytes.count, opcode: offset == 0 ? .text : .continuation, data: ByteBuffer(bytes: bytes[offset..<end])))
+                WebSocketFrame(
+                    fin: end == bytes.count, opcode: offset == 0 ? .text : .continuation, data: ByteBuffer(bytes: bytes[offset..<end])))
             offset = end
         }
         return frames

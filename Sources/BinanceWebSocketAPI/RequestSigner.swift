@@ -1,11 +1,6 @@
 import Crypto
-import _CryptoExtras
-
-
-
-
 import Foundation
-
+import _CryptoExtras
 
 /// The three key types Binance accepts for signed requests.
 public enum KeyType: String, Sendable, CaseIterable {

@@ -93,7 +93,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         let isGetOrHead = head.method == .GET || head.method == .HEAD
         if path == "/-/healthy" {
             guard isGetOrHead else { return respondMethodNotAllowed(context: context, head: head) }
-            return respond(context: context, head: head, status: .ok, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "Healthy\n"))
+            return respond(
+                context: context, head: head, status: .ok, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "Healthy\n"))
         }
         let authorization = head.headers.first(name: "authorization")
         switch shared.authenticator.fastPath(authorization: authorization) {
@@ -150,7 +151,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 context: context, head: head, status: ready ? .ok : .serviceUnavailable, type: "text/plain; charset=utf-8",
                 body: ByteBuffer(string: ready ? "Ready\n" : "Not ready: waiting for the first poll of every account\n"))
         default:
-            respond(context: context, head: head, status: .notFound, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "Not found\n"))
+            respond(
+                context: context, head: head, status: .notFound, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "Not found\n"))
         }
     }
 
@@ -204,7 +206,9 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         headers.add(name: "Content-Type", value: type)
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         let keepAlive = head.isKeepAlive
-        if !keepAlive { headers.add(name: "Connection", value: "close") } else if head.version.minor == 0 {
+        if !keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if head.version.minor == 0 {
             headers.add(name: "Connection", value: "keep-alive")
         }
         let version = head.version.major == 1 && head.version.minor == 0 ? HTTPVersion.http1_0 : .http1_1

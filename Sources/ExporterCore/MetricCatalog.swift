@@ -37,7 +37,8 @@ public enum MetricCatalog {
     public static let accountWalletBalance = total("wallet_balance", "Wallet balance")
     public static let accountUnrealizedProfit = total("unrealized_profit", "Unrealized profit and loss of all positions")
     public static let accountMarginBalance = total("margin_balance", "Margin balance (wallet balance + unrealized PnL), the account equity")
-    public static let accountInitialMargin = total("initial_margin", "Initial margin required at the current mark price (positions + open orders)")
+    public static let accountInitialMargin = total(
+        "initial_margin", "Initial margin required at the current mark price (positions + open orders)")
     public static let accountMaintMargin = total("maint_margin", "Maintenance margin required")
     public static let accountPositionInitialMargin = total("position_initial_margin", "Initial margin of positions")
     public static let accountOpenOrderInitialMargin = total("open_order_initial_margin", "Initial margin of open orders")
@@ -52,8 +53,10 @@ public enum MetricCatalog {
     public static let accountMultiAssetsMargin = gauge(
         "account_multi_assets_margin", "1 when the account is in multi-assets margin mode (v1 account.status only)." + cached, account)
     public static let accountCanTrade = gauge("account_can_trade", "1 when trading is allowed (v1 account.status only)." + cached, account)
-    public static let accountCanDeposit = gauge("account_can_deposit", "1 when transfers in are allowed (v1 account.status only)." + cached, account)
-    public static let accountCanWithdraw = gauge("account_can_withdraw", "1 when transfers out are allowed (v1 account.status only)." + cached, account)
+    public static let accountCanDeposit = gauge(
+        "account_can_deposit", "1 when transfers in are allowed (v1 account.status only)." + cached, account)
+    public static let accountCanWithdraw = gauge(
+        "account_can_withdraw", "1 when transfers out are allowed (v1 account.status only)." + cached, account)
     public static let accountFeeTier = gauge("account_fee_tier", "Commission tier (v1 account.status only)." + cached, account)
 
     // MARK: assets
@@ -80,24 +83,31 @@ public enum MetricCatalog {
     static func positionGauge(_ name: String, _ what: String) -> MetricDefinition {
         gauge("position_" + name, what + " Open positions only." + cached, position)
     }
-    public static let positionAmount = positionGauge("amount", "Position size in base units; negative for shorts (BOTH side, and SHORT legs as Binance reports them).")
+    public static let positionAmount = positionGauge(
+        "amount", "Position size in base units; negative for shorts (BOTH side, and SHORT legs as Binance reports them).")
     public static let positionEntryPrice = positionGauge("entry_price", "Average entry price.")
     public static let positionBreakEvenPrice = positionGauge("break_even_price", "Break-even price (entry adjusted for fees).")
     public static let positionUnrealizedProfit = positionGauge("unrealized_profit", "Unrealized PnL in the margin asset.")
-    public static let positionInitialMargin = positionGauge("initial_margin", "Initial margin (position + open orders) at the current mark price.")
+    public static let positionInitialMargin = positionGauge(
+        "initial_margin", "Initial margin (position + open orders) at the current mark price.")
     public static let positionMaintMargin = positionGauge("maint_margin", "Maintenance margin.")
     public static let positionPositionInitialMargin = positionGauge("position_initial_margin", "Initial margin of the position.")
     public static let positionOpenOrderInitialMargin = positionGauge("open_order_initial_margin", "Initial margin of open orders.")
     public static let positionLeverage = positionGauge("leverage", "Initial leverage setting (v1 account.status only).")
     public static let positionIsolated = positionGauge("isolated", "1 for isolated margin, 0 for cross (v1 account.status only).")
-    public static let positionMaxNotional = positionGauge("max_notional", "Maximum notional at the current leverage (v1 account.status only).")
-    public static let positionUpdateTimestamp = positionGauge("update_timestamp_seconds", "Last update of the position at Binance, Unix seconds.")
+    public static let positionMaxNotional = positionGauge(
+        "max_notional", "Maximum notional at the current leverage (v1 account.status only).")
+    public static let positionUpdateTimestamp = positionGauge(
+        "update_timestamp_seconds", "Last update of the position at Binance, Unix seconds.")
     public static let positionMarkPrice = positionGauge("mark_price", "Mark price (v2/account.position).")
-    public static let positionLiquidationPrice = positionGauge("liquidation_price", "Estimated liquidation price; 0 when none (v2/account.position).")
+    public static let positionLiquidationPrice = positionGauge(
+        "liquidation_price", "Estimated liquidation price; 0 when none (v2/account.position).")
     public static let positionNotional = positionGauge("notional", "Notional value at the mark price, signed (v2/account.position).")
-    public static let positionIsolatedWallet = positionGauge("isolated_wallet", "Isolated wallet amount; 0 for cross (v2/account.position).")
+    public static let positionIsolatedWallet = positionGauge(
+        "isolated_wallet", "Isolated wallet amount; 0 for cross (v2/account.position).")
     public static let positionIsolatedMargin = positionGauge("isolated_margin", "Isolated margin; 0 for cross (v2/account.position).")
-    public static let positionAdlQuantile = positionGauge("adl_quantile", "Auto-deleverage queue indicator, 0 (low) to 4 (high) (v2/account.position).")
+    public static let positionAdlQuantile = positionGauge(
+        "adl_quantile", "Auto-deleverage queue indicator, 0 (low) to 4 (high) (v2/account.position).")
 
     // MARK: self metrics per account
     public static let up = gauge("up", "1 when the last poll of the account succeeded and its data is fresh, else 0.", account)
@@ -116,7 +126,8 @@ public enum MetricCatalog {
     public static let clockOffset = gauge(
         "clock_offset_seconds", "Exchange time minus local time, estimated with session.status.", account)
     public static let accountStopped = gauge(
-        "account_stopped", "1 when polling of the account stopped because Binance rejected its credentials (key revoked, IP not whitelisted, bad signature).",
+        "account_stopped",
+        "1 when polling of the account stopped because Binance rejected its credentials (key revoked, IP not whitelisted, bad signature).",
         ["account", "reason"])
 
     // MARK: IP-wide
@@ -126,7 +137,8 @@ public enum MetricCatalog {
     public static let deferrals = counter(
         "scheduler_deferrals_total", "Requests the scheduler skipped to protect the IP's weight budget, by reason.", ["reason"])
     public static let rateLimitedUntil = gauge(
-        "rate_limited_until_timestamp_seconds", "Unix time until which Binance refuses requests from this IP (429 retryAfter or 418 ban); 0 when not limited.", [])
+        "rate_limited_until_timestamp_seconds",
+        "Unix time until which Binance refuses requests from this IP (429 retryAfter or 418 ban); 0 when not limited.", [])
     public static let banned = gauge("ip_banned", "1 while Binance has banned this IP (HTTP-like 418).", [])
     public static let buildInfo = gauge("exporter_build_info", "Build information; constant 1.", ["version", "revision"])
     public static let configReloadSuccess = gauge(

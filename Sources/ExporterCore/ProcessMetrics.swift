@@ -2,12 +2,17 @@ import Foundation
 
 /// node_exporter-compatible `process_*` metrics read from /proc (Linux). Absent elsewhere.
 public enum ProcessMetrics {
-    static let residentMemory = MetricDefinition(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: .gauge, labels: [])
-    static let virtualMemory = MetricDefinition(name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", type: .gauge, labels: [])
-    static let cpuSeconds = MetricDefinition(name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", type: .counter, labels: [])
+    static let residentMemory = MetricDefinition(
+        name: "process_resident_memory_bytes", help: "Resident memory size in bytes.", type: .gauge, labels: [])
+    static let virtualMemory = MetricDefinition(
+        name: "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", type: .gauge, labels: [])
+    static let cpuSeconds = MetricDefinition(
+        name: "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", type: .counter, labels: [])
     static let openFDs = MetricDefinition(name: "process_open_fds", help: "Number of open file descriptors.", type: .gauge, labels: [])
-    static let maxFDs = MetricDefinition(name: "process_max_fds", help: "Maximum number of open file descriptors.", type: .gauge, labels: [])
-    static let startTime = MetricDefinition(name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge, labels: [])
+    static let maxFDs = MetricDefinition(
+        name: "process_max_fds", help: "Maximum number of open file descriptors.", type: .gauge, labels: [])
+    static let startTime = MetricDefinition(
+        name: "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.", type: .gauge, labels: [])
 
     public static let definitions = [residentMemory, virtualMemory, cpuSeconds, openFDs, maxFDs, startTime]
 

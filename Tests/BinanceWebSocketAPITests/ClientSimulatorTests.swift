@@ -1,7 +1,7 @@
 import BinanceSimulator
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import BinanceWebSocketAPI
 

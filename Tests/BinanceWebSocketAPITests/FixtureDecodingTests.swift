@@ -84,7 +84,10 @@ func envelope(_ name: String) throws -> ResponseEnvelope {
     @Test func missingFieldIsNamed() throws {
         var text = String(decoding: try fixture("account_status_v2_hedge.json"), as: UTF8.self)
         text = text.replacingOccurrences(of: "\"positionAmt\":\"-0.100\",", with: "")
-        let env = try #require({ if case .response(let e) = try EnvelopeClassifier.classify(try JSONParser.parse(text)) { return e }; return nil }())
+        let env = try #require(
+            {
+                if case .response(let e) = try EnvelopeClassifier.classify(try JSONParser.parse(text)) { return e }; return nil
+            }())
         #expect(throws: DecodeError(path: "result.positions[1].positionAmt", problem: "missing")) {
             try ResultDecoder.accountStatus(try #require(env.result), version: .v2)
         }
@@ -92,7 +95,8 @@ func envelope(_ name: String) throws -> ResponseEnvelope {
 
     @Test(arguments: ["\"NaN\"", "\"inf\"", "\"0x1p3\"", "\"\"", "\"1.2.3\"", "true", "\"12abc\""])
     func malformedDecimalIsNamedNotTrapped(value: String) throws {
-        let text = #"{"id":"1","status":200,"result":[{"symbol":"X","positionSide":"BOTH","positionAmt":\#(value),"entryPrice":"1","markPrice":"1","unRealizedProfit":"0","liquidationPrice":"0","updateTime":0}]}"#
+        let text =
+            #"{"id":"1","status":200,"result":[{"symbol":"X","positionSide":"BOTH","positionAmt":\#(value),"entryPrice":"1","markPrice":"1","unRealizedProfit":"0","liquidationPrice":"0","updateTime":0}]}"#
         guard case .response(let env) = try EnvelopeClassifier.classify(try JSONParser.parse(text)) else {
             Issue.record("not a response")
             return
@@ -106,7 +110,8 @@ func envelope(_ name: String) throws -> ResponseEnvelope {
     }
 
     @Test func errorEnvelopeCarriesRateLimitData() throws {
-        let text = #"{"id":"9","status":429,"error":{"code":-1003,"msg":"Too many requests","data":{"serverTime":1770000000000,"retryAfter":1770000060000}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":2400,"count":2401}]}"#
+        let text =
+            #"{"id":"9","status":429,"error":{"code":-1003,"msg":"Too many requests","data":{"serverTime":1770000000000,"retryAfter":1770000060000}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":2400,"count":2401}]}"#
         guard case .response(let env) = try EnvelopeClassifier.classify(try JSONParser.parse(text)) else {
             Issue.record("not a response")
             return
@@ -119,7 +124,8 @@ func envelope(_ name: String) throws -> ResponseEnvelope {
     }
 
     @Test func banTimeParsedFromMessageWhenDataMissing() throws {
-        let text = #"{"id":"9","status":418,"error":{"code":-1003,"msg":"Way too many requests; IP banned until 1770123456789. Please use the websocket for live updates to avoid bans."}}"#
+        let text =
+            #"{"id":"9","status":418,"error":{"code":-1003,"msg":"Way too many requests; IP banned until 1770123456789. Please use the websocket for live updates to avoid bans."}}"#
         guard case .response(let env) = try EnvelopeClassifier.classify(try JSONParser.parse(text)) else {
             Issue.record("not a response")
             return
@@ -129,13 +135,20 @@ func envelope(_ name: String) throws -> ResponseEnvelope {
     }
 
     @Test func eventsAndNullIdsAreClassified() throws {
-        guard case .event(let type, let time) = try EnvelopeClassifier.classify(try JSONParser.parse(#"{"event":{"e":"serverShutdown","E":1770123456789}}"#)) else {
+        guard
+            case .event(let type, let time) = try EnvelopeClassifier.classify(
+                try JSONParser.parse(#"{"event":{"e":"serverShutdown","E":1770123456789}}"#))
+        else {
             Issue.record("not an event")
             return
         }
         #expect(type == "serverShutdown")
         #expect(time == 1_770_123_456_789)
-        guard case .response(let env) = try EnvelopeClassifier.classify(try JSONParser.parse(#"{"id":null,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#)) else {
+        guard
+            case .response(let env) = try EnvelopeClassifier.classify(
+                try JSONParser.parse(
+                    #"{"id":null,"status":401,"error":{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}}"#))
+        else {
             Issue.record("not a response")
             return
         }

@@ -64,7 +64,10 @@ import Testing
         let signer = try RequestSigner.privateKey(pem: Self.ed25519PEM)
         let signature = try signer.sign("")
         let bytes = Array(Data(base64Encoded: signature)!)
-        #expect(Hex.lowercase(bytes) == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+        #expect(
+            Hex.lowercase(bytes)
+                == "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        )
     }
 
     @Test(arguments: [
@@ -100,7 +103,10 @@ import Testing
         params.set("timestamp", .int(1_702_620_814_781))
         params.set("signature", .string(try RequestSigner.hmac(secret: Self.secret).sign(params.signaturePayload)))
         let json = JSONWriter.request(id: "e2a85d9f-07a5-4f94-8d5f-789dc3deb097", method: "v2/account.status", params: params)
-        #expect(json == #"{"id":"e2a85d9f-07a5-4f94-8d5f-789dc3deb097","method":"v2/account.status","params":{"apiKey":"vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A","recvWindow":5000,"timestamp":1702620814781,"signature":"65d89dd9dbaab3e4290d3f05a68649fd607a1c8af90d8e932f6b01eeaa6af0dd"}}"#)
+        #expect(
+            json
+                == #"{"id":"e2a85d9f-07a5-4f94-8d5f-789dc3deb097","method":"v2/account.status","params":{"apiKey":"vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A","recvWindow":5000,"timestamp":1702620814781,"signature":"65d89dd9dbaab3e4290d3f05a68649fd607a1c8af90d8e932f6b01eeaa6af0dd"}}"#
+        )
     }
 
     @Test func signerNeverPrintsItsSecret() throws {

@@ -19,7 +19,8 @@ struct SimulatorHarness {
 
     static func start(configuration: SimulatorConfiguration = SimulatorConfiguration()) async throws -> SimulatorHarness {
         let simulator = ExchangeSimulator(configuration: configuration)
-        let edPrivate = try Curve25519.Signing.PrivateKey(rawRepresentation: Array(Data(base64Encoded: "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g")!.suffix(32)))
+        let edPrivate = try Curve25519.Signing.PrivateKey(
+            rawRepresentation: Array(Data(base64Encoded: "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g")!.suffix(32)))
         let rsaPrivate = try _RSA.Signing.PrivateKey(pemRepresentation: TestKeys.rsaPEM)
         simulator.addAccount(
             SimulatedAccount(

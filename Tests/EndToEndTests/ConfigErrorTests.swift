@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Bad configuration: one line naming file, line and field; exit code 2; nothing started.
 @Suite struct ConfigErrorTests {
@@ -11,14 +11,24 @@ import TestSupport
         return path
     }
 
-    static let ed25519PEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
+    static let ed25519PEM =
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
 
     @Test(arguments: [
         ("binance:\n  ws_url: wss://x\n  bogus: 1\n", ":3: binance.bogus: unknown key"),
-        ("accounts:\n  - name: a\n    api_key: K\n    secret: S\n  - name: a\n    api_key: K\n    secret: S\n", ":5: accounts[1].name: duplicate account name \"a\""),
+        (
+            "accounts:\n  - name: a\n    api_key: K\n    secret: S\n  - name: a\n    api_key: K\n    secret: S\n",
+            ":5: accounts[1].name: duplicate account name \"a\""
+        ),
         ("poll:\n  interval: 15x\n", ":2: poll.interval: invalid duration \"15x\""),
-        ("accounts:\n  - name: a\n    api_key: K\n    secret_file: /nonexistent/secret\n", ":2: accounts[a].secret: cannot read /nonexistent/secret"),
-        ("accounts:\n  - name: a\n    api_key_env: BFE_TEST_UNSET_VARIABLE\n    secret: S\n", "accounts[a].api_key: environment variable BFE_TEST_UNSET_VARIABLE is not set"),
+        (
+            "accounts:\n  - name: a\n    api_key: K\n    secret_file: /nonexistent/secret\n",
+            ":2: accounts[a].secret: cannot read /nonexistent/secret"
+        ),
+        (
+            "accounts:\n  - name: a\n    api_key_env: BFE_TEST_UNSET_VARIABLE\n    secret: S\n",
+            "accounts[a].api_key: environment variable BFE_TEST_UNSET_VARIABLE is not set"
+        ),
         ("accounts:\n  - name: a\n    api_key: K\n", ":2: accounts[0].secret: missing"),
         ("accounts: [\n", "yaml"),
         ("weight:\n  max_share: 3\n", ":2: weight.max_share: expected a number between 0 and 1"),
@@ -42,7 +52,10 @@ import TestSupport
     }
 
     @Test func badFlagsExitWithTwo() async throws {
-        for arguments in [["--demo", "--poll.interval", "soon"], ["--demo", "--binance.ws-url", "http://x"], ["--demo", "--log.level", "loud"], ["--demo", "--web.listen-address", "nonsense"]] {
+        for arguments in [
+            ["--demo", "--poll.interval", "soon"], ["--demo", "--binance.ws-url", "http://x"], ["--demo", "--log.level", "loud"],
+            ["--demo", "--web.listen-address", "nonsense"],
+        ] {
             let result = try await ExporterProcess.run(arguments)
             #expect(result.status == 2, "\(arguments): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1)
@@ -81,7 +94,8 @@ import TestSupport
                 private_key_file: \(pem)
                 interval: 1m
             """)
-        let result = try await ExporterProcess.run(["check-config", "--config.file", config], environment: ["BFE_TEST_HEDGE_KEY": "HEDGEKEY12345678"])
+        let result = try await ExporterProcess.run(
+            ["check-config", "--config.file", config], environment: ["BFE_TEST_HEDGE_KEY": "HEDGEKEY12345678"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("main: key vmPUZE6m… (HMAC), every 30.0s"))
         #expect(result.stdout.contains("hedge-bot: key HEDGEKEY… (Ed25519, session.logon), every 60.0s"))

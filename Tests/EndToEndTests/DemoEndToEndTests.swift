@@ -1,8 +1,8 @@
 import BinanceSimulator
 import ExporterCore
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The real binary in demo mode, scraped over HTTP, checked by promtool.
 @Suite(.serialized) struct DemoEndToEndTests {
@@ -12,19 +12,26 @@ import TestSupport
             "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--poll.interval", "2s", "--weight.max-share", "0.5",
         ])
         defer { Task { _ = await exporter.stop() } }
-        #expect(await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200 }, "\(exporter.stderr)")
-        #expect(await eventually(timeout: .seconds(15)) {
-            let text = (try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? ""
-            let e = Exposition(text)
-            return ["demo-main", "demo-hedge", "demo-rsa"].allSatisfy { e.value("binance_futures_up", ["account": $0]) == 1 }
-        })
+        #expect(
+            await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200 },
+            "\(exporter.stderr)")
+        #expect(
+            await eventually(timeout: .seconds(15)) {
+                let text = (try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? ""
+                let e = Exposition(text)
+                return ["demo-main", "demo-hedge", "demo-rsa"].allSatisfy { e.value("binance_futures_up", ["account": $0]) == 1 }
+            })
         let gzip = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
         #expect(gzip.headers["content-encoding"] == "gzip")
         let body = try Gzip.decompress(gzip.body)
         let e = Exposition(String(decoding: body, as: UTF8.self))
         #expect(e.value("binance_futures_account_multi_assets_margin", ["account": "demo-hedge"]) == 1)
-        #expect(e.value("binance_futures_position_amount", ["account": "demo-hedge", "symbol": "BTCUSDT", "position_side": "SHORT"]) == -0.1)
-        #expect(e.value("binance_futures_position_open_order_initial_margin", ["account": "demo-rsa", "symbol": "XRPUSDT", "position_side": "BOTH"]) == 25)
+        #expect(
+            e.value("binance_futures_position_amount", ["account": "demo-hedge", "symbol": "BTCUSDT", "position_side": "SHORT"]) == -0.1)
+        #expect(
+            e.value(
+                "binance_futures_position_open_order_initial_margin", ["account": "demo-rsa", "symbol": "XRPUSDT", "position_side": "BOTH"])
+                == 25)
         #expect(e.series("process_resident_memory_bytes").count == 1)
 
         guard let promtool = ExternalTool.find("promtool") else {
@@ -33,7 +40,8 @@ import TestSupport
         }
         // promtool reads the 0.0.4 text format only; exit 3 (lint problems) is a failure too.
         // The OpenMetrics body is validated by a real Prometheus scrape in scripts/e2e-prometheus.sh.
-        let response = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip", "Accept": "text/plain"])
+        let response = try await RawHTTPClient.get(
+            port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip", "Accept": "text/plain"])
         let result = try ExternalTool.run(promtool, ["check", "metrics"], stdin: try Gzip.decompress(response.body))
         #expect(result.status == 0, "promtool check metrics: exit \(result.status): \(result.stderr) \(result.stdout)")
     }
@@ -64,10 +72,11 @@ import TestSupport
                 + "  - {name: two, api_key: TERMKEY000000002, secret: secret-TERMKEY000000002}\n")
         let port = freePort()
         let exporter = try ExporterProcess(arguments: ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"])
-        #expect(await eventually(timeout: .seconds(30)) {
-            guard simulator.openConnections == 2 else { return false }
-            return (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200
-        })
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                guard simulator.openConnections == 2 else { return false }
+                return (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200
+            })
         let started = ContinuousClock.now
         exporter.signal(SIGTERM)
         let status = await exporter.wait(timeout: .seconds(15))

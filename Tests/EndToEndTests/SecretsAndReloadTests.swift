@@ -1,15 +1,16 @@
 import BinanceSimulator
 import Crypto
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import _CryptoExtras
 
 /// Known credentials of all three types, run through errors and faults at debug log level:
 /// no secret, private key or signature may appear in anything the exporter prints or serves.
 @Suite(.serialized) struct SecretsAndReloadTests {
     static let hmacSecret = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
-    static let edPEM = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
+    static let edPEM =
+        "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----\n"
 
     static func rsaKey() throws -> (pem: String, key: _RSA.Signing.PrivateKey) {
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
@@ -28,9 +29,13 @@ import _CryptoExtras
         var simulatorConfiguration = SimulatorConfiguration()
         simulatorConfiguration.serverPingInterval = nil
         let simulator = ExchangeSimulator(configuration: simulatorConfiguration)
-        let edKey = try Curve25519.Signing.PrivateKey(rawRepresentation: Array(Data(base64Encoded: "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g")!.suffix(32)))
+        let edKey = try Curve25519.Signing.PrivateKey(
+            rawRepresentation: Array(Data(base64Encoded: "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g")!.suffix(32)))
         let rsa = try Self.rsaKey()
-        simulator.addAccount(SimulatedAccount(apiKey: "HMACKEY000000001", key: .hmac(secret: Self.hmacSecret), positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)]))
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: "HMACKEY000000001", key: .hmac(secret: Self.hmacSecret),
+                positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)]))
         simulator.addAccount(SimulatedAccount(apiKey: "EDKEY00000000001", key: .ed25519(publicKey: edKey.publicKey)))
         simulator.addAccount(SimulatedAccount(apiKey: "RSAKEY0000000001", key: .rsa(publicKey: rsa.key.publicKey)))
         // The exchange holds a different secret for this one: every request fails with −1022.
@@ -56,12 +61,15 @@ import _CryptoExtras
               - {name: badsig, api_key: BADSIGKEY0000001, secret_file: \(secretFile)}
             """)
         let port = freePort()
-        let exporter = try ExporterProcess(arguments: ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)", "--log.level", "debug"])
+        let exporter = try ExporterProcess(arguments: [
+            "--config.file", config, "--web.listen-address", "127.0.0.1:\(port)", "--log.level", "debug",
+        ])
         defer { Task { _ = await exporter.stop() } }
-        #expect(await eventually(timeout: .seconds(30)) {
-            let e = Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "")
-            return e.value("binance_futures_up", ["account": "ed"]) == 1 && e.value("binance_futures_up", ["account": "rsa"]) == 1
-        }, "\(exporter.stderr)")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let e = Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "")
+                return e.value("binance_futures_up", ["account": "ed"]) == 1 && e.value("binance_futures_up", ["account": "rsa"]) == 1
+            }, "\(exporter.stderr)")
         // Faults: clock skew (−1021), a garbage frame, a dropped connection, a revoked key.
         simulator.updateFaults { $0.clockSkewMilliseconds = -4000 }
         simulator.broadcast(text: "garbage \(Self.hmacSecret.prefix(0))")
@@ -88,7 +96,9 @@ import _CryptoExtras
         #expect(exporter.stderr.contains("level=debug"), "debug logging was on")
         #expect(exporter.stderr.contains("-1021"), "the skew fault happened")
         for (name, text) in outputs {
-            #expect(Self.leaks(in: text, secrets: [Self.hmacSecret, "MC4CAQAw", String(rsa.pem.split(separator: "\n")[1])]).isEmpty, "\(name) leaks: \(Self.leaks(in: text, secrets: [Self.hmacSecret]))")
+            #expect(
+                Self.leaks(in: text, secrets: [Self.hmacSecret, "MC4CAQAw", String(rsa.pem.split(separator: "\n")[1])]).isEmpty,
+                "\(name) leaks: \(Self.leaks(in: text, secrets: [Self.hmacSecret]))")
         }
     }
 
@@ -108,19 +118,22 @@ import _CryptoExtras
         let exporter = try ExporterProcess(arguments: ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"])
         defer { Task { _ = await exporter.stop() } }
         func metrics() async -> Exposition { Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "") }
-        #expect(await eventually(timeout: .seconds(30)) {
-            let e = await metrics()
-            return e.value("binance_futures_up", ["account": "a"]) == 1 && e.value("binance_futures_up", ["account": "b"]) == 1
-        })
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let e = await metrics()
+                return e.value("binance_futures_up", ["account": "a"]) == 1 && e.value("binance_futures_up", ["account": "b"]) == 1
+            })
         let handshakesBefore = simulator.stats.handshakes
 
         // Remove a, keep b unchanged, add c.
-        try (header + account("b", "KEYB000000000001") + account("c", "KEYC000000000001")).write(toFile: config, atomically: true, encoding: .utf8)
+        try (header + account("b", "KEYB000000000001") + account("c", "KEYC000000000001")).write(
+            toFile: config, atomically: true, encoding: .utf8)
         exporter.signal(SIGHUP)
-        #expect(await eventually(timeout: .seconds(20)) {
-            let e = await metrics()
-            return e.value("binance_futures_up", ["account": "c"]) == 1 && e.series("binance_futures_up").count == 2
-        }, "\(exporter.stderr)")
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                let e = await metrics()
+                return e.value("binance_futures_up", ["account": "c"]) == 1 && e.series("binance_futures_up").count == 2
+            }, "\(exporter.stderr)")
         var e = await metrics()
         #expect(!e.text.contains("account=\"a\""))
         #expect(e.value("binance_futures_config_last_reload_successful") == 1)

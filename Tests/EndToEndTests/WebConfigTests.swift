@@ -2,8 +2,8 @@ import BinanceSimulator
 import Foundation
 import HummingbirdBcrypt
 import NIOSSL
-import Testing
 import TestSupport
+import Testing
 
 /// `--web.config.file`: TLS, mutual TLS and basic auth, exercised with curl over real sockets.
 @Suite(.serialized) struct WebConfigTests {
@@ -31,7 +31,8 @@ import TestSupport
 
     static func curl(_ arguments: [String]) throws -> (code: String, output: String) {
         guard let curl = ExternalTool.find("curl") else { return ("no-curl", "") }
-        let result = try ExternalTool.run(curl, ["-s", "-S", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + arguments, stdin: [])
+        let result = try ExternalTool.run(
+            curl, ["-s", "-S", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5"] + arguments, stdin: [])
         return (result.stdout, result.stderr)
     }
 
@@ -51,10 +52,15 @@ import TestSupport
               prometheus: "\(hash)"
             """)
         let port = freePort()
-        let exporter = try ExporterProcess(arguments: ["--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig])
+        let exporter = try ExporterProcess(arguments: [
+            "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig,
+        ])
         defer { Task { _ = await exporter.stop() } }
         let url = "https://127.0.0.1:\(port)"
-        #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/-/healthy"]))?.code == "200" }, "\(exporter.stderr)")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                (try? Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/-/healthy"]))?.code == "200"
+            }, "\(exporter.stderr)")
         #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/metrics"]).code == "401")
         #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:wrong", "\(url)/metrics"]).code == "401")
         #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "nobody:s3cret", "\(url)/metrics"]).code == "401")
@@ -64,7 +70,8 @@ import TestSupport
         #expect(try Self.curl(["http://127.0.0.1:\(port)/metrics"]).code != "200")
         #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/metrics"]).code == "200")
         // 401 carries the challenge.
-        let raw = try ExternalTool.run(ExternalTool.find("curl")!, ["-s", "-i", "--cacert", "\(directory)/ca.pem", "\(url)/metrics"], stdin: [])
+        let raw = try ExternalTool.run(
+            ExternalTool.find("curl")!, ["-s", "-i", "--cacert", "\(directory)/ca.pem", "\(url)/metrics"], stdin: [])
         #expect(raw.stdout.lowercased().contains("www-authenticate: basic realm="))
     }
 
@@ -82,10 +89,14 @@ import TestSupport
               client_auth_type: RequireAndVerifyClientCert
             """)
         let port = freePort()
-        let exporter = try ExporterProcess(arguments: ["--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig])
+        let exporter = try ExporterProcess(arguments: [
+            "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig,
+        ])
         defer { Task { _ = await exporter.stop() } }
         let url = "https://127.0.0.1:\(port)/metrics"
-        let withCertificate = ["--cacert", "\(directory)/ca.pem", "--cert", "\(directory)/client.pem", "--key", "\(directory)/client.key", url]
+        let withCertificate = [
+            "--cacert", "\(directory)/ca.pem", "--cert", "\(directory)/client.pem", "--key", "\(directory)/client.key", url,
+        ]
         #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(withCertificate))?.code == "200" }, "\(exporter.stderr)")
         #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", url]).code != "200")
     }
@@ -113,7 +124,8 @@ import TestSupport
         configuration.serverPingInterval = nil
         let chain = try NIOSSLCertificate.fromPEMFile("\(directory)/server.pem").map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: "\(directory)/server.key", format: .pem)
-        configuration.tls = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        configuration.tls = try NIOSSLContext(
+            configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
         let simulator = ExchangeSimulator(configuration: configuration)
         simulator.addAccount(SimulatedAccount(apiKey: "TLSKEY0000000001", key: .hmac(secret: "tls-secret")))
         try await simulator.start()
@@ -128,9 +140,11 @@ import TestSupport
             "--config.file", config, "--binance.ws-url", simulator.url, "--binance.tls-ca-file", "\(directory)/ca.pem",
             "--web.listen-address", "127.0.0.1:\(port)",
         ])
-        #expect(await eventually(timeout: .seconds(30)) {
-            Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "").value("binance_futures_up", ["account": "tls"]) == 1
-        }, "\(trusted.stderr)")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "").value(
+                    "binance_futures_up", ["account": "tls"]) == 1
+            }, "\(trusted.stderr)")
         _ = await trusted.stop()
 
         // Without it the server certificate is not trusted: transport errors, up 0, no data.
@@ -139,10 +153,11 @@ import TestSupport
             "--config.file", config, "--binance.ws-url", simulator.url, "--web.listen-address", "127.0.0.1:\(otherPort)",
         ])
         defer { Task { _ = await untrusted.stop() } }
-        #expect(await eventually(timeout: .seconds(30)) {
-            let e = Exposition((try? await RawHTTPClient.get(port: otherPort, path: "/metrics"))?.text ?? "")
-            return (e.value("binance_futures_poll_errors_total", ["account": "tls", "code": "transport"]) ?? 0) >= 1
-        }, "\(untrusted.stderr)")
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                let e = Exposition((try? await RawHTTPClient.get(port: otherPort, path: "/metrics"))?.text ?? "")
+                return (e.value("binance_futures_poll_errors_total", ["account": "tls", "code": "transport"]) ?? 0) >= 1
+            }, "\(untrusted.stderr)")
         let e = Exposition(try await RawHTTPClient.get(port: otherPort, path: "/metrics").text)
         #expect(e.value("binance_futures_up", ["account": "tls"]) == 0)
         #expect(e.value("binance_futures_account_wallet_balance", ["account": "tls"]) == nil)

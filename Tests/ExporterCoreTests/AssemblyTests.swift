@@ -13,11 +13,15 @@ import Testing
             SimulatedAccount(
                 apiKey: "K", key: .hmac(secret: "s"), multiAssetsMargin: hedge, hedgeMode: hedge, wallets: ["USDT": 100, "BTC": 0.1],
                 positions: [SimulatedPosition(symbol: "BTCUSDT", side: hedge ? "LONG" : "BOTH", amount: 1, entryPrice: 60_000)]))
-        guard case .response(let status) = try InboundMessage.decode(frame: Array(simulator.responseFrame(apiKey: "K", method: "account.status")!.utf8)),
-            case .response(let positions) = try InboundMessage.decode(frame: Array(simulator.responseFrame(apiKey: "K", method: "v2/account.position")!.utf8))
+        guard
+            case .response(let status) = try InboundMessage.decode(
+                frame: Array(simulator.responseFrame(apiKey: "K", method: "account.status")!.utf8)),
+            case .response(let positions) = try InboundMessage.decode(
+                frame: Array(simulator.responseFrame(apiKey: "K", method: "v2/account.position")!.utf8))
         else { throw CocoaError(.coderReadCorrupt) }
         return AccountData(
-            status: try ResultDecoder.accountStatus(status.result!, version: .v1), positionDetails: try ResultDecoder.positions(positions.result!),
+            status: try ResultDecoder.accountStatus(status.result!, version: .v1),
+            positionDetails: try ResultDecoder.positions(positions.result!),
             polledAt: 0)
     }
 
@@ -36,13 +40,19 @@ import Testing
         }
         await registry.renderNow()
         let families = await registry.families()
-        #expect(String(buffer: registry.cache.body(format: .text, gzip: false).buffer) == String(decoding: ExpositionEncoder.render(families, format: .text), as: UTF8.self))
-        #expect(String(buffer: registry.cache.body(format: .openMetrics, gzip: false).buffer) == String(decoding: ExpositionEncoder.render(families, format: .openMetrics), as: UTF8.self))
+        #expect(
+            String(buffer: registry.cache.body(format: .text, gzip: false).buffer)
+                == String(decoding: ExpositionEncoder.render(families, format: .text), as: UTF8.self))
+        #expect(
+            String(buffer: registry.cache.body(format: .openMetrics, gzip: false).buffer)
+                == String(decoding: ExpositionEncoder.render(families, format: .openMetrics), as: UTF8.self))
         // Only the changed account is re-rendered, and the result still matches.
         await registry.update(account: "a") { $0.health.polls += 1 }
         await registry.renderNow()
         let after = await registry.families()
-        #expect(String(buffer: registry.cache.body(format: .text, gzip: false).buffer) == String(decoding: ExpositionEncoder.render(after, format: .text), as: UTF8.self))
+        #expect(
+            String(buffer: registry.cache.body(format: .text, gzip: false).buffer)
+                == String(decoding: ExpositionEncoder.render(after, format: .text), as: UTF8.self))
         let gzip = registry.cache.body(format: .text, gzip: true)
         #expect(gzip.gzipped)
         #expect(try Gzip.decompress(Array(gzip.buffer.readableBytesView)) == ExpositionEncoder.render(after, format: .text))

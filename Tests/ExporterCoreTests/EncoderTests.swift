@@ -48,7 +48,10 @@ func golden(_ name: String) throws -> String {
         #expect(a == b)
     }
 
-    @Test(arguments: [(Double.infinity, "+Inf"), (-Double.infinity, "-Inf"), (Double.nan, "NaN"), (0, "0"), (-0.0, "0"), (1e15, "1000000000000000"), (1e300, "1e+300"), (123456789, "123456789"), (0.5, "0.5")])
+    @Test(arguments: [
+        (Double.infinity, "+Inf"), (-Double.infinity, "-Inf"), (Double.nan, "NaN"), (0, "0"), (-0.0, "0"), (1e15, "1000000000000000"),
+        (1e300, "1e+300"), (123456789, "123456789"), (0.5, "0.5"),
+    ])
     func valueFormatting(value: Double, expected: String) {
         #expect(ExpositionEncoder.formatValue(value) == expected)
     }

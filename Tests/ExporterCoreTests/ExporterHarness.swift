@@ -42,7 +42,8 @@ final class ExporterHarness: Sendable {
         var pollers: [String: AccountPoller] = [:]
         for (index, entry) in accounts.enumerated() {
             environment.staggerFraction = Double(index) / Double(accounts.count)
-            let configuration = AccountConfiguration(name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method)
+            let configuration = AccountConfiguration(
+                name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method)
             let poller = AccountPoller(
                 account: configuration, environment: environment, scheduler: scheduler, registry: registry, logger: Logger(label: "poller"))
             await registry.register(account: entry.name, pollIntervalSeconds: interval)
@@ -71,11 +72,16 @@ final class ExporterHarness: Sendable {
 
 /// Test accounts with fixed keys.
 enum TestAccounts {
-    static func hmac(_ apiKey: String, secret: String = "s3cr3t-\(UUID().uuidString)", positions: [SimulatedPosition], wallets: [String: Double] = ["USDT": 10_000], multiAssets: Bool = false, hedge: Bool = false) throws
+    static func hmac(
+        _ apiKey: String, secret: String = "s3cr3t-\(UUID().uuidString)", positions: [SimulatedPosition],
+        wallets: [String: Double] = ["USDT": 10_000], multiAssets: Bool = false, hedge: Bool = false
+    ) throws
         -> (SimulatedAccount, APICredentials)
     {
         (
-            SimulatedAccount(apiKey: apiKey, key: .hmac(secret: secret), multiAssetsMargin: multiAssets, hedgeMode: hedge, wallets: wallets, positions: positions),
+            SimulatedAccount(
+                apiKey: apiKey, key: .hmac(secret: secret), multiAssetsMargin: multiAssets, hedgeMode: hedge, wallets: wallets,
+                positions: positions),
             APICredentials(apiKey: apiKey, signer: try RequestSigner.hmac(secret: secret))
         )
     }

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import ExporterCore
 
@@ -37,7 +37,8 @@ import TestSupport
         let refused = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip;q=0"])
         #expect(refused.headers["content-encoding"] == nil)
         #expect(refused.body == plain.body)
-        let openMetrics = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept": "application/openmetrics-text; version=1.0.0"])
+        let openMetrics = try await RawHTTPClient.get(
+            port: port, path: "/metrics", headers: ["Accept": "application/openmetrics-text; version=1.0.0"])
         #expect(openMetrics.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8")
         #expect(openMetrics.text.hasSuffix("# EOF\n"))
     }
@@ -75,7 +76,8 @@ import TestSupport
     @Test func keepAlivePipeliningAndHTTP10() async throws {
         let (listener, _, port) = try await Self.start()
         defer { Task { await listener.close() } }
-        let pipelined = "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        let pipelined =
+            "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         let responses = try HTTPResponse.parseAll(try await RawHTTPClient.exchange(port: port, request: pipelined))
         #expect(responses.map(\.status) == [200, 200, 404])
         let http10 = try await RawHTTPClient.exchange(port: port, request: "GET /metrics HTTP/1.0\r\n\r\n")
@@ -94,11 +96,13 @@ import TestSupport
         let garbage = try await RawHTTPClient.exchange(port: port, request: "\u{1}\u{2}GARBAGE\r\n\r\n")
         #expect(String(decoding: garbage.prefix(12), as: UTF8.self) == "HTTP/1.1 400")
         let badChunked = "POST /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n"
-        #expect(String(decoding: try await RawHTTPClient.exchange(port: port, request: badChunked).prefix(12), as: UTF8.self) == "HTTP/1.1 400")
+        #expect(
+            String(decoding: try await RawHTTPClient.exchange(port: port, request: badChunked).prefix(12), as: UTF8.self) == "HTTP/1.1 400")
         // Slowloris: a head that never completes is cut off at the head deadline.
         let started = ContinuousClock.now
         let slow = try await RawHTTPClient.exchange(
-            port: port, chunks: ["GET /metrics HTTP/1.1\r\n", "Host: x\r\n", "X-A: 1\r\n", "X-B: 2\r\n", "X-C: 3\r\n"].map { Array($0.utf8) },
+            port: port,
+            chunks: ["GET /metrics HTTP/1.1\r\n", "Host: x\r\n", "X-A: 1\r\n", "X-B: 2\r\n", "X-C: 3\r\n"].map { Array($0.utf8) },
             delayBetweenChunks: .milliseconds(150), timeout: .seconds(3))
         #expect(slow.isEmpty)
         #expect(ContinuousClock.now - started < .seconds(2), "closed by the server, not by the client's timeout")
@@ -127,7 +131,8 @@ import TestSupport
             Task { try await RawHTTPClient.exchange(port: port, chunks: [Array("GET /metrics HTTP/1.1\r\n".utf8)], timeout: .seconds(3)) }
         }
         try await Task.sleep(for: .milliseconds(300))
-        let refused = try await RawHTTPClient.exchange(port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout: .seconds(2))
+        let refused = try await RawHTTPClient.exchange(
+            port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout: .seconds(2))
         #expect(refused.isEmpty, "the third connection is closed without an answer")
         for holder in holders { _ = try await holder.value }
         // Once the holders are gone (head timeout), scrapes work again.

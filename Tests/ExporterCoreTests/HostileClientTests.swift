@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import ExporterCore
 
@@ -65,7 +65,11 @@ import TestSupport
             for _ in 0..<60 {
                 do {
                     let response = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
-                    if response.status == 200, try Gzip.decompress(response.body) == expected { ok += 1 } else { failures.append("status \(response.status)") }
+                    if response.status == 200, try Gzip.decompress(response.body) == expected {
+                        ok += 1
+                    } else {
+                        failures.append("status \(response.status)")
+                    }
                 } catch {
                     failures.append("\(error)")
                 }
@@ -78,7 +82,8 @@ import TestSupport
                 for _ in 0..<50 {
                     group.addTask {
                         _ = try? await RawHTTPClient.exchange(
-                            port: port, chunks: ["GET /metrics HTTP/1.1\r\n", "X-1: a\r\n", "X-2: b\r\n", "X-3: c\r\n"].map { Array($0.utf8) },
+                            port: port,
+                            chunks: ["GET /metrics HTTP/1.1\r\n", "X-1: a\r\n", "X-2: b\r\n", "X-3: c\r\n"].map { Array($0.utf8) },
                             delayBetweenChunks: .milliseconds(300), timeout: .seconds(2))
                     }
                 }

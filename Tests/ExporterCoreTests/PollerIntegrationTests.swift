@@ -2,8 +2,8 @@ import BinanceSimulator
 import BinanceWebSocketAPI
 import Crypto
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import ExporterCore
 
@@ -12,7 +12,8 @@ import TestSupport
 @Suite(.serialized) struct PollerIntegrationTests {
     static func singleAndHedge() throws -> [(name: String, account: SimulatedAccount, credentials: APICredentials)] {
         let (single, singleCredentials) = try TestAccounts.hmac(
-            "KEYSINGLE", positions: [
+            "KEYSINGLE",
+            positions: [
                 SimulatedPosition(symbol: "BTCUSDT", amount: 0.1, entryPrice: 60_000, leverage: 10),
                 SimulatedPosition(symbol: "ETHUSDT", amount: -2, entryPrice: 3_000, leverage: 5, isolated: true),
             ], wallets: ["USDT": 1000])
@@ -25,7 +26,8 @@ import TestSupport
                 SimulatedPosition(symbol: "BTCUSDT", side: "SHORT", amount: -0.1, entryPrice: 70_000, leverage: 20),
             ])
         let prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
-        let pem = "-----BEGIN PRIVATE KEY-----\n\(Data(prefix + Array(edKey.rawRepresentation)).base64EncodedString())\n-----END PRIVATE KEY-----"
+        let pem =
+            "-----BEGIN PRIVATE KEY-----\n\(Data(prefix + Array(edKey.rawRepresentation)).base64EncodedString())\n-----END PRIVATE KEY-----"
         return [
             ("single", single, singleCredentials),
             ("hedge", hedge, APICredentials(apiKey: "KEYHEDGE", signer: try RequestSigner.privateKey(pem: pem))),
@@ -81,7 +83,9 @@ import TestSupport
         let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
         defer { Task { await harness.stop() } }
         await harness.poll("single")
-        #expect(await harness.exposition().value("binance_futures_position_amount", ["account": "single", "symbol": "ETHUSDT", "position_side": "BOTH"]) == -2)
+        #expect(
+            await harness.exposition().value(
+                "binance_futures_position_amount", ["account": "single", "symbol": "ETHUSDT", "position_side": "BOTH"]) == -2)
         harness.simulator.updateAccount(apiKey: "KEYSINGLE") { $0.positions.removeAll { $0.symbol == "ETHUSDT" } }
         await harness.poll("single")
         let e = await harness.exposition()
@@ -230,7 +234,8 @@ import TestSupport
             let (account, credentials) = try TestAccounts.hmac("LOOP\(index)", positions: [])
             accounts.append(("l\(index)", account, credentials))
         }
-        let harness = try await ExporterHarness(accounts: accounts, policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), interval: 1, requestTimeout: .milliseconds(400))
+        let harness = try await ExporterHarness(
+            accounts: accounts, policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), interval: 1, requestTimeout: .milliseconds(400))
         defer { Task { await harness.stop() } }
         let tasks = harness.pollers.values.map { poller in Task { try? await poller.run() } }
         defer { for task in tasks { task.cancel() } }
@@ -251,7 +256,9 @@ import TestSupport
         harness.simulator.updateFaults { $0.silent = false }
         try await Task.sleep(for: .seconds(2 * interval + 0.3))
         e = await harness.exposition()
-        #expect((0..<5).allSatisfy { e.value("binance_futures_up", ["account": "l\($0)"]) == 1 }, "\(e.series("binance_futures_up").map { "\($0)=\(e.samples[$0]!)" })")
+        #expect(
+            (0..<5).allSatisfy { e.value("binance_futures_up", ["account": "l\($0)"]) == 1 },
+            "\(e.series("binance_futures_up").map { "\($0)=\(e.samples[$0]!)" })")
         #expect(harness.simulator.stats.answered429 == 0)
     }
 
@@ -345,9 +352,13 @@ import TestSupport
         }
         let closes = fault == "drop" || fault == "close1001"
         if closes {
-            #expect(await eventually { await harness.exposition().value("binance_futures_websocket_connected", ["account": "single"]) == 0 })
+            #expect(
+                await eventually { await harness.exposition().value("binance_futures_websocket_connected", ["account": "single"]) == 0 })
         } else {
-            #expect(await eventually { await harness.exposition().value("binance_futures_poll_errors_total", ["account": "single", "code": "decode"]) == 1 })
+            #expect(
+                await eventually {
+                    await harness.exposition().value("binance_futures_poll_errors_total", ["account": "single", "code": "decode"]) == 1
+                })
         }
         await harness.poll("single")
         let e = await harness.exposition()
@@ -361,7 +372,9 @@ import TestSupport
         let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
         defer { Task { await harness.stop() } }
         harness.simulator.updateFaults {
-            $0.forcedErrors = Array(repeating: ForcedError(status: 503, code: -1001, message: "Internal error; unable to process your request. Please try again."), count: 3)
+            $0.forcedErrors = Array(
+                repeating: ForcedError(
+                    status: 503, code: -1001, message: "Internal error; unable to process your request. Please try again."), count: 3)
         }
         for _ in 0..<3 { await harness.poll("single") }
         var e = await harness.exposition()
@@ -390,7 +403,8 @@ import TestSupport
     @Test func tenAccountsStayWithinTheirShare() async throws {
         var accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)] = []
         for index in 0..<10 {
-            let (account, credentials) = try TestAccounts.hmac("KEY\(index)", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+            let (account, credentials) = try TestAccounts.hmac(
+                "KEY\(index)", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
             accounts.append(("a\(index)", account, credentials))
         }
         let harness = try await ExporterHarness(accounts: accounts, policy: WeightPolicy(maxShare: 0.05, ipHeadroom: 0.2))

@@ -60,7 +60,9 @@ public final class ExporterProcess: @unchecked Sendable {
     }
 
     /// Runs to completion (for `check-config` and error cases).
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         let child = try ExporterProcess(arguments: arguments, environment: environment)
         let status = await child.wait()
         return (status, child.stdout, child.stderr)

@@ -52,7 +52,8 @@ public enum ExternalTool {
     /// When set (CI), a missing tool is a test failure instead of a skip.
     public static var toolsRequired: Bool { ProcessInfo.processInfo.environment["BFE_REQUIRE_TOOLS"] == "1" }
 
-    public static func run(_ path: String, _ arguments: [String], stdin: [UInt8]) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ path: String, _ arguments: [String], stdin: [UInt8]) throws -> (status: Int32, stdout: String, stderr: String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments

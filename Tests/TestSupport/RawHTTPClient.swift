@@ -5,7 +5,9 @@ import NIOPosix
 /// Sends raw bytes to 127.0.0.1:port and collects everything until the server closes or the
 /// timeout passes. Lets tests send malformed, oversized, pipelined or slow requests.
 public enum RawHTTPClient {
-    public static func exchange(port: Int, chunks: [[UInt8]], delayBetweenChunks: Duration = .zero, timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+    public static func exchange(port: Int, chunks: [[UInt8]], delayBetweenChunks: Duration = .zero, timeout: Duration = .seconds(5))
+        async throws -> [UInt8]
+    {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
