@@ -115,6 +115,20 @@ public final class ExchangeSimulator: Sendable {
         }
     }
 
+    /// Seconds until a ban or rate limit ends, for the `Retry-After` header of refused handshakes.
+    func retryAfterSeconds(status: Int) -> Int? {
+        let now = clock()
+        return state.withLockedValue { state -> Int? in
+            let now = now + state.faults.clockSkewMilliseconds
+            if let forced = state.faults.rejectHandshakesWithStatus, forced == status {
+                return state.faults.rejectHandshakesRetryAfterSeconds
+            }
+            let until = status == 418 ? state.bannedUntil : status == 429 ? max(state.rateLimitedUntil, (now / 60_000 + 1) * 60_000) : 0
+            guard until > now else { return nil }
+            return Int((until - now + 999) / 1000)
+        }
+    }
+
     // MARK: accounts and market
 
     public func addAccount(_ account: SimulatedAccount) {
@@ -261,6 +275,7 @@ final class HandshakeFallbackHandler: ChannelInboundHandler, RemovableChannelHan
         guard case .end = unwrapInboundIn(data) else { return }
         let status = simulator.admitHandshake() ?? 400
         var headers = HTTPHeaders()
+        if let seconds = simulator.retryAfterSeconds(status: status) { headers.add(name: "Retry-After", value: String(seconds)) }
         headers.add(name: "Content-Length", value: "0")
         headers.add(name: "Connection", value: "close")
         context.write(

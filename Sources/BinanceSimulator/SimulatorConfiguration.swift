@@ -55,6 +55,8 @@ public struct Faults: Sendable {
     public var unknownMethods: Set<String> = []
     /// Refuse WebSocket handshakes with this HTTP status (e.g. 403 WAF).
     public var rejectHandshakesWithStatus: Int?
+    /// `Retry-After` seconds sent with those refusals.
+    public var rejectHandshakesRetryAfterSeconds: Int?
     /// Send answers as a text frame plus continuation frames of at most this many bytes.
     public var fragmentSize: Int?
 

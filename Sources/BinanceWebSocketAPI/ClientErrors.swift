@@ -55,8 +55,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 public enum BinanceClientError: Error, Sendable, CustomStringConvertible {
     /// Binance answered with an error.
     case api(APIError)
-    /// The WebSocket handshake got an HTTP answer other than 101 (429/418 during a ban, 403 WAF…).
-    case handshakeRejected(httpStatus: Int)
+    /// The WebSocket handshake got an HTTP answer other than 101 (429/418 during a ban, 403 WAF…),
+    /// with the `Retry-After` seconds Binance documents for 418/429 when present.
+    case handshakeRejected(httpStatus: Int, retryAfterSeconds: Int?)
     /// TCP/TLS/WebSocket failure.
     case transport(String)
     /// No answer within the deadline; the connection may be silent or dead.
@@ -72,7 +73,7 @@ public enum BinanceClientError: Error, Sendable, CustomStringConvertible {
     public var metricCode: String {
         switch self {
         case .api(let error): String(error.code)
-        case .handshakeRejected(let status): status == 418 || status == 429 ? "-1003" : "transport"
+        case .handshakeRejected(let status, _): status == 418 || status == 429 ? "-1003" : "transport"
         case .transport, .connectionClosed, .cancelled: "transport"
         case .timeout: "timeout"
         case .decode: "decode"
@@ -82,7 +83,8 @@ public enum BinanceClientError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .api(let error): error.description
-        case .handshakeRejected(let status): "WebSocket handshake rejected with HTTP \(status)"
+        case .handshakeRejected(let status, let retryAfter):
+            "WebSocket handshake rejected with HTTP \(status)" + (retryAfter.map { " (Retry-After \($0) s)" } ?? "")
         case .transport(let reason): "transport error: \(reason)"
         case .timeout(let method): "\(method): no response before the deadline"
         case .decode(let method, let error): "\(method): cannot decode response: \(error)"

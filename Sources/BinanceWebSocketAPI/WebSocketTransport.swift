@@ -110,7 +110,8 @@ public final class WebSocketTransport: Sendable {
                 return WebSocketTransport(channel: channel, events: stream)
             case .rejected(let headFuture):
                 let head = try await headFuture.get()
-                throw BinanceClientError.handshakeRejected(httpStatus: Int(head.status.code))
+                throw BinanceClientError.handshakeRejected(
+                    httpStatus: Int(head.status.code), retryAfterSeconds: head.headers.first(name: "retry-after").flatMap { Int($0) })
             }
         } catch let error as BinanceClientError {
             continuation.finish()

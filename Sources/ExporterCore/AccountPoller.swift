@@ -197,9 +197,10 @@ public actor AccountPoller: Service {
         } catch {
             await addWeight(5)
             scheduleReconnect()
-            if case .handshakeRejected(let status) = error {
-                if status == 418 { await scheduler.banned(until: nil) }
-                if status == 429 { await scheduler.rateLimited(retryAfter: nil) }
+            if case .handshakeRejected(let status, let retryAfter) = error {
+                let until = retryAfter.map { environment.clock.nowMilliseconds() + Int64($0) * 1000 }
+                if status == 418 { await scheduler.banned(until: until) }
+                if status == 429 { await scheduler.rateLimited(retryAfter: until) }
             }
             logger.warning("connect failed", metadata: ["error": "\(error)", "url": "\(environment.connection.url)"])
             throw error

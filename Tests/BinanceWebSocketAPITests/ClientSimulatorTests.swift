@@ -137,7 +137,7 @@ import Testing
             await #expect {
                 _ = try await harness.connect(.hmac)
             } throws: { error in
-                if case .handshakeRejected(418) = error as? BinanceClientError { return true }
+                if case .handshakeRejected(418, _) = error as? BinanceClientError { return true }
                 return false
             }
         } else {
@@ -148,7 +148,8 @@ import Testing
         await #expect {
             _ = try await harness.connect(.hmac)
         } throws: { error in
-            if case .handshakeRejected(418) = error as? BinanceClientError { return true }
+            // The ban is 120 s; Retry-After says how long is left.
+            if case .handshakeRejected(418, let retryAfter?) = error as? BinanceClientError { return retryAfter > 100 && retryAfter <= 120 }
             return false
         }
         await connection.close()

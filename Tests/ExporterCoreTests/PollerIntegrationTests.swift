@@ -283,6 +283,28 @@ import Testing
         #expect(e.value("binance_futures_poll_errors_total", ["account": "single", "code": "-1003"]) == 1)
     }
 
+    @Test func bannedHandshakeHonoursRetryAfter() async throws {
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
+        defer { Task { await harness.stop() } }
+        // The IP is banned for 5 more minutes: handshakes get HTTP 418 with Retry-After: 300.
+        harness.simulator.updateFaults {
+            $0.rejectHandshakesWithStatus = 418
+            $0.rejectHandshakesRetryAfterSeconds = 300
+        }
+        await harness.poll("single")
+        let e = await harness.exposition()
+        #expect(e.value("binance_futures_ip_banned") == 1)
+        let until = try #require(e.value("binance_futures_rate_limited_until_timestamp_seconds"))
+        #expect(abs(until - (Date().timeIntervalSince1970 + 300)) < 10, "ban end taken from Retry-After")
+        #expect(e.value("binance_futures_poll_errors_total", ["account": "single", "code": "-1003"]) == 1)
+        // Nothing is sent to the banned IP: no handshake for any account.
+        let refused = harness.simulator.stats.rejectedHandshakes
+        await harness.poll("hedge")
+        await harness.poll("single")
+        #expect(harness.simulator.stats.rejectedHandshakes == refused)
+        #expect((await harness.exposition().value("binance_futures_scheduler_deferrals_total", ["reason": "banned"]) ?? 0) >= 1)
+    }
+
     @Test func heavyBackgroundWeightCausesDeferralsNotBans() async throws {
         let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
         defer { Task { await harness.stop() } }
