@@ -133,23 +133,28 @@ public actor WeightScheduler {
     /// handshakes and clock syncs).
     public func register(account: String, weightPerMinute: Double) -> Double {
         demands[account] = weightPerMinute
-        return stretchFactor
+        let factor = stretchFactor
+        if factor > 1, !stretchLogged {
+            stretchLogged = true
+            logger.warning(
+                "configured accounts cannot fit the weight budget; stretching poll intervals",
+                metadata: [
+                    "factor": "\(factor)", "demand_per_minute": "\(Int(demands.values.reduce(0, +)))",
+                    "budget_per_minute": "\(Int(Double(ownBudget) * 0.9))",
+                ])
+        }
+        return factor
     }
 
     public func unregister(account: String) { demands.removeValue(forKey: account) }
 
+    /// ≥ 1: how much every interval must stretch so that all accounts' demand fits 90 % of the
+    /// exporter's share (the rest is kept for handshakes and clock syncs).
     public var stretchFactor: Double {
         let total = demands.values.reduce(0, +)
         let budget = Double(ownBudget) * 0.9
         guard total > budget, budget > 0 else { return 1 }
-        let factor = total / budget
-        if !stretchLogged {
-            stretchLogged = true
-            logger.warning(
-                "configured accounts cannot fit the weight budget; stretching poll intervals",
-                metadata: ["factor": "\(factor)", "demand_per_minute": "\(Int(total))", "budget_per_minute": "\(Int(budget))"])
-        }
-        return factor
+        return total / budget
     }
 
     public var view: SchedulerView {
