@@ -3,10 +3,13 @@
 FROM swift:6.3 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends zlib1g-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Package.swift ./
-RUN swift package resolve
+# Package.swift declares the test and benchmark targets too, so their folders must exist
+# before SwiftPM loads the manifest.
+COPY Package.swift .swift-format ./
 COPY Sources ./Sources
 COPY Tests ./Tests
+COPY Benchmarks ./Benchmarks
+RUN swift package resolve
 RUN swift build -c release --static-swift-stdlib --product binance-futures-exporter \
  && cp "$(swift build -c release --show-bin-path)/binance-futures-exporter" /binance-futures-exporter \
  && strip /binance-futures-exporter
