@@ -17,7 +17,7 @@ RUN swift build -c release --static-swift-stdlib --product binance-futures-expor
 # Runtime: CA certificates for wss://ws-fapi.binance.com, tzdata, zlib; non-root.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tzdata zlib1g \
+ && apt-get install -y --no-install-recommends ca-certificates tzdata zlib1g libstdc++6 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin exporter
 COPY --from=build /binance-futures-exporter /usr/local/bin/binance-futures-exporter
