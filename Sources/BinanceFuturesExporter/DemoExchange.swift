@@ -107,9 +107,10 @@ struct DemoMarketService: Service {
                 try? await Task.sleep(for: .seconds(1))
                 tick += 1
                 simulator.tickPrices()
-                if tick % 300 == 5 {
+                // First replay 20 s / 45 s after start, so the first scrapes show a healthy demo.
+                if tick % 300 == 20 {
                     simulator.announceShutdown()
-                } else if tick % 300 == 8 {
+                } else if tick % 300 == 45 {
                     simulator.updateFaults {
                         $0.forcedErrors.append(
                             ForcedError(
