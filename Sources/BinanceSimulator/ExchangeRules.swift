@@ -22,6 +22,7 @@ struct ExchangeState: Sendable {
         if current != minute {
             minute = current
             count = 0
+            stats.forget(minutesBefore: current - 60)
         }
     }
 
@@ -206,7 +207,7 @@ struct ExchangeRules {
                 errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
             ])
         }
-        if method != "session.logon" { state.stats.accountRequestTimes[apiKey, default: []].append(localNow) }
+        if method != "session.logon" { state.stats.recordAccountRequest(apiKey: apiKey, at: localNow) }
         let book = AccountBook(account: account, market: state.market)
         let symbol = params["symbol"] as? String
         if let symbol, !state.market.symbols.contains(symbol) {

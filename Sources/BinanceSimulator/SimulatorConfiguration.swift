@@ -84,4 +84,18 @@ public struct SimulatorStats: Sendable {
     public var accountRequestTimes: [String: [Int64]] = [:]
 
     public var totalRequests: Int { requestsByMethod.values.reduce(0, +) }
+
+    /// Keeps the last 1000 request times per key, so a long `--demo` run does not grow.
+    mutating func recordAccountRequest(apiKey: String, at time: Int64) {
+        var times = accountRequestTimes[apiKey, default: []]
+        if times.count >= 1000 { times.removeFirst(times.count - 999) }
+        times.append(time)
+        accountRequestTimes[apiKey] = times
+    }
+
+    /// Drops per-minute entries older than `minute` (an hour of history is kept).
+    mutating func forget(minutesBefore minute: Int64) {
+        clientWeightByMinute = clientWeightByMinute.filter { $0.key >= minute }
+        peakCountByMinute = peakCountByMinute.filter { $0.key >= minute }
+    }
 }
