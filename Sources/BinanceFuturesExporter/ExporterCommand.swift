@@ -98,11 +98,12 @@ struct Serve: AsyncParsableCommand {
             accounts: settings.accounts, connection: settings.connectionConfiguration(), scheduler: scheduler, registry: registry,
             logger: logger)
         await registry.renderNow()
-        services += [listener, supervisor, RegistryMaintenance(registry: registry)]
-        if let configFile = options.configFile {
-            services.append(
-                ReloadService(options: options, configFile: configFile, supervisor: supervisor, registry: registry, logger: logger))
-        }
+        // SIGHUP is always trapped (its default action would end the process): it reloads the
+        // config file and the web config file, whichever were given.
+        services += [
+            listener, supervisor, RegistryMaintenance(registry: registry),
+            ReloadService(options: options, supervisor: supervisor, listener: listener, registry: registry, logger: logger),
+        ]
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -122,12 +123,13 @@ struct RegistryMaintenance: Service {
     }
 }
 
-/// SIGHUP: re-reads the config file. A valid one is applied (accounts added, removed, changed);
-/// an invalid one is logged and the running configuration stays.
+/// SIGHUP: re-reads the config file and the web config file. A valid configuration is applied
+/// (accounts added, removed, changed; TLS context and users swapped); an invalid one is logged
+/// and the running configuration stays.
 struct ReloadService: Service {
     let options: ExporterOptions
-    let configFile: String
     let supervisor: PollerSupervisor
+    let listener: HTTPListener
     let registry: MetricsRegistry
     let logger: Logger
 
@@ -135,11 +137,17 @@ struct ReloadService: Service {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
-                logger.info("SIGHUP: reloading configuration", metadata: ["file": "\(configFile)"])
+                logger.info(
+                    "SIGHUP: reloading configuration",
+                    metadata: ["file": "\(options.configFile ?? "-")", "web_config": "\(options.webConfigFile ?? "-")"])
                 do {
                     let settings = try Settings.resolve(options)
                     for warning in settings.warnings { logger.warning("\(warning)") }
-                    await supervisor.reload(accounts: settings.accounts, connection: settings.connectionConfiguration())
+                    listener.updateSecurity(tls: settings.listener.tls, basicAuthUsers: settings.listener.basicAuthUsers)
+                    // Demo and environment accounts do not come from a file; only a config file's accounts change.
+                    if options.configFile != nil {
+                        await supervisor.reload(accounts: settings.accounts, connection: settings.connectionConfiguration())
+                    }
                     await registry.setConfigReload(success: true)
                     logger.info("configuration reloaded", metadata: ["accounts": "\(settings.accounts.count)"])
                 } catch {

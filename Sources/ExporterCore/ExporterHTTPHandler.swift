@@ -97,13 +97,13 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                 context: context, head: head, status: .ok, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "Healthy\n"))
         }
         let authorization = head.headers.first(name: "authorization")
-        switch shared.authenticator.fastPath(authorization: authorization) {
+        let authenticator = shared.authenticator
+        switch authenticator.fastPath(authorization: authorization) {
         case .some(true):
             dispatch(context: context, head: head, path: path, isGetOrHead: isGetOrHead)
         default:
             // bcrypt is slow: verify on the thread pool, answer on the event loop.
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            let authenticator = shared.authenticator
             NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) {
                 authenticator.check(authorization: authorization)
             }.whenComplete { result in

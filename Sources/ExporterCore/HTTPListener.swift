@@ -48,7 +48,7 @@ public final class HTTPListener: Service, Sendable {
                                 throw ListenerError(address: address, reason: "too many connections")
                             }
                             channel.closeFuture.whenComplete { _ in shared.connectionClosed() }
-                            if let tls = shared.configuration.tls {
+                            if let tls = shared.tls {
                                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                             }
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -68,6 +68,12 @@ public final class HTTPListener: Service, Sendable {
             }
         }
         return ports
+    }
+
+    /// Swaps TLS context and basic-auth users (SIGHUP). New connections use the new TLS
+    /// context; every request from now on is checked against the new users.
+    public func updateSecurity(tls: NIOSSLContext?, basicAuthUsers: BasicAuthUsers) {
+        shared.updateSecurity(tls: tls, authenticator: BasicAuthenticator(users: basicAuthUsers))
     }
 
     public func close() async {
@@ -92,13 +98,20 @@ public final class HTTPListener: Service, Sendable {
 final class ListenerShared: Sendable {
     let configuration: HTTPListenerConfiguration
     let cache: ScrapeCache
-    let authenticator: BasicAuthenticator
+    private let security: NIOLockedValueBox<(tls: NIOSSLContext?, authenticator: BasicAuthenticator)>
     private let counters = NIOLockedValueBox((connections: 0, inFlight: 0))
 
     init(configuration: HTTPListenerConfiguration, cache: ScrapeCache, authenticator: BasicAuthenticator) {
         self.configuration = configuration
         self.cache = cache
-        self.authenticator = authenticator
+        self.security = NIOLockedValueBox((configuration.tls, authenticator))
+    }
+
+    var tls: NIOSSLContext? { security.withLockedValue { $0.tls } }
+    var authenticator: BasicAuthenticator { security.withLockedValue { $0.authenticator } }
+
+    func updateSecurity(tls: NIOSSLContext?, authenticator: BasicAuthenticator) {
+        security.withLockedValue { $0 = (tls, authenticator) }
     }
 
     func connectionOpened() -> Bool {

@@ -101,6 +101,30 @@ import Testing
         #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", url]).code != "200")
     }
 
+    @Test func sighupReloadsWebConfigAndNeverKillsTheProcess() async throws {
+        let webConfig = try ConfigErrorTests.write("basic_auth_users:\n  alice: \"\(Bcrypt.hash("first", cost: 4))\"\n")
+        let port = freePort()
+        let exporter = try ExporterProcess(arguments: [
+            "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig,
+        ])
+        defer { Task { _ = await exporter.stop() } }
+        func status(_ user: String, _ password: String) async -> Int? {
+            let token = Data("\(user):\(password)".utf8).base64EncodedString()
+            return (try? await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Authorization": "Basic \(token)"]))?.status
+        }
+        #expect(await eventually(timeout: .seconds(30)) { await status("alice", "first") == 200 }, "\(exporter.stderr)")
+        try "basic_auth_users:\n  bob: \"\(Bcrypt.hash("second", cost: 4))\"\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
+        exporter.signal(SIGHUP)
+        #expect(await eventually(timeout: .seconds(10)) { await status("bob", "second") == 200 })
+        #expect(await status("alice", "first") == 401, "removed users are refused, even with a remembered password")
+        #expect(exporter.process.isRunning)
+        // An invalid web config is rejected; bob keeps working.
+        try "basic_auth_users:\n  bob: not-a-hash\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
+        exporter.signal(SIGHUP)
+        #expect(await eventually(timeout: .seconds(10)) { exporter.stderr.contains("configuration reload failed") })
+        #expect(await status("bob", "second") == 200)
+    }
+
     @Test func invalidWebConfigIsAConfigError() async throws {
         let bad = try ConfigErrorTests.write("basic_auth_users:\n  admin: plaintext\n")
         let result = try await ExporterProcess.run(["--demo", "--web.config.file", bad])
