@@ -39,6 +39,9 @@ public actor AccountPoller: Service {
     /// Set while a poll or a rotation runs. Actor methods interleave at every `await`; this keeps
     /// a `serverShutdown` rotation from swapping the connection under an in-flight poll.
     private var busy = false
+    /// The last `rateLimits.count` this poller saw, with the local time of the answer.
+    private var lastSeen: (time: Int64, count: Int64)?
+    private var offsetMilliseconds: Int64 = 0
 
     public init(
         account: AccountConfiguration, environment: PollerEnvironment, scheduler: WeightScheduler, registry: MetricsRegistry,
@@ -211,8 +214,7 @@ public actor AccountPoller: Service {
             try await synchroniseClock(on: fresh)
             if keyType.supportsSessionLogon {
                 let status = try await fresh.logon()
-                await addWeight(weight(of: "session.logon"))
-                await scheduler.observe(status.rateLimit)
+                await charge("session.logon", status.rateLimit)
             }
         } catch {
             await fresh.close()
@@ -235,8 +237,9 @@ public actor AccountPoller: Service {
     private func synchroniseClock(on connection: BinanceConnection) async throws {
         let sync = try await connection.synchroniseClock(samples: environment.clockSyncSamples)
         lastClockSync = ContinuousClock.now
+        offsetMilliseconds = sync.offset
         await addWeight(weight(of: "session.status") * Int64(environment.clockSyncSamples))
-        await scheduler.observe(sync.rateLimit)
+        await observed(sync.rateLimit)
         await scheduler.setClockOffset(milliseconds: sync.offset)
         let seconds = Double(sync.offset) / 1000
         await registry.update(account: account.name) { $0.health.clockOffsetSeconds = seconds }
@@ -299,9 +302,8 @@ public actor AccountPoller: Service {
         let status = try await fetchStatus(connection)
         var details: [PositionDetail]?
         if account.positionsDetail {
-            let before = status.rateLimit
             let positions = try await withResync(connection) { try await connection.positions(.v2) }
-            await measure("v2/account.position", before: before, after: positions.rateLimit)
+            await charge("v2/account.position", positions.rateLimit)
             details = positions.value
         }
         return AccountData(status: status.value, positionDetails: details, polledAt: environment.clock.nowSeconds)
@@ -312,8 +314,7 @@ public actor AccountPoller: Service {
         let version = self.method
         do {
             let response = try await withResync(connection) { try await connection.accountStatus(version) }
-            await addWeight(weight(of: method))
-            await scheduler.observe(response.rateLimit)
+            await charge(method, response.rateLimit)
             return response
         } catch BinanceClientError.api(let error) where error.isUnknownMethod && fallbackAllowed && version == .v1 {
             fallbackAllowed = false
@@ -323,8 +324,7 @@ public actor AccountPoller: Service {
                 metadata: ["code": "\(error.code)"])
             await registry.update(account: account.name) { $0.health.accountMethod = "v2/account.status" }
             let response = try await withResync(connection) { try await connection.accountStatus(.v2) }
-            await addWeight(weight(of: "v2/account.status"))
-            await scheduler.observe(response.rateLimit)
+            await charge("v2/account.status", response.rateLimit)
             return response
         }
     }
@@ -336,7 +336,7 @@ public actor AccountPoller: Service {
         do {
             return try await call()
         } catch BinanceClientError.api(let error) where error.isInvalidTimestamp {
-            await scheduler.observe(error.rateLimit)
+            await charge(error.method, error.rateLimit)
             logger.warning("timestamp rejected (-1021); re-measuring clock offset and retrying once")
             await registry.update(account: account.name) { $0.health.errorsByCode["-1021", default: 0] += 1 }
             guard case .admitted = await scheduler.admit(weight: weight(of: "session.status")) else {
@@ -347,17 +347,33 @@ public actor AccountPoller: Service {
         }
     }
 
-    /// Binance's documented weights disagree (5 vs 10); learn the real cost from the change in
-    /// `rateLimits.count` between two back-to-back answers in the same window. Other programs
-    /// can only inflate a delta, so the smallest observation wins.
-    private func measure(_ method: String, before: RateLimitStatus?, after: RateLimitStatus?) async {
-        await scheduler.observe(after)
-        await addWeight(weight(of: method))
-        guard let before, let after, after.count > before.count else { return }
-        let delta = after.count - before.count
-        if delta < measuredWeight[method] ?? Int64.max, delta <= 50 {
-            measuredWeight[method] = delta
+    /// Records a `rateLimits` answer for the scheduler and as the base for the next measurement.
+    private func observed(_ rateLimit: RateLimitStatus?) async {
+        await scheduler.observe(rateLimit)
+        if let rateLimit { lastSeen = (environment.clock.nowMilliseconds(), rateLimit.count) }
+    }
+
+    /// Accounts an answered request. Binance's documented weights disagree (5 vs 10), so the
+    /// real cost is learned from the change in `rateLimits.count` since the previous answer, when
+    /// both fall well inside one calendar minute of exchange time. Other programs on the IP can
+    /// only inflate a change, so the smallest observation wins.
+    private func charge(_ method: String, _ rateLimit: RateLimitStatus?) async {
+        let now = environment.clock.nowMilliseconds()
+        if let rateLimit, let lastSeen, Self.sameWindow(lastSeen.time + offsetMilliseconds, now + offsetMilliseconds),
+            rateLimit.count > lastSeen.count
+        {
+            let delta = rateLimit.count - lastSeen.count
+            if delta <= 50, delta < measuredWeight[method] ?? Int64.max { measuredWeight[method] = delta }
         }
+        await addWeight(weight(of: method))
+        await observed(rateLimit)
+    }
+
+    /// Both instants lie in one calendar minute with 2 s to spare on each side, so a window
+    /// reset between them (and clock-offset error) cannot make a change look smaller.
+    static func sameWindow(_ a: Int64, _ b: Int64) -> Bool {
+        let minute = (a - 2_000) / 60_000
+        return minute == (a + 2_000) / 60_000 && minute == (b - 2_000) / 60_000 && minute == (b + 2_000) / 60_000
     }
 
     private func addWeight(_ weight: Int64) async {
@@ -368,7 +384,12 @@ public actor AccountPoller: Service {
     private func handle(_ error: BinanceClientError, on used: BinanceConnection?) async {
         switch error {
         case .api(let apiError):
-            await scheduler.observe(apiError.rateLimit)
+            // Refused requests (429/418) cost nothing; any other answer was charged.
+            if apiError.isRateLimited || apiError.isBanned {
+                await observed(apiError.rateLimit)
+            } else {
+                await charge(apiError.method, apiError.rateLimit)
+            }
             if apiError.isBanned {
                 await scheduler.banned(until: apiError.retryAfter)
             } else if apiError.isRateLimited {

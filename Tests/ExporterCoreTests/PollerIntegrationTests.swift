@@ -262,6 +262,28 @@ import Testing
         #expect(harness.simulator.stats.answered429 == 0)
     }
 
+    @Test(arguments: [Int64(5), 10])
+    func consumedWeightMatchesWhatTheExchangeCharged(v1Weight: Int64) async throws {
+        var configuration = SimulatorConfiguration()
+        configuration.v1Weight = v1Weight
+        let (account, credentials) = try TestAccounts.hmac(
+            "WEIGHTKEY", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+        // Keep clear of a minute boundary, where measurements are (rightly) not taken.
+        let intoMinute = Int64(Date().timeIntervalSince1970 * 1000) % 60_000
+        if intoMinute > 50_000 { try await Task.sleep(for: .milliseconds(62_500 - intoMinute)) }
+        let harness = try await ExporterHarness(accounts: [("w", account, credentials)], simulatorConfiguration: configuration)
+        defer { Task { await harness.stop() } }
+        for _ in 0..<3 { await harness.poll("w") }
+        harness.simulator.updateFaults {
+            $0.forcedErrors = [ForcedError(status: 400, code: -1102, message: "Mandatory parameter malformed.")]
+        }
+        await harness.poll("w")
+        let e = await harness.exposition()
+        let charged = harness.simulator.stats.clientWeightByMinute.values.reduce(0, +)
+        #expect(e.value("binance_futures_request_weight_consumed_total", ["account": "w"]) == Double(charged))
+        #expect(e.value("binance_futures_up", ["account": "w"]) == 0)
+    }
+
     @Test func rateLimitIsHonouredForEveryAccount() async throws {
         var configuration = SimulatorConfiguration()
         configuration.weightLimit = 100
