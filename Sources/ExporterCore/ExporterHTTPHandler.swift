@@ -18,6 +18,9 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let shared: ListenerShared
     private var state = State.idle
     private var timer: Scheduled<Void>?
+    /// Responses handed to the channel whose last byte has not reached the socket yet.
+    private var writesInFlight = 0
+    private var draining = false
 
     init(shared: ListenerShared) { self.shared = shared }
 
@@ -72,14 +75,25 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent {
-            if case .idle = state {
-                state = .closing
-                context.close(promise: nil)
-            }
+        if event is DrainEvent {
+            // Finish what is being written (closing earlier would discard queued bytes), answer
+            // a request already being received, then close.
+            draining = true
+            closeIfDrained(context: context)
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard draining, writesInFlight == 0 else { return }
+        switch state {
+        case .idle, .closing:
+            state = .closing
+            context.close(promise: nil)
+        case .receiving, .responding:
+            break
+        }
     }
 
     static func headSize(_ head: HTTPRequestHead) -> Int {
@@ -215,9 +229,17 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
         if head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let channel = context.channel
+        writesInFlight += 1
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             completion?()
-            if !keepAlive { channel.close(promise: nil) }
+            let (handler, context) = loopBound.value
+            handler.writesInFlight -= 1
+            if !keepAlive {
+                channel.close(promise: nil)
+            } else {
+                handler.closeIfDrained(context: context)
+            }
         }
         if keepAlive {
             state = .idle
@@ -226,6 +248,11 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             state = .closing
         }
     }
+}
+
+/// Sent to every connection when the listener shuts down (see `HTTPListener.drain`).
+public struct DrainEvent: Sendable {
+    public init() {}
 }
 
 enum HTMLEscape {

@@ -47,7 +47,10 @@ public final class HTTPListener: Service, Sendable {
                             guard shared.connectionOpened() else {
                                 throw ListenerError(address: address, reason: "too many connections")
                             }
-                            channel.closeFuture.whenComplete { _ in shared.connectionClosed() }
+                            shared.track(channel)
+                            if let size = shared.configuration.socketSendBuffer {
+                                try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+                            }
                             if let tls = shared.tls {
                                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                             }
@@ -85,12 +88,26 @@ public final class HTTPListener: Service, Sendable {
         }
     }
 
-    /// Binds if needed, serves until graceful shutdown, then stops accepting and lets in-flight
-    /// scrapes finish (bounded by the codec's write completion).
+    /// Binds if needed, serves until graceful shutdown, then drains.
     public func run() async throws {
         if channels.withLockedValue({ $0.isEmpty }) { try await bind() }
         try? await gracefulShutdown()
+        await drain(timeout: configuration.drainTimeout)
+    }
+
+    /// Stops accepting, asks every connection to drain (idle keep-alive connections close at
+    /// once; a response being written is finished to its last byte first), and waits for them
+    /// up to `timeout`; whatever is left then is closed.
+    public func drain(timeout: Duration) async {
         await close()
+        for child in shared.openChannels {
+            child.eventLoop.execute { child.pipeline.fireUserInboundEventTriggered(DrainEvent()) }
+        }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !shared.openChannels.isEmpty, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for child in shared.openChannels { try? await child.close() }
     }
 }
 
@@ -122,7 +139,19 @@ final class ListenerShared: Sendable {
         }
     }
 
-    func connectionClosed() { counters.withLockedValue { $0.connections -= 1 } }
+    private let children = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+    /// Remembers an accepted connection until it closes (for draining on shutdown).
+    func track(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        children.withLockedValue { $0[id] = channel }
+        channel.closeFuture.whenComplete { _ in
+            self.children.withLockedValue { _ = $0.removeValue(forKey: id) }
+            self.counters.withLockedValue { $0.connections -= 1 }
+        }
+    }
+
+    var openChannels: [any Channel] { children.withLockedValue { Array($0.values) } }
 
     func acquireRequestSlot() -> Bool {
         counters.withLockedValue { c in

@@ -18,6 +18,10 @@ public struct HTTPListenerConfiguration: Sendable {
     public var requestHeadTimeout: TimeAmount = .seconds(10)
     /// An idle keep-alive connection is closed after this.
     public var idleTimeout: TimeAmount = .seconds(60)
+    /// On shutdown, in-flight responses get this long to finish.
+    public var drainTimeout: Duration = .seconds(10)
+    /// SO_SNDBUF for accepted connections; nil keeps the kernel's autotuning (tests shrink it).
+    public var socketSendBuffer: Int?
     public var tls: NIOSSLContext?
     public var basicAuthUsers: BasicAuthUsers = [:]
     public var build = BuildInfo(version: "dev", revision: "unknown")

@@ -57,6 +57,31 @@ import Testing
         #expect(up.status == 0, "\(up.stderr)")
     }
 
+    @Test func sigtermFinishesAnInFlightScrapeToASlowReader() async throws {
+        let port = freePort()
+        let exporter = try ExporterProcess(arguments: [
+            "--demo", "--demo.accounts", "30", "--weight.max-share", "0.9", "--poll.interval", "2s", "--web.listen-address",
+            "127.0.0.1:\(port)",
+        ])
+        // Black-box check of the whole shutdown path. On loopback the kernel may buffer the whole
+        // body; HTTPListenerTests.drainWaitsForAnInFlightResponseToASlowReader shrinks the send
+        // buffer to prove that the drain itself waits.
+        #expect(
+            await eventually(timeout: .seconds(40)) {
+                ((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.body.count ?? 0) > 450_000
+            }, "\(exporter.stderr)")
+        let reader = try SlowSocket(port: port)
+        reader.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(500))  // the server's write is now stalled on us
+        exporter.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(500))
+        let response = try HTTPResponse.parseFirst(reader.readAll())
+        #expect(response.status == 200)
+        #expect(response.body.count == Int(response.headers["content-length"] ?? "") ?? -1, "the whole body arrived")
+        #expect(response.text.hasSuffix("\n"))
+        #expect(await exporter.wait(timeout: .seconds(15)) == 0, "\(exporter.stderr)")
+    }
+
     @Test func sigtermStopsPromptlyAndClosesConnections() async throws {
         var configuration = SimulatorConfiguration()
         configuration.serverPingInterval = nil

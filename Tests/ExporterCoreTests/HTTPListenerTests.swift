@@ -139,6 +139,29 @@ import Testing
         #expect(try await RawHTTPClient.get(port: port, path: "/metrics").status == 200)
     }
 
+    @Test func drainWaitsForAnInFlightResponseToASlowReader() async throws {
+        let (listener, registry, port) = try await Self.start { $0.socketSendBuffer = 4096 }
+        for index in 0..<400 { await registry.register(account: "account-with-a-long-name-\(index)", pollIntervalSeconds: 15) }
+        await registry.renderNow()
+        let expected = try await RawHTTPClient.get(port: port, path: "/metrics").body
+        #expect(expected.count > 200_000)
+        let reader = try SlowSocket(port: port)
+        reader.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(300))
+        let drain = Task { await listener.drain(timeout: .seconds(10)) }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(listener.shared.openChannels.count == 1, "drain is waiting for the response being written")
+        let response = try HTTPResponse.parseFirst(reader.readAll())
+        await drain.value
+        #expect(response.status == 200)
+        // Sizes and a digest, not the megabyte itself, in any failure message.
+        #expect(response.body.count == expected.count, "the whole body arrived before the listener finished")
+        let identical = response.body == expected
+        #expect(identical)
+        #expect(listener.shared.openChannels.isEmpty)
+        #expect((try? await RawHTTPClient.get(port: port, path: "/metrics")) == nil, "no new connections after drain")
+    }
+
     @Test func portInUseIsAClearError() async throws {
         let (listener, _, port) = try await Self.start()
         defer { Task { await listener.close() } }
