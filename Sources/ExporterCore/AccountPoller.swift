@@ -91,7 +91,7 @@ public actor AccountPoller: Service {
         let demand = Double(pollWeight) * 60 / account.intervalSeconds
         let factor = await scheduler.register(account: account.name, weightPerMinute: demand)
         let interval = account.intervalSeconds * factor
-        if interval != effectiveInterval || factor > 1 {
+        if interval != effectiveInterval {
             effectiveInterval = interval
             await registry.update(account: account.name) { $0.health.pollIntervalSeconds = interval }
         }
