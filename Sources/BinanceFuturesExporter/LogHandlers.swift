@@ -1,3 +1,4 @@
+import BinanceWebSocketAPI
 import Foundation
 import Logging
 
@@ -54,23 +55,5 @@ struct LineLogHandler: LogHandler {
         return jsonString(value)
     }
 
-    static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ value: String) -> String { JSONString.quote(value) }
 }

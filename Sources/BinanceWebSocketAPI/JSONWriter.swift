@@ -1,7 +1,7 @@
-/// Serialises outgoing requests. Requests are tiny and their shape is fixed, so a direct writer
-/// avoids Foundation and guarantees integers stay integers.
-enum JSONWriter {
-    static func quoted(_ string: String) -> String {
+/// A JSON string literal for any text: quotes, backslashes and control characters escaped.
+/// Used for requests and by the exporter's JSON log format.
+public enum JSONString {
+    public static func quote(_ string: String) -> String {
         var out = "\""
         out.reserveCapacity(string.utf8.count + 2)
         for scalar in string.unicodeScalars {
@@ -23,6 +23,12 @@ enum JSONWriter {
         out += "\""
         return out
     }
+}
+
+/// Serialises outgoing requests. Requests are tiny and their shape is fixed, so a direct writer
+/// avoids Foundation and guarantees integers stay integers.
+enum JSONWriter {
+    static func quoted(_ string: String) -> String { JSONString.quote(string) }
 
     static func request(id: String, method: String, params: RequestParameters) -> String {
         var out = "{\"id\":\(quoted(id)),\"method\":\(quoted(method))"

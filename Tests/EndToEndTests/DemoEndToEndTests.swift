@@ -46,6 +46,20 @@ import Testing
         #expect(result.status == 0, "promtool check metrics: exit \(result.status): \(result.stderr) \(result.stdout)")
     }
 
+    @Test func jsonLogFormatWritesOneObjectPerLine() async throws {
+        let port = freePort()
+        let exporter = try ExporterProcess(arguments: ["--demo", "--log.format", "json", "--web.listen-address", "127.0.0.1:\(port)"])
+        #expect(await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200 })
+        #expect(await exporter.stop() == 0)
+        let lines = exporter.stderr.split(separator: "\n")
+        #expect(lines.count >= 5)
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] is String && object?["msg"] is String && object?["ts"] is String, "not a JSON log line: \(line)")
+        }
+        #expect(exporter.stderr.contains("\"msg\":\"stopped\""))
+    }
+
     @Test func healthcheckSubcommandForDocker() async throws {
         let port = freePort()
         let down = try await ExporterProcess.run(["healthcheck", "--web.listen-address", "127.0.0.1:\(port)"])
