@@ -268,9 +268,11 @@ import Testing
         configuration.v1Weight = v1Weight
         let (account, credentials) = try TestAccounts.hmac(
             "WEIGHTKEY", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
-        // Keep clear of a minute boundary, where measurements are (rightly) not taken.
+        // Keep clear of a minute boundary (2 s on either side), where measurements are rightly
+        // not taken: start at least 3 s after one and 10 s before the next.
         let intoMinute = Int64(Date().timeIntervalSince1970 * 1000) % 60_000
-        if intoMinute > 50_000 { try await Task.sleep(for: .milliseconds(62_500 - intoMinute)) }
+        if intoMinute < 3_000 { try await Task.sleep(for: .milliseconds(3_000 - intoMinute)) }
+        if intoMinute > 50_000 { try await Task.sleep(for: .milliseconds(63_000 - intoMinute)) }
         let harness = try await ExporterHarness(accounts: [("w", account, credentials)], simulatorConfiguration: configuration)
         defer { Task { await harness.stop() } }
         for _ in 0..<3 { await harness.poll("w") }
