@@ -119,6 +119,7 @@ import Testing
     }
 
     @Test func rateLimitThenBan() async throws {
+        try await avoidMinuteBoundary()
         var configuration = SimulatorConfiguration()
         configuration.weightLimit = 40
         let harness = try await SimulatorHarness.start(configuration: configuration)

@@ -268,11 +268,8 @@ import Testing
         configuration.v1Weight = v1Weight
         let (account, credentials) = try TestAccounts.hmac(
             "WEIGHTKEY", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
-        // Keep clear of a minute boundary (2 s on either side), where measurements are rightly
-        // not taken: start at least 3 s after one and 10 s before the next.
-        let intoMinute = Int64(Date().timeIntervalSince1970 * 1000) % 60_000
-        if intoMinute < 3_000 { try await Task.sleep(for: .milliseconds(3_000 - intoMinute)) }
-        if intoMinute > 50_000 { try await Task.sleep(for: .milliseconds(63_000 - intoMinute)) }
+        // Measurements are (rightly) not taken within 2 s of a minute boundary.
+        try await avoidMinuteBoundary()
         let harness = try await ExporterHarness(accounts: [("w", account, credentials)], simulatorConfiguration: configuration)
         defer { Task { await harness.stop() } }
         for _ in 0..<3 { await harness.poll("w") }
@@ -287,6 +284,7 @@ import Testing
     }
 
     @Test func rateLimitIsHonouredForEveryAccount() async throws {
+        try await avoidMinuteBoundary()
         var configuration = SimulatorConfiguration()
         configuration.weightLimit = 100
         let harness = try await ExporterHarness(
@@ -330,6 +328,7 @@ import Testing
     }
 
     @Test func heavyBackgroundWeightCausesDeferralsNotBans() async throws {
+        try await avoidMinuteBoundary()
         let harness = try await ExporterHarness(accounts: try Self.singleAndHedge())
         defer { Task { await harness.stop() } }
         await harness.pollAll()
@@ -447,6 +446,7 @@ import Testing
     }
 
     @Test func tenAccountsStayWithinTheirShare() async throws {
+        try await avoidMinuteBoundary()
         var accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)] = []
         for index in 0..<10 {
             let (account, credentials) = try TestAccounts.hmac(

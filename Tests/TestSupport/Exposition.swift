@@ -82,3 +82,11 @@ public func eventually(timeout: Duration = .seconds(5), _ condition: () async th
     }
     return try await condition()
 }
+
+/// Tests about one calendar minute of request weight start 3 s after a minute boundary and
+/// at least 10 s before the next, so the window cannot roll over under them.
+public func avoidMinuteBoundary() async throws {
+    let intoMinute = Int64(Date().timeIntervalSince1970 * 1000) % 60_000
+    if intoMinute < 3_000 { try await Task.sleep(for: .milliseconds(3_000 - intoMinute)) }
+    if intoMinute > 50_000 { try await Task.sleep(for: .milliseconds(63_000 - intoMinute)) }
+}
