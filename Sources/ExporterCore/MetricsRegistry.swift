@@ -66,8 +66,6 @@ public actor MetricsRegistry {
         scheduleRender()
     }
 
-    public func view(account: String) -> AccountView? { views[account] }
-
     public func updateScheduler(_ view: SchedulerView) {
         guard view != scheduler else { return }
         scheduler = view

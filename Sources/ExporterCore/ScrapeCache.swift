@@ -20,10 +20,6 @@ public final class ScrapeCache: Sendable {
     public init() {}
 
     /// Installs a new snapshot. Rendering and compression happen here, outside the lock.
-    func publish(_ families: [MetricFamily]) {
-        publish(ExpositionAssembler(fragments: [ExpositionAssembler.Fragment(families)]))
-    }
-
     func publish(_ assembler: ExpositionAssembler) {
         let text = assembler.render(format: .text)
         let gzip = (try? Gzip.compress(text, level: Gzip.scrapeLevel)) ?? []
@@ -65,8 +61,6 @@ public final class ScrapeCache: Sendable {
             return (plainBuffer, false)
         }
     }
-
-    public var generation: Int { bodies.withLockedValue { $0.generation } }
 
     /// `/-/ready`: every account has finished its first poll attempt.
     public var isReady: Bool { ready.withLockedValue { $0 } }
