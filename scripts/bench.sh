@@ -31,15 +31,8 @@ swift build -c "$config" --product PipelineBenchmark >/dev/null
 
 out=bench-out
 mkdir -p "$out"
-work=$(mktemp -d)
+source scripts/lib.sh
 chmod 755 "$work"  # nginx workers run as an unprivileged user
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 wait_http() {
   for _ in $(seq 1 300); do

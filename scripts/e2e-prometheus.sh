@@ -6,16 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bin=${BFE_BINARY:-$(swift build --show-bin-path)/binance-futures-exporter}
-work=$(mktemp -d)
+source scripts/lib.sh
 exporter_port=${BFE_E2E_EXPORTER_PORT:-19911}
 prometheus_port=${BFE_E2E_PROMETHEUS_PORT:-19090}
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 "$bin" --demo --web.listen-address "127.0.0.1:${exporter_port}" --poll.interval 2s --weight.max-share 0.5 \
   >"$work/exporter.log" 2>&1 &
