@@ -85,6 +85,11 @@ struct Serve: AsyncParsableCommand {
 
         let registry = MetricsRegistry(build: settings.listener.build)
         await registry.setConfigReload(success: true)
+        // Every configured account is known before the listener answers, so `/-/ready` cannot
+        // report ready before the pollers have even started.
+        for account in settings.accounts {
+            await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
+        }
         let scheduler = WeightScheduler(policy: settings.policy, logger: logger)
         await scheduler.setObserver { view in await registry.updateScheduler(view) }
         let listener = HTTPListener(configuration: settings.listener, cache: registry.cache, logger: logger)

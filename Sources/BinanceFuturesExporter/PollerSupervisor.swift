@@ -47,6 +47,9 @@ actor PollerSupervisor: Service {
     func reload(accounts: [AccountConfiguration], connection: ConnectionConfiguration) async {
         self.connection = connection
         desired = accounts
+        for account in accounts {
+            await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
+        }
         apply(accounts)
     }
 

@@ -130,7 +130,7 @@ public actor MetricsRegistry {
         dirty.removeAll()
         let ordered = fragments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { fragments[$0]! }
         cache.publish(ExpositionAssembler(fragments: ordered + [ExpositionAssembler.Fragment(globalFamilies(now: time))]))
-        cache.setReady(views.values.allSatisfy { $0.health.firstPollAttempted })
+        cache.setReady(!views.isEmpty && views.values.allSatisfy { $0.health.firstPollAttempted })
     }
 
     /// Re-renders when freshness flips or a ban ends, and at least every `refresh` for process metrics.

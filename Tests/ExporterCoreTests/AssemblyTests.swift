@@ -25,6 +25,20 @@ import Testing
             polledAt: 0)
     }
 
+    @Test func readinessNeedsAccountsThatAllPolledOnce() async {
+        let registry = MetricsRegistry(build: BuildInfo(version: "v", revision: "r"), includeProcessMetrics: false)
+        await registry.renderNow()
+        #expect(!registry.cache.isReady, "no accounts known yet: not ready")
+        await registry.register(account: "a", pollIntervalSeconds: 15)
+        await registry.register(account: "b", pollIntervalSeconds: 15)
+        await registry.update(account: "a") { $0.health.firstPollAttempted = true }
+        await registry.renderNow()
+        #expect(!registry.cache.isReady)
+        await registry.update(account: "b") { $0.health.firstPollAttempted = true }
+        await registry.renderNow()
+        #expect(registry.cache.isReady)
+    }
+
     @Test func assembledBodyEqualsFullRender() async throws {
         let registry = MetricsRegistry(build: BuildInfo(version: "v", revision: "r"), includeProcessMetrics: false, now: { 100 })
         // Names chosen so that naive string order and byte order or prefix handling could differ.
