@@ -45,7 +45,7 @@ public actor BinanceConnection {
     private let credentials: APICredentials?
     private let clock: WallClock
     private let logger: Logger
-    private let transport: WebSocketTransport
+    let transport: WebSocketTransport
     private var pending: [String: PendingRequest] = [:]
     private var nextID: Int64 = 1
     private var closedReason: String?

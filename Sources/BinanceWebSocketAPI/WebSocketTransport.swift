@@ -68,7 +68,7 @@ public final class WebSocketTransport: Sendable {
         do {
             let upgradeFuture: EventLoopFuture<UpgradeResult> = try await ClientBootstrap(group: group)
                 .connectTimeout(configuration.connectTimeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connect(host: url.host, port: url.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let sslContext {

@@ -40,7 +40,7 @@ public final class HTTPListener: Service, Sendable {
                 let channel = try await ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 256)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                     .childChannelOption(.maxMessagesPerRead, value: 4)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {

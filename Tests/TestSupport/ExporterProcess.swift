@@ -19,15 +19,27 @@ public final class ExporterProcess: @unchecked Sendable {
         return testBinary.deletingLastPathComponent().appendingPathComponent("binance-futures-exporter").path
     }
 
-    public init(arguments: [String], environment: [String: String] = [:]) throws {
+    /// The uid/gid an `unprivileged` child runs as when the tests themselves run as root
+    /// (`nobody`): the exporter must work the way the image runs it, without privileges.
+    public static let unprivilegedID = 65534
+
+    /// `unprivileged`: when the test process is root, the child drops to `nobody` through
+    /// `setpriv` (util-linux) first; a non-root test process runs it as itself.
+    public init(arguments: [String], environment: [String: String] = [:], unprivileged: Bool = false) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bfe-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         outputURL = directory.appendingPathComponent("stdout")
         errorURL = directory.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.binaryPath)
-        process.arguments = arguments
+        if unprivileged && getuid() == 0 {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments =
+                ["--reuid=\(Self.unprivilegedID)", "--regid=\(Self.unprivilegedID)", "--clear-groups", "--", Self.binaryPath] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binaryPath)
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         for key in ["BINANCE_API_KEY", "BINANCE_API_SECRET", "BINANCE_PRIVATE_KEY_FILE"] { env.removeValue(forKey: key) }
         env.merge(environment) { $1 }
