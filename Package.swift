@@ -82,8 +82,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            plugins: ["BuildRevisionPlugin"]
         ),
+        .plugin(name: "BuildRevisionPlugin", capability: .buildTool(), path: "Plugins/BuildRevisionPlugin"),
         .executableTarget(
             name: "PipelineBenchmark",
             dependencies: ["ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator"],

@@ -130,5 +130,6 @@ struct Settings {
 
 enum BuildVersion {
     static let version = "0.1.0"
-    static let revision = "unknown"
+    /// From `BuildRevisionPlugin` at build time (git, or `BFE_REVISION`).
+    static let revision = BuildRevision.value
 }
