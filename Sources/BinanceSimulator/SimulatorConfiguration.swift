@@ -59,8 +59,21 @@ public struct Faults: Sendable {
     public var rejectHandshakesRetryAfterSeconds: Int?
     /// Send answers as a text frame plus continuation frames of at most this many bytes.
     public var fragmentSize: Int?
+    /// Replace the next answers, one each, first in first out, with a frame that cannot be
+    /// read: what a lossy proxy or a broken exchange gateway sends in place of the answer.
+    public var corruptAnswers: [AnswerCorruption] = []
 
     public init() {}
+}
+
+/// How an answer is corrupted by `Faults.corruptAnswers`.
+public enum AnswerCorruption: Sendable, Equatable {
+    /// Text that is not JSON.
+    case garbage
+    /// The answer cut off in the middle (its id still readable by a lenient parser, not by ours).
+    case truncated
+    /// A binary frame, which the WebSocket API never sends.
+    case binary
 }
 
 /// What the simulator saw; tests assert on it.

@@ -61,14 +61,17 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             let text = payload.readString(length: payload.readableBytes) ?? ""
             let now = simulator.clock()
             var session = self.session
-            let (outcome, faults) = simulator.state.withLockedValue { state in
-                (simulator.rules.handle(text: text, session: &session, state: &state, now: now), state.faults)
+            let (outcome, faults, corruption) = simulator.state.withLockedValue { state in
+                let outcome = simulator.rules.handle(text: text, session: &session, state: &state, now: now)
+                let corruption =
+                    outcome.frames.isEmpty || state.faults.corruptAnswers.isEmpty ? nil : state.faults.corruptAnswers.removeFirst()
+                return (outcome, state.faults, corruption)
             }
             self.session = session
             if faults.silent { return }
             let send = { [self] in
                 for text in outcome.frames {
-                    for frame in Self.frames(for: text, fragmentSize: faults.fragmentSize) {
+                    for frame in Self.frames(for: text, corruption: corruption, fragmentSize: faults.fragmentSize) {
                         context.write(wrapOutboundOut(frame), promise: nil)
                     }
                     context.flush()
@@ -99,9 +102,16 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         }
     }
 
-    /// One text frame, or a text frame and continuation frames when fragmenting.
-    static func frames(for text: String, fragmentSize: Int?) -> [WebSocketFrame] {
-        let bytes = Array(text.utf8)
+    /// One text frame, or a text frame and continuation frames when fragmenting; or the
+    /// corrupted stand-in for the answer.
+    static func frames(for text: String, corruption: AnswerCorruption? = nil, fragmentSize: Int?) -> [WebSocketFrame] {
+        var bytes = Array(text.utf8)
+        switch corruption {
+        case .garbage: bytes = Array("}{ not json".utf8)
+        case .truncated: bytes = Array(bytes.prefix(max(1, bytes.count / 2)))
+        case .binary: return [WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: [0xDE, 0xAD, 0xBE, 0xEF]))]
+        case nil: break
+        }
         guard let size = fragmentSize, size > 0, bytes.count > size else {
             return [WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: bytes))]
         }

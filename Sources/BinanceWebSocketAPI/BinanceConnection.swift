@@ -90,10 +90,18 @@ public actor BinanceConnection {
         self.logger = logger
         self.transport = transport
         self.connectedAt = clock.nowMilliseconds()
+        self.requestTimeout = configuration.requestTimeout
         (events, eventContinuation) = AsyncStream.makeStream(of: ConnectionEvent.self)
     }
 
     public var isClosed: Bool { closedReason != nil }
+
+    /// The deadline of each request from now on; starts at `configuration.requestTimeout`. The
+    /// owner shortens it to its poll interval, so a silent connection is given up before the
+    /// next poll is due instead of after a fixed time that may span several polls.
+    public private(set) var requestTimeout: Duration
+
+    public func setRequestTimeout(_ timeout: Duration) { requestTimeout = max(.milliseconds(1), timeout) }
 
     private func startReading() {
         let transport = self.transport
@@ -110,7 +118,7 @@ public actor BinanceConnection {
                     }
                     await self?.deliver(message, size: bytes.count)
                 case .unexpectedFrame(let what):
-                    await self?.report(.protocolError("unexpected \(what)"))
+                    await self?.unreadable("unexpected \(what)", size: 0)
                 case .closed(let reason):
                     await self?.didClose(reason: reason)
                 }
@@ -123,11 +131,29 @@ public actor BinanceConnection {
         eventContinuation.yield(event)
     }
 
+    /// A frame that cannot be read. With exactly one request in flight it can only have been
+    /// that request's answer (Binance sends nothing else unasked but events, which parse), so the
+    /// request fails now instead of waiting out its deadline; otherwise nothing can be matched
+    /// and the owner hears of it as a protocol error. Either way it is counted once.
+    private func unreadable(_ problem: String, size: Int) {
+        if pending.count == 1, let (id, request) = pending.first {
+            pending.removeValue(forKey: id)
+            request.timeoutTask.cancel()
+            logger.warning(
+                "unreadable frame in place of the only pending answer; failing that request now",
+                metadata: ["method": "\(request.method)", "bytes": "\(size)", "problem": "\(problem)"])
+            request.continuation.resume(
+                throwing: BinanceClientError.decode(method: request.method, DecodeError(path: "frame", problem: problem)))
+            return
+        }
+        logger.warning("discarding malformed frame", metadata: ["bytes": "\(size)", "problem": "\(problem)"])
+        eventContinuation.yield(.protocolError(problem))
+    }
+
     private func deliver(_ message: Result<InboundMessage, any Error>, size: Int) {
         switch message {
         case .failure(let error):
-            logger.warning("discarding malformed frame", metadata: ["bytes": "\(size)", "error": "\(error)"])
-            eventContinuation.yield(.protocolError("\(error)"))
+            unreadable("\(error)", size: size)
         case .success(.event(let type, _)):
             if type == "serverShutdown" {
                 logger.info("server announced shutdown of this connection")
@@ -195,7 +221,7 @@ public actor BinanceConnection {
         do {
             envelope = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseEnvelope, any Error>) in
-                    let timeout = configuration.requestTimeout
+                    let timeout = requestTimeout
                     let timeoutTask = Task { [weak self] in
                         try? await Task.sleep(for: timeout)
                         if !Task.isCancelled { await self?.timeOut(id: id) }

@@ -73,6 +73,13 @@ public actor AccountPoller: Service {
         }
     }
 
+    /// Each request's deadline: the configured one, but never longer than the effective
+    /// interval (at least 3 s), so a silent connection fails this poll before the next is due
+    /// and a late timeout cannot knock down an account that has since recovered.
+    private var requestDeadline: Duration {
+        min(environment.connection.requestTimeout, .seconds(max(3, effectiveInterval)))
+    }
+
     private var pollWeight: Int64 {
         weight(of: statusMethod) + (account.positionsDetail ? weight(of: "v2/account.position") : 0)
     }
@@ -132,6 +139,7 @@ public actor AccountPoller: Service {
         do {
             let connection = try await ensureConnection()
             used = connection
+            await connection.setRequestTimeout(requestDeadline)
             let data = try await fetch(connection)
             backoff.reset()
             let duration = (ContinuousClock.now - started).seconds
@@ -209,6 +217,7 @@ public actor AccountPoller: Service {
             throw error
         }
         await addWeight(5)
+        await fresh.setRequestTimeout(requestDeadline)
         do {
             // The clock first: session.logon carries a signed timestamp.
             try await synchroniseClock(on: fresh)
