@@ -75,6 +75,18 @@ public struct RequestSigner: Sendable, CustomStringConvertible, CustomDebugStrin
         throw .unsupportedKey("only Ed25519 and RSA PKCS#8 keys are supported")
     }
 
+    /// Whether `other` holds the same key material (compared in constant time where it is a
+    /// secret). A reload restarts an account whose key file changed even when the API key id and
+    /// key type stayed the same; nothing secret has to be kept outside the signer to tell.
+    public func usesSameKey(as other: RequestSigner) -> Bool {
+        switch (key, other.key) {
+        case (.hmac(let a), .hmac(let b)): a == b
+        case (.ed25519(let a), .ed25519(let b)): a.publicKey.rawRepresentation == b.publicKey.rawRepresentation
+        case (.rsa(let a), .rsa(let b)): a.publicKey.derRepresentation == b.publicKey.derRepresentation
+        default: false
+        }
+    }
+
     /// Signs the UTF-8 bytes of `payload`: lowercase hex for HMAC-SHA256, base64 for
     /// Ed25519 and RSA PKCS#1 v1.5 / SHA-256.
     public func sign(_ payload: String) throws -> String {

@@ -121,7 +121,10 @@ public enum AccountFamilies {
             sink.add(C.websocketReconnects, [("account", account), ("reason", reason)], Double(count))
         }
         sink.add(C.clockOffset, a, h.clockOffsetSeconds)
-        if let stopped = h.stopped { sink.add(C.accountStopped, [("account", account), ("reason", stopped.rawValue)], 1) }
+        // Every reason, 0 or 1: a restarted account shows 0 again instead of a vanished series.
+        for reason in AccountStopReason.allCases {
+            sink.add(C.accountStopped, [("account", account), ("reason", reason.rawValue)], h.stopped == reason ? 1 : 0)
+        }
     }
 
     static func appendScheduler(_ scheduler: SchedulerView, now: Double, to sink: inout FamilySink) {

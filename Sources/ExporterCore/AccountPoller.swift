@@ -61,6 +61,9 @@ public actor AccountPoller: Service {
         self.effectiveInterval = account.intervalSeconds
     }
 
+    /// True once Binance rejected this account's key: only a reload (SIGHUP) restarts it.
+    public var isStopped: Bool { stopped }
+
     private var statusMethod: String { method == .v1 ? "account.status" : "v2/account.status" }
 
     /// Assumed weights until measured from `rateLimits.count`: v1 10 (the 2024 changelog), v2 5.
@@ -149,6 +152,7 @@ public actor AccountPoller: Service {
                 view.health.polls += 1
                 view.health.lastPollSucceeded = true
                 view.health.lastSuccess = time
+                view.health.stopped = nil
                 view.health.pollDurationSeconds = duration
                 view.health.firstPollAttempted = true
             }

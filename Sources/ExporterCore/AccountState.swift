@@ -16,7 +16,7 @@ public struct AccountData: Sendable {
 }
 
 /// Why an account is not being polled, when it is not.
-public enum AccountStopReason: String, Sendable {
+public enum AccountStopReason: String, Sendable, CaseIterable {
     /// −2015/−2014/−1022/… : a human must fix the key, retrying cannot help.
     case credentialsRejected = "credentials_rejected"
 }

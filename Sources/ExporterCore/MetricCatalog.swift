@@ -127,7 +127,7 @@ public enum MetricCatalog {
         "clock_offset_seconds", "Exchange time minus local time, estimated with session.status.", account)
     public static let accountStopped = gauge(
         "account_stopped",
-        "1 when polling of the account stopped because Binance rejected its credentials (key revoked, IP not whitelisted, bad signature).",
+        "1 when polling of the account stopped because Binance rejected its credentials (key revoked, IP not whitelisted, bad signature); 0 while it polls. SIGHUP restarts stopped accounts.",
         ["account", "reason"])
 
     // MARK: IP-wide
