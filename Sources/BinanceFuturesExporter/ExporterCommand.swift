@@ -148,7 +148,9 @@ struct ReloadService: Service {
                 do {
                     let settings = try Settings.resolve(options)
                     for warning in settings.warnings { logger.warning("\(warning)") }
-                    listener.updateSecurity(tls: settings.listener.tls, basicAuthUsers: settings.listener.basicAuthUsers)
+                    listener.updateSecurity(
+                        tls: settings.listener.tls, basicAuthUsers: settings.listener.basicAuthUsers,
+                        responseHeaders: settings.listener.responseHeaders)
                     // Demo and environment accounts do not come from a file; only a config file's accounts change.
                     if options.configFile != nil {
                         await supervisor.reload(accounts: settings.accounts, connection: settings.connectionConfiguration())

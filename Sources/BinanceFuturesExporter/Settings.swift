@@ -80,6 +80,8 @@ struct Settings {
             let web = try WebConfig.load(path: webConfigFile)
             settings.listener.tls = web.tls
             settings.listener.basicAuthUsers = web.users
+            settings.listener.responseHeaders = web.headers
+            settings.warnings += web.warnings
         }
 
         var loader = CredentialLoader(environment: environment)
@@ -110,7 +112,7 @@ struct Settings {
                     name: entry.name, credentials: credentials, intervalSeconds: interval, positionsDetail: positionsDetail,
                     accountMethod: method))
         }
-        settings.warnings = loader.warnings
+        settings.warnings += loader.warnings
         if settings.accounts.isEmpty && !options.demo {
             throw ConfigError(
                 file: options.configFile, line: nil, field: "accounts",

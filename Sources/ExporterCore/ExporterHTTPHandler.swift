@@ -198,6 +198,7 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         timer?.cancel()
         state = .closing
         var headers = HTTPHeaders()
+        for header in shared.responseHeaders { headers.add(name: header.name, value: header.value) }
         headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
         headers.add(name: "Connection", value: "close")
         let body = ByteBuffer(string: "\(status.code) \(status.reasonPhrase)\n")
@@ -217,6 +218,7 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         var headers = extraHeaders
+        for header in shared.responseHeaders { headers.add(name: header.name, value: header.value) }
         headers.add(name: "Content-Type", value: type)
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         let keepAlive = head.isKeepAlive

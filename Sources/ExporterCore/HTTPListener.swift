@@ -73,10 +73,13 @@ public final class HTTPListener: Service, Sendable {
         return ports
     }
 
-    /// Swaps TLS context and basic-auth users (SIGHUP). New connections use the new TLS
-    /// context; every request from now on is checked against the new users.
-    public func updateSecurity(tls: NIOSSLContext?, basicAuthUsers: BasicAuthUsers) {
-        shared.updateSecurity(tls: tls, authenticator: BasicAuthenticator(users: basicAuthUsers))
+    /// Swaps TLS context, basic-auth users and response headers (SIGHUP). New connections use
+    /// the new TLS context; every request from now on is checked against the new users.
+    public func updateSecurity(
+        tls: NIOSSLContext?, basicAuthUsers: BasicAuthUsers, responseHeaders: [(name: String, value: String)] = []
+    ) {
+        shared.updateSecurity(
+            tls: tls, authenticator: BasicAuthenticator(users: basicAuthUsers), responseHeaders: responseHeaders)
     }
 
     public func close() async {
@@ -115,20 +118,22 @@ public final class HTTPListener: Service, Sendable {
 final class ListenerShared: Sendable {
     let configuration: HTTPListenerConfiguration
     let cache: ScrapeCache
-    private let security: NIOLockedValueBox<(tls: NIOSSLContext?, authenticator: BasicAuthenticator)>
+    private let security:
+        NIOLockedValueBox<(tls: NIOSSLContext?, authenticator: BasicAuthenticator, headers: [(name: String, value: String)])>
     private let counters = NIOLockedValueBox((connections: 0, inFlight: 0))
 
     init(configuration: HTTPListenerConfiguration, cache: ScrapeCache, authenticator: BasicAuthenticator) {
         self.configuration = configuration
         self.cache = cache
-        self.security = NIOLockedValueBox((configuration.tls, authenticator))
+        self.security = NIOLockedValueBox((configuration.tls, authenticator, configuration.responseHeaders))
     }
 
     var tls: NIOSSLContext? { security.withLockedValue { $0.tls } }
     var authenticator: BasicAuthenticator { security.withLockedValue { $0.authenticator } }
+    var responseHeaders: [(name: String, value: String)] { security.withLockedValue { $0.headers } }
 
-    func updateSecurity(tls: NIOSSLContext?, authenticator: BasicAuthenticator) {
-        security.withLockedValue { $0 = (tls, authenticator) }
+    func updateSecurity(tls: NIOSSLContext?, authenticator: BasicAuthenticator, responseHeaders: [(name: String, value: String)]) {
+        security.withLockedValue { $0 = (tls, authenticator, responseHeaders) }
     }
 
     func connectionOpened() -> Bool {

@@ -24,6 +24,8 @@ public struct HTTPListenerConfiguration: Sendable {
     public var socketSendBuffer: Int?
     public var tls: NIOSSLContext?
     public var basicAuthUsers: BasicAuthUsers = [:]
+    /// Added to every response (web config `http_server_config.headers`, e.g. HSTS).
+    public var responseHeaders: [(name: String, value: String)] = []
     public var build = BuildInfo(version: "dev", revision: "unknown")
 
     public init() {}
