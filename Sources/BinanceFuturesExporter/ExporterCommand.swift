@@ -49,6 +49,10 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the exporter (default).")
 
     @OptionGroup var options: ExporterOptions
+    /// Traps SIGTERM/SIGINT from the start (set by `ExporterCommand.main`).
+    var latch = ShutdownLatch()
+
+    enum CodingKeys: CodingKey { case options }
 
     func run() async throws {
         let logger: Logger
@@ -114,6 +118,7 @@ struct Serve: AsyncParsableCommand {
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        await latch.attach(group)
         try await group.run()
         logger.info("stopped")
     }
