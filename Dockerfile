@@ -1,28 +1,39 @@
 # syntax=docker/dockerfile:1
-# Build: static Swift stdlib so the runtime image needs no Swift toolchain.
+# Build: static Swift stdlib, so the runtime image needs no Swift toolchain.
+# `podman build --build-context build=DIR` (scripts/container-image.sh) replaces this stage with
+# a host-built binary of the same command; DIR then has the same layout as this stage.
 FROM swift:6.3 AS build
-RUN apt-get update && apt-get install -y --no-install-recommends zlib1g-dev && rm -rf /var/lib/apt/lists/*
+ARG REVISION=""
+RUN apt-get update && apt-get install -y --no-install-recommends zlib1g-dev ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Package.swift declares the test and benchmark targets too, so their folders must exist
+# Package.swift declares the test, benchmark and plugin targets too, so their folders must exist
 # before SwiftPM loads the manifest.
 COPY Package.swift .swift-format ./
+COPY Plugins ./Plugins
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Benchmarks ./Benchmarks
 RUN swift package resolve
-RUN swift build -c release --static-swift-stdlib --product binance-futures-exporter \
+# BFE_REVISION: the build has no .git; the revision comes from `--build-arg REVISION=$(git rev-parse --short=12 HEAD)`.
+RUN BFE_REVISION="$REVISION" swift build -c release --static-swift-stdlib --product binance-futures-exporter \
  && cp "$(swift build -c release --show-bin-path)/binance-futures-exporter" /binance-futures-exporter \
  && strip /binance-futures-exporter
 
-# Runtime: CA certificates for wss://ws-fapi.binance.com, tzdata, zlib; non-root.
+# Runtime: debian slim already carries what the binary links dynamically (glibc, libstdc++,
+# libgcc, zlib); the only other file it needs is the CA bundle for wss://ws-fapi.binance.com,
+# copied from the build stage instead of installing ca-certificates (and openssl with it).
+# No tzdata: the exporter works in UTC and Unix time only.
 FROM debian:bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tzdata zlib1g libstdc++6 \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin exporter
+ARG REVISION=""
+LABEL org.opencontainers.image.title="binance-futures-exporter" \
+      org.opencontainers.image.revision="$REVISION"
+RUN groupadd --gid 10001 exporter \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin exporter
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /binance-futures-exporter /usr/local/bin/binance-futures-exporter
 USER 10001:10001
 EXPOSE 9911
+# Kept by Docker and by `podman build --format docker`; podman's default OCI format drops it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["/usr/local/bin/binance-futures-exporter", "healthcheck", "--web.listen-address", "127.0.0.1:9911"]
 ENTRYPOINT ["/usr/local/bin/binance-futures-exporter"]
