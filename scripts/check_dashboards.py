@@ -1,27 +1,87 @@
 #!/usr/bin/env python3
-"""Static checks of the Grafana dashboards: variables, datasource references, panel ids, queries.
+"""Static checks of the Grafana dashboards. Exits non-zero with one line per problem.
 
-Exits non-zero with one line per problem.
+- variables: $datasource, $job, $instance, $account (multi, All = ".+"); no hard-coded uids;
+  stable dashboard uid; not editable (provisioned from this repository).
+- every panel: a description, a unit (fieldConfig.defaults.unit), the $datasource, a query.
+- every query: each binance_futures_*/process_*/up/scrape_* selector filters on $job and $instance
+  (and $account where the series has an account label); rates use $__rate_interval; every
+  division has a guarded denominator (`> 0` or clamp_min), so no panel shows ±Inf or NaN.
 """
 import json
 import re
 import sys
 
 REQUIRED_VARIABLES = {"datasource", "job", "instance", "account"}
+# Series without an account label (IP-wide, process, build, Prometheus's own).
+NO_ACCOUNT = re.compile(r"^(up|scrape_duration_seconds|process_\w+|binance_futures_(exporter_build_info|request_weight_used|"
+                        r"request_weight_limit|scheduler_deferrals_total|rate_limited_until_timestamp_seconds|ip_banned|"
+                        r"config_last_reload_successful|config_last_reload_success_timestamp_seconds))$")
+SELECTOR = re.compile(r"\b((?:binance_futures|process)_[a-z_]+|up|scrape_duration_seconds)\b(\{[^}]*\})?")
+FUNCTIONS = {"sum", "max", "min", "count", "abs", "rate", "increase", "clamp_min", "vector", "time", "on", "by"}
+
+
+def selector_problems(expr):
+    problems = []
+    for match in SELECTOR.finditer(expr):
+        name, labels = match.group(1), match.group(2) or ""
+        # `on (job, instance)` / `by (instance)` label lists are not selectors.
+        before = expr[:match.start()].rstrip()
+        if before.endswith(("(", ",")) and re.search(r"\b(on|by|without|ignoring)\s*\([^)]*$", expr[:match.start()]):
+            continue
+        if 'job=~"$job"' not in labels or 'instance=~"$instance"' not in labels:
+            problems.append(f"selector {name}{labels} does not filter on $job and $instance")
+        elif not NO_ACCOUNT.match(name) and 'account=~"$account"' not in labels:
+            problems.append(f"selector {name}{labels} does not filter on $account")
+    return problems
+
+
+def operand_after(expr, index):
+    """The text of the right operand of the binary operator at `index` (up to the next operator
+    at the same nesting level)."""
+    depth = 0
+    i = index + 1
+    while i < len(expr):
+        c = expr[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (c in "+-*/" or expr.startswith(" and ", i) or expr.startswith(" or ", i) or expr.startswith(" unless ", i)):
+            if expr[index + 1:i].strip():
+                break
+        i += 1
+    return expr[index + 1:i]
+
+
+def division_problems(expr):
+    problems = []
+    for match in re.finditer(r"/", expr):
+        denominator = operand_after(expr, match.start()).strip()
+        if re.fullmatch(r"[0-9.]+", denominator):
+            continue
+        if "> 0" not in denominator and "clamp_min(" not in denominator:
+            problems.append(f"unguarded division by {denominator!r} (use `/ (x > 0)` or clamp_min)")
+    return problems
 
 
 def check(path):
     problems = []
     board = json.load(open(path))
-    names = {v["name"] for v in board.get("templating", {}).get("list", [])}
-    missing = REQUIRED_VARIABLES - names
+    variables = {v["name"]: v for v in board.get("templating", {}).get("list", [])}
+    missing = REQUIRED_VARIABLES - set(variables)
     if missing:
         problems.append(f"missing template variables: {sorted(missing)}")
-    for variable in board["templating"]["list"]:
-        if variable["name"] == "account" and not (variable.get("multi") and variable.get("includeAll")):
-            problems.append("$account must be multi-select with All")
+    for name in ("job", "instance", "account"):
+        variable = variables.get(name, {})
+        if not (variable.get("multi") and variable.get("includeAll")) or variable.get("allValue") != ".+":
+            problems.append(f"${name} must be multi-select with All and allValue \".+\"")
     if not board.get("uid"):
         problems.append("dashboard has no stable uid")
+    if board.get("editable") is not False:
+        problems.append("dashboard must not be editable (it is provisioned from this repository)")
     text = json.dumps(board)
     for uid in re.findall(r'"uid":\s*"([^"]*)"', text):
         if uid not in ("${datasource}", board["uid"]):
@@ -31,19 +91,24 @@ def check(path):
         ids.append(panel["id"])
         if panel["type"] == "row":
             continue
+        where = f"panel {panel['id']} {panel['title']!r}"
+        if not panel.get("description", "").strip():
+            problems.append(f"{where}: no description")
+        if not panel.get("fieldConfig", {}).get("defaults", {}).get("unit"):
+            problems.append(f"{where}: no unit")
         if panel.get("datasource") != {"type": "prometheus", "uid": "${datasource}"}:
-            problems.append(f"panel {panel['id']} {panel['title']!r}: datasource is not $datasource")
+            problems.append(f"{where}: datasource is not $datasource")
         targets = [t for t in panel.get("targets", []) if t.get("expr", "").strip()]
         if not targets:
-            problems.append(f"panel {panel['id']} {panel['title']!r} has no query")
+            problems.append(f"{where}: no query")
         for target in targets:
             expr = target["expr"]
-            if re.search(r'job\s*=\s*"', expr) or re.search(r'instance\s*=~?\s*"(?!\$instance)', expr):
-                problems.append(f"panel {panel['id']}: hard-coded job/instance in {expr!r}")
             if re.search(r"\b(rate|increase|irate)\(", expr) and "$__rate_interval" not in expr:
-                problems.append(f"panel {panel['id']}: rate without $__rate_interval in {expr!r}")
-            if "binance_futures_" in expr and "account" not in expr and "$instance" not in expr:
-                problems.append(f"panel {panel['id']}: query ignores the $job/$instance variables: {expr!r}")
+                problems.append(f"{where}: rate without $__rate_interval in {expr!r}")
+            if re.search(r"\bincrease\(", expr):
+                problems.append(f"{where}: increase() per step changes with zoom; plot a rate with a unit: {expr!r}")
+            problems += [f"{where}: {p}" for p in selector_problems(expr)]
+            problems += [f"{where}: {p}" for p in division_problems(expr)]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         problems.append(f"duplicate panel ids {sorted(duplicates)}")
@@ -53,9 +118,10 @@ def check(path):
 if __name__ == "__main__":
     failed = False
     for path in sys.argv[1:]:
-        for problem in check(path):
+        problems = check(path)
+        for problem in problems:
             print(f"{path}: {problem}")
-            failed = True
-        if not failed:
+        if not problems:
             print(f"{path}: ok")
+        failed = failed or bool(problems)
     sys.exit(1 if failed else 0)

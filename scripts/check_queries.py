@@ -31,6 +31,26 @@ def query(base, expr):
     return body["data"]["result"]
 
 
+TEN_YEARS = 10 * 365 * 86400
+
+
+def absurd_values(result, unit):
+    """Values no panel should ever show: NaN or ±Inf (an unguarded division), ages or durations
+    above ten years (time() minus a zero timestamp), magnitudes no account reaches."""
+    problems = []
+    for series in result:
+        raw = series["value"][1]
+        value = float(raw)
+        labels = {k: v for k, v in series["metric"].items() if k in ("account", "symbol", "instance", "reason", "code")}
+        if value != value or value in (float("inf"), float("-inf")):
+            problems.append(f"{raw} for {labels}")
+        elif unit == "s" and abs(value) > TEN_YEARS:
+            problems.append(f"{value:.0f} s (over ten years) for {labels}")
+        elif abs(value) > 1e12:
+            problems.append(f"{value:g} for {labels}")
+    return problems
+
+
 def substitute(expr):
     for name, value in [("$__rate_interval", "30s"), ("$__interval", "15s"), ("$__range", "5m")]:
         expr = expr.replace(name, value)
@@ -39,7 +59,8 @@ def substitute(expr):
 
 def wait_for_data(base, timeout):
     deadline = time.time() + timeout
-    needed = ['binance_futures_up == 1', 'binance_futures_websocket_reconnects_total', 'binance_futures_poll_errors_total',
+    needed = ['binance_futures_up == 1', 'rate(binance_futures_websocket_reconnects_total[30s])', 'rate(binance_futures_poll_errors_total[30s])',
+              'binance_futures_up{account="never-polled"} == 0',
               'binance_futures_request_weight_consumed_total', 'rate(binance_futures_polls_total[30s]) > 0']
     missing = needed
     while time.time() < deadline:
@@ -104,8 +125,13 @@ if __name__ == "__main__":
                 expr = substitute(target["expr"])
                 checked += 1
                 try:
-                    if not query(args.prometheus, expr):
+                    result = query(args.prometheus, expr)
+                    if not result:
                         print(f"FAIL {path} panel {panel['id']} {panel['title']!r}: no data for {expr}")
+                        failures += 1
+                    unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit", "")
+                    for problem in absurd_values(result, unit):
+                        print(f"FAIL {path} panel {panel['id']} {panel['title']!r}: absurd value {problem} from {expr}")
                         failures += 1
                 except ValueError as error:
                     print(f"FAIL {path} panel {panel['id']} {panel['title']!r}: {error} in {expr}")

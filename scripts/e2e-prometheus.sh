@@ -14,6 +14,22 @@ prometheus_port=${BFE_E2E_PROMETHEUS_PORT:-19090}
   >"$work/exporter.log" 2>&1 &
 pids+=($!)
 
+# A second exporter with an account that can never poll (nothing listens at its URL): panels
+# must cope with an account whose last success is 0 (no absurd ages), alerts must not misfire.
+never_port=${BFE_E2E_NEVER_PORT:-19912}
+cat >"$work/never.yml" <<YAML
+binance:
+  ws_url: ws://127.0.0.1:9/ws-fapi/v1
+accounts:
+  - name: never-polled
+    api_key: NEVERPOLLEDKEY0000000000000000000000000000000000000000000000001
+    secret: never-polled-secret
+YAML
+chmod 600 "$work/never.yml"
+"$bin" --config.file "$work/never.yml" --web.listen-address "127.0.0.1:${never_port}" --poll.interval 2s \
+  >"$work/never.log" 2>&1 &
+pids+=($!)
+
 cp prometheus/alerts.yml "$work/alerts.yml"
 cat >"$work/prometheus.yml" <<YAML
 global:
@@ -24,7 +40,7 @@ rule_files:
 scrape_configs:
   - job_name: e2e-any-job-name
     static_configs:
-      - targets: ["127.0.0.1:${exporter_port}"]
+      - targets: ["127.0.0.1:${exporter_port}", "127.0.0.1:${never_port}"]
 YAML
 promtool check config "$work/prometheus.yml" >/dev/null
 

@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Generates grafana/dashboards/*.json. Run after changing panels; the output is committed.
+"""Generates grafana/dashboards/*.json. Run after changing panels; the output is committed and
+checked by scripts/check_dashboards.py.
 
-Every query uses the $job/$instance/$account variables, $__rate_interval for rates and the
-$datasource variable, so the dashboards work with any job name and any Prometheus datasource.
+Every query filters on $job/$instance (and $account where the series has it), uses
+$__rate_interval for rates and the $datasource variable, so the dashboards work with any job
+name and any Prometheus data source. Every panel has a description and a unit; every division
+is guarded against a zero or missing denominator.
+
+Money: account totals are USDT in single-asset mode and USD value in multi-assets mode; the
+unit shows "USDT" (Binance's own convention for both), asset rows are in their asset's units.
 """
 import json
 import os
@@ -10,24 +16,32 @@ import os
 SEL = 'job=~"$job", instance=~"$instance", account=~"$account"'
 SEL_IP = 'job=~"$job", instance=~"$instance"'
 DS = {"type": "prometheus", "uid": "${datasource}"}
+USDT = "suffix: USDT"
+PER_MIN = "suffix: /min"
+LEVERAGE = "suffix:x"
+DISTANCE = (f'abs(binance_futures_position_mark_price{{{SEL}}} - binance_futures_position_liquidation_price{{{SEL}}})'
+            f' / (binance_futures_position_mark_price{{{SEL}}} > 0)'
+            f' and binance_futures_position_liquidation_price{{{SEL}}} > 0')
+# Same thresholds as the liquidation alerts (prometheus/alerts.yml, docs/runbook.md).
+DISTANCE_STEPS = [(None, "red"), (0.05, "orange"), (0.15, "green")]
+MARGIN_STEPS = [(None, "green"), (0.5, "orange"), (0.8, "red")]
 
 
 def variables():
-    def query_var(name, label, query, multi, include_all):
+    def query_var(name, label, query):
         return {
             "name": name, "label": label, "type": "query", "datasource": DS,
             "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-            "definition": query, "refresh": 2, "sort": 1, "multi": multi, "includeAll": include_all,
-            "allValue": ".*" if include_all else None,
-            "current": {"selected": True, "text": ["All"], "value": ["$__all"]} if include_all else {},
+            "definition": query, "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".+",
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
             "hide": 0, "options": [], "regex": "", "skipUrlSync": False,
         }
     return {"list": [
         {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
          "current": {}, "hide": 0, "options": [], "refresh": 1, "regex": "", "skipUrlSync": False},
-        query_var("job", "Job", "label_values(binance_futures_exporter_build_info, job)", True, True),
-        query_var("instance", "Instance", 'label_values(binance_futures_exporter_build_info{job=~"$job"}, instance)', True, True),
-        query_var("account", "Account", 'label_values(binance_futures_up{job=~"$job", instance=~"$instance"}, account)', True, True),
+        query_var("job", "Job", "label_values(binance_futures_exporter_build_info, job)"),
+        query_var("instance", "Instance", 'label_values(binance_futures_exporter_build_info{job=~"$job"}, instance)'),
+        query_var("account", "Account", 'label_values(binance_futures_up{job=~"$job", instance=~"$instance"}, account)'),
     ]}
 
 
@@ -43,12 +57,15 @@ class Builder:
         self.next_id += 1
         self.y += 1
 
-    def add(self, kind, title, targets, w, h, x, unit="none", description="", options=None, field_config=None, transformations=None):
+    def add(self, kind, title, description, targets, w, h, x, unit, options=None, defaults=None, overrides=None,
+            transformations=None):
+        field_defaults = {"unit": unit}
+        field_defaults.update(defaults or {})
         panel = {
             "id": self.next_id, "type": kind, "title": title, "description": description, "datasource": DS,
             "gridPos": {"h": h, "w": w, "x": x, "y": self.y},
             "targets": [dict({"datasource": DS, "refId": chr(65 + i)}, **t) for i, t in enumerate(targets)],
-            "fieldConfig": field_config or {"defaults": {"unit": unit}, "overrides": []},
+            "fieldConfig": {"defaults": field_defaults, "overrides": overrides or []},
             "options": options or {},
         }
         if transformations:
@@ -63,6 +80,10 @@ def ts(expr, legend):
     return {"expr": expr, "legendFormat": legend, "range": True, "instant": False}
 
 
+def instant(expr, legend="__auto"):
+    return {"expr": expr, "legendFormat": legend, "range": False, "instant": True}
+
+
 def table_q(expr):
     return {"expr": expr, "format": "table", "instant": True, "range": False}
 
@@ -71,130 +92,210 @@ def thresholds(steps):
     return {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
 
 
-def overview():
+def line_thresholds(steps):
+    return {"thresholds": thresholds(steps), "custom": {"thresholdsStyle": {"mode": "line"}}}
+
+
+def stat(calcs=("lastNotNull",), graph="area"):
+    return {"reduceOptions": {"calcs": list(calcs), "fields": "", "values": False}, "colorMode": "value",
+            "graphMode": graph, "textMode": "auto", "justifyMode": "auto"}
+
+
+def column(name, *properties):
+    return {"matcher": {"id": "byName", "options": name}, "properties": [{"id": k, "value": v} for k, v in properties]}
+
+
+def state_mappings(off_text, on_text):
+    return {"mappings": [{"type": "value", "options": {"0": {"text": off_text, "color": "red"}, "1": {"text": on_text, "color": "green"}}}]}
+
+
+def accounts():
     b = Builder()
-    b.row("Account")
-    stat_opts = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "value", "graphMode": "area", "textMode": "auto"}
-    b.add("stat", "Equity (margin balance)", [ts(f'binance_futures_account_margin_balance{{{SEL}}}', "{{account}}")], 6, 5, 0,
-          unit="currencyUSD", description="Wallet balance + unrealized PnL. USDT in single-asset mode, USD value in multi-assets mode.", options=stat_opts)
-    b.add("stat", "Unrealized PnL", [ts(f'binance_futures_account_unrealized_profit{{{SEL}}}', "{{account}}")], 6, 5, 6,
-          unit="currencyUSD", options=stat_opts,
-          field_config={"defaults": {"unit": "currencyUSD", "thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}}, "overrides": []})
-    b.add("stat", "Available balance", [ts(f'binance_futures_account_available_balance{{{SEL}}}', "{{account}}")], 6, 5, 12, unit="currencyUSD", options=stat_opts)
-    b.add("gauge", "Margin ratio", [ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}")], 6, 5, 18,
-          description="Maintenance margin / margin balance. Liquidation at 100 %.",
+    b.row("At a glance")
+    b.add("stat", "Total equity", "Sum of the margin balances (wallet + unrealized PnL) of the selected accounts. USDT in single-asset mode, USD value in multi-assets mode.",
+          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "equity")], 4, 5, 0, USDT, options=stat())
+    b.add("stat", "Equity change over the range", "Total equity at the end of the time range minus at its start: deposits and withdrawals included.",
+          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "change")], 4, 5, 4, USDT, options=stat(("diff",), "none"),
+          defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
+    b.add("stat", "Unrealized PnL", "Sum of the unrealized PnL of the selected accounts, at Binance's mark prices of the last poll.",
+          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "uPnL")], 4, 5, 8, USDT, options=stat(),
+          defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
+    b.add("stat", "Effective leverage", "Total position notional (absolute) divided by total equity: how far the accounts are levered as a whole.",
+          [ts(f'sum(abs(binance_futures_position_notional{{{SEL}}})) / (sum(binance_futures_account_margin_balance{{{SEL}}}) > 0)', "leverage")],
+          4, 5, 12, LEVERAGE, options=stat(), defaults={"decimals": 2})
+    b.add("stat", "Open positions", "Number of open positions (amount ≠ 0) over the selected accounts.",
+          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0) or vector(0)', "positions")], 4, 5, 16, "none", options=stat(graph="none"))
+    b.add("gauge", "Highest margin ratio", "Maintenance margin ÷ margin balance of the most exposed selected account. Binance liquidates at 100 %; alerts at 50 % and 80 %.",
+          [ts(f'max(binance_futures_account_margin_ratio{{{SEL}}})', "margin ratio")], 4, 5, 20, "percentunit",
           options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "showThresholdMarkers": True},
-          field_config={"defaults": {"unit": "percentunit", "min": 0, "max": 1, "thresholds": thresholds([(None, "green"), (0.5, "orange"), (0.8, "red")])}, "overrides": []})
-    b.add("timeseries", "Equity, wallet and available", [
+          defaults={"min": 0, "max": 1, "thresholds": thresholds(MARGIN_STEPS)})
+    b.row("Over time")
+    b.add("timeseries", "Equity, wallet and available", "Per account: margin balance (equity), wallet balance (deposits and realized PnL) and available balance (free for new positions).", [
         ts(f'binance_futures_account_margin_balance{{{SEL}}}', "{{account}} equity"),
         ts(f'binance_futures_account_wallet_balance{{{SEL}}}', "{{account}} wallet"),
         ts(f'binance_futures_account_available_balance{{{SEL}}}', "{{account}} available"),
-    ], 12, 8, 0, unit="currencyUSD")
-    b.add("timeseries", "Unrealized PnL", [ts(f'binance_futures_account_unrealized_profit{{{SEL}}}', "{{account}}")], 12, 8, 12, unit="currencyUSD")
-    b.add("timeseries", "Margin ratio", [ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}")], 12, 8, 0,
-          field_config={"defaults": {"unit": "percentunit", "min": 0, "thresholds": thresholds([(None, "green"), (0.5, "orange"), (0.8, "red")]),
-                                     "custom": {"thresholdsStyle": {"mode": "line"}}}, "overrides": []})
-    b.add("timeseries", "Initial and maintenance margin", [
+    ], 12, 8, 0, USDT)
+    b.add("timeseries", "Unrealized PnL", "Per account, at Binance's mark prices of each poll.",
+          [ts(f'binance_futures_account_unrealized_profit{{{SEL}}}', "{{account}}")], 12, 8, 12, USDT)
+    b.add("timeseries", "Exposure by symbol", "Signed position notional summed per symbol over the selected accounts: long positive, short negative.",
+          [ts(f'sum by (symbol) (binance_futures_position_notional{{{SEL}}})', "{{symbol}}")], 12, 8, 0, USDT,
+          defaults={"custom": {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "none"}}})
+    b.add("timeseries", "Distance to liquidation", "Per position: |mark − liquidation| ÷ mark. Lines at 15 % (warning) and 5 % (critical), as the alerts. Positions without a liquidation price are not drawn.",
+          [ts(DISTANCE, "{{account}} {{symbol}} {{position_side}}")], 12, 8, 12, "percentunit",
+          defaults=dict(line_thresholds(DISTANCE_STEPS), min=0))
+    b.add("timeseries", "Margin ratio", "Per account: maintenance margin ÷ margin balance. Lines at 50 % and 80 %, as the alerts; liquidation at 100 %.",
+          [ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}")], 12, 8, 0, "percentunit",
+          defaults=dict(line_thresholds(MARGIN_STEPS), min=0))
+    b.add("timeseries", "Initial and maintenance margin", "Per account: margin locked by positions and orders (initial) and the margin below which positions are liquidated (maintenance).", [
         ts(f'binance_futures_account_initial_margin{{{SEL}}}', "{{account}} initial"),
         ts(f'binance_futures_account_maint_margin{{{SEL}}}', "{{account}} maintenance"),
-    ], 12, 8, 12, unit="currencyUSD")
+    ], 12, 8, 12, USDT)
+    b.row("Positions")
+    b.add("table", "Open positions, nearest to liquidation first", "One row per open position. Distance = |mark − liquidation| ÷ mark, coloured at 5 % and 15 % like the alerts; — where Binance reports no liquidation price. Prices in the quote asset; amount in contracts (signed); ADL quantile 0–4 (4: first to be auto-deleveraged).", [
+        table_q(DISTANCE),
+        table_q(f'binance_futures_position_amount{{{SEL}}}'),
+        table_q(f'binance_futures_position_entry_price{{{SEL}}}'),
+        table_q(f'binance_futures_position_break_even_price{{{SEL}}}'),
+        table_q(f'binance_futures_position_mark_price{{{SEL}}}'),
+        table_q(f'binance_futures_position_liquidation_price{{{SEL}}}'),
+        table_q(f'binance_futures_position_unrealized_profit{{{SEL}}}'),
+        table_q(f'binance_futures_position_notional{{{SEL}}}'),
+        table_q(f'binance_futures_position_leverage{{{SEL}}}'),
+        table_q(f'binance_futures_position_isolated{{{SEL}}}'),
+        table_q(f'binance_futures_position_adl_quantile{{{SEL}}}'),
+    ], 24, 10, 0, "none",
+        options={"showHeader": True, "sortBy": [{"displayName": "Distance to liquidation", "desc": False}]},
+        transformations=[
+            {"id": "merge", "options": {}},
+            {"id": "organize", "options": {
+                "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
+                "indexByName": {"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3},
+                "renameByName": {"position_side": "Side", "account": "Account", "symbol": "Symbol",
+                                 "Value #A": "Distance to liquidation", "Value #B": "Amount", "Value #C": "Entry",
+                                 "Value #D": "Break-even", "Value #E": "Mark", "Value #F": "Liquidation",
+                                 "Value #G": "Unrealized PnL", "Value #H": "Notional", "Value #I": "Leverage",
+                                 "Value #J": "Margin", "Value #K": "ADL"}}},
+        ],
+        overrides=[
+            column("Distance to liquidation", ("unit", "percentunit"), ("noValue", "—"),
+                   ("custom.cellOptions", {"type": "color-background"}), ("thresholds", thresholds(DISTANCE_STEPS))),
+            column("Liquidation", ("mappings", [{"type": "value", "options": {"0": {"text": "—"}}}]), ("noValue", "—")),
+            column("Unrealized PnL", ("unit", USDT), ("decimals", 2)),
+            column("Notional", ("unit", USDT), ("decimals", 2)),
+            column("Leverage", ("unit", LEVERAGE)),
+            column("Margin", ("mappings", [{"type": "value", "options": {"0": {"text": "cross"}, "1": {"text": "isolated"}}}])),
+            column("ADL", ("noValue", "—"), ("custom.cellOptions", {"type": "color-text"}),
+                   ("thresholds", thresholds([(None, "green"), (3, "orange"), (4, "red")]))),
+        ])
     b.row("Assets")
-    b.add("table", "Per-asset balances (asset units)", [
+    b.add("table", "Per-asset balances", "Per account and asset, in the asset's own units (BTC in BTC, USDT in USDT).", [
         table_q(f'binance_futures_asset_wallet_balance{{{SEL}}}'),
         table_q(f'binance_futures_asset_margin_balance{{{SEL}}}'),
         table_q(f'binance_futures_asset_unrealized_profit{{{SEL}}}'),
         table_q(f'binance_futures_asset_available_balance{{{SEL}}}'),
-    ], 24, 7, 0, transformations=[
+    ], 24, 7, 0, "none", transformations=[
         {"id": "merge", "options": {}},
         {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                                       "renameByName": {"Value #A": "Wallet", "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available"}}},
+                                       "renameByName": {"account": "Account", "asset": "Asset", "Value #A": "Wallet",
+                                                        "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available"}}},
     ])
-    b.row("Positions")
-    b.add("table", "Open positions", [
-        table_q(f'binance_futures_position_amount{{{SEL}}}'),
-        table_q(f'binance_futures_position_entry_price{{{SEL}}}'),
-        table_q(f'binance_futures_position_mark_price{{{SEL}}}'),
-        table_q(f'binance_futures_position_liquidation_price{{{SEL}}}'),
-        table_q(f'abs(binance_futures_position_mark_price{{{SEL}}} - binance_futures_position_liquidation_price{{{SEL}}}) / binance_futures_position_mark_price{{{SEL}}} and binance_futures_position_liquidation_price{{{SEL}}} > 0'),
-        table_q(f'binance_futures_position_unrealized_profit{{{SEL}}}'),
-        table_q(f'binance_futures_position_leverage{{{SEL}}}'),
-        table_q(f'binance_futures_position_isolated{{{SEL}}}'),
-        table_q(f'binance_futures_position_notional{{{SEL}}}'),
-    ], 24, 10, 0, description="Distance to liquidation = |mark − liquidation| / mark. Leverage and margin type come from account.status (v1).",
-          transformations=[
-              {"id": "merge", "options": {}},
-              {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                                             "indexByName": {"account": 0, "symbol": 1, "position_side": 2},
-                                             "renameByName": {"position_side": "side", "Value #A": "Amount", "Value #B": "Entry", "Value #C": "Mark",
-                                                              "Value #D": "Liquidation", "Value #E": "Distance to liquidation", "Value #F": "Unrealized PnL",
-                                                              "Value #G": "Leverage", "Value #H": "Isolated", "Value #I": "Notional"}}},
-          ],
-          field_config={"defaults": {}, "overrides": [
-              {"matcher": {"id": "byName", "options": "Distance to liquidation"},
-               "properties": [{"id": "unit", "value": "percentunit"}, {"id": "custom.cellOptions", "value": {"type": "color-background"}},
-                              {"id": "thresholds", "value": thresholds([(None, "red"), (0.05, "orange"), (0.15, "green")])}]},
-              {"matcher": {"id": "byName", "options": "Isolated"},
-               "properties": [{"id": "mappings", "value": [{"type": "value", "options": {"0": {"text": "cross"}, "1": {"text": "isolated"}}}]}]},
-          ]})
-    b.add("timeseries", "Position unrealized PnL", [ts(f'binance_futures_position_unrealized_profit{{{SEL}}}', "{{account}} {{symbol}} {{position_side}}")], 12, 8, 0, unit="currencyUSD")
-    b.add("timeseries", "Mark vs liquidation price", [
-        ts(f'binance_futures_position_mark_price{{{SEL}}}', "{{account}} {{symbol}} {{position_side}} mark"),
-        ts(f'binance_futures_position_liquidation_price{{{SEL}}} > 0', "{{account}} {{symbol}} {{position_side}} liquidation"),
-    ], 12, 8, 12)
     return dashboard("binance-futures-accounts", "Binance Futures — Accounts", b.panels)
 
 
 def health():
     b = Builder()
+    b.row("Exporter")
+    b.add("stat", "Scrape up", "Prometheus's own `up` for the exporter targets: 0 means Prometheus cannot scrape it at all.",
+          [ts(f'min(up{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}})', "up")], 4, 5, 0, "none",
+          options=stat(graph="none"), defaults=dict(state_mappings("down", "up"), thresholds=thresholds([(None, "red"), (1, "green")]), color={"mode": "thresholds"}))
+    b.add("timeseries", "Scrape duration", "How long Prometheus's scrape of the exporter takes (the exporter serves pre-rendered bytes: milliseconds).",
+          [ts(f'scrape_duration_seconds{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")], 8, 5, 4, "s")
+    b.add("table", "Build", "Version and git revision of each exporter instance.",
+          [table_q(f'binance_futures_exporter_build_info{{{SEL_IP}}}')], 6, 5, 12, "none", transformations=[
+              {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "Value": True, "job": True}}}])
+    b.add("stat", "Config reload", "1 when the last reload (start or SIGHUP) of the configuration succeeded; 0: the exporter runs the previous configuration (see its log).",
+          [ts(f'min(binance_futures_config_last_reload_successful{{{SEL_IP}}})', "reload")], 3, 5, 18, "none", options=stat(graph="none"),
+          defaults=dict(state_mappings("failed", "ok"), thresholds=thresholds([(None, "red"), (1, "green")]), color={"mode": "thresholds"}))
+    b.add("stat", "Stopped accounts", "Accounts whose key Binance rejected (polling stopped until the key is fixed and the exporter reloaded).",
+          [ts(f'sum(binance_futures_account_stopped{{{SEL}}}) or vector(0)', "stopped")], 3, 5, 21, "none", options=stat(graph="none"),
+          defaults={"thresholds": thresholds([(None, "green"), (1, "red")]), "color": {"mode": "thresholds"}})
     b.row("Freshness")
-    b.add("stat", "Accounts up", [ts(f'sum(binance_futures_up{{{SEL}}})', "up"), ts(f'count(binance_futures_up{{{SEL}}})', "configured")], 6, 5, 0,
-          options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "value"})
-    b.add("state-timeline", "Up per account", [ts(f'binance_futures_up{{{SEL}}}', "{{account}}")], 18, 5, 6,
-          field_config={"defaults": {"mappings": [{"type": "value", "options": {"0": {"text": "down", "color": "red"}, "1": {"text": "up", "color": "green"}}}],
-                                     "thresholds": thresholds([(None, "red"), (1, "green")])}, "overrides": []})
-    b.add("timeseries", "Data age", [ts(f'time() - binance_futures_last_success_timestamp_seconds{{{SEL}}}', "{{account}}"),
-                                     ts(f'3 * binance_futures_poll_interval_seconds{{{SEL}}}', "{{account}} stale after")], 12, 8, 0, unit="s")
-    b.add("timeseries", "Poll duration", [ts(f'binance_futures_poll_duration_seconds{{{SEL}}}', "{{account}}")], 12, 8, 12, unit="s")
+    b.add("stat", "Accounts up", "Accounts whose last poll succeeded and is fresh, of those configured.",
+          [ts(f'sum(binance_futures_up{{{SEL}}})', "up"), ts(f'count(binance_futures_up{{{SEL}}})', "configured")], 6, 5, 0, "none",
+          options=stat(graph="none"))
+    b.add("state-timeline", "Up per account", "binance_futures_up per account over time.",
+          [ts(f'binance_futures_up{{{SEL}}}', "{{account}}")], 18, 5, 6, "none",
+          defaults=dict(state_mappings("down", "up"), thresholds=thresholds([(None, "red"), (1, "green")])))
+    b.add("timeseries", "Data age", "Seconds since each account's last successful poll, and the age at which its values are dropped (3 effective intervals). Accounts that never polled successfully are not drawn.", [
+        ts(f'(time() - binance_futures_last_success_timestamp_seconds{{{SEL}}}) and binance_futures_last_success_timestamp_seconds{{{SEL}}} > 0', "{{account}}"),
+        ts(f'3 * binance_futures_poll_interval_seconds{{{SEL}}}', "{{account}} stale after"),
+    ], 12, 8, 0, "s", defaults={"min": 0})
+    b.add("timeseries", "Poll duration and interval", "How long each poll took, and the effective poll interval (stretched when the accounts cannot fit the weight budget).", [
+        ts(f'binance_futures_poll_duration_seconds{{{SEL}}}', "{{account}} duration"),
+        ts(f'binance_futures_poll_interval_seconds{{{SEL}}}', "{{account}} interval"),
+    ], 12, 8, 12, "s", defaults={"min": 0})
     b.row("Request weight (shared by everything on the IP)")
-    b.add("timeseries", "IP weight used vs limit", [
+    b.add("timeseries", "IP weight used vs limit", "Binance's count of the IP's request weight in the current minute (it resets every minute), the limit, and the default headroom line (80 % of the limit, --weight.ip-headroom 0.2) the exporter never pushes past.", [
         ts(f'max by (instance) (binance_futures_request_weight_used{{{SEL_IP}}})', "{{instance}} used"),
         ts(f'max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}})', "{{instance}} limit"),
-    ], 12, 8, 0)
-    b.add("timeseries", "Exporter weight per minute", [
-        ts(f'sum by (instance) (rate(binance_futures_request_weight_consumed_total{{{SEL}}}[$__rate_interval])) * 60', "{{instance}} exporter"),
-        ts(f'sum by (instance) (rate(binance_futures_request_weight_consumed_total{{{SEL}}}[$__rate_interval])) * 60 / max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}})', "{{instance}} share of limit"),
-    ], 12, 8, 12)
-    b.add("timeseries", "Scheduler deferrals", [ts(f'sum by (reason) (rate(binance_futures_scheduler_deferrals_total{{{SEL_IP}}}[$__rate_interval]))', "{{reason}}")], 12, 8, 0, unit="ops")
-    b.add("timeseries", "Rate limited / banned until", [
-        ts(f'clamp_min(max by (instance) (binance_futures_rate_limited_until_timestamp_seconds{{{SEL_IP}}}) - time(), 0)', "{{instance}} seconds left"),
-        ts(f'max by (instance) (binance_futures_ip_banned{{{SEL_IP}}})', "{{instance}} banned"),
-    ], 12, 8, 12, unit="s")
+        ts(f'0.8 * max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}})', "{{instance}} headroom line"),
+    ], 12, 8, 0, "none", defaults={"min": 0})
+    b.add("timeseries", "Exporter weight per minute", "Request weight this exporter spent per minute (handshakes included), per instance.",
+          [ts(f'sum by (instance) (rate(binance_futures_request_weight_consumed_total{{{SEL}}}[$__rate_interval])) * 60', "{{instance}}")],
+          6, 8, 12, PER_MIN, defaults={"min": 0})
+    b.add("timeseries", "Exporter share of the limit", "Exporter weight per minute ÷ the IP's limit; compare with --weight.max-share (default 20 %).",
+          [ts(f'sum by (instance) (rate(binance_futures_request_weight_consumed_total{{{SEL}}}[$__rate_interval])) * 60 / (max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}}) > 0)', "{{instance}}")],
+          6, 8, 18, "percentunit", defaults=dict(line_thresholds([(None, "green"), (0.2, "orange")]), min=0))
+    b.add("timeseries", "Scheduler deferrals", "Polls and connects the scheduler skipped per minute, by reason: own_share, ip_headroom, retry_after, banned.",
+          [ts(f'sum by (instance, reason) (rate(binance_futures_scheduler_deferrals_total{{{SEL_IP}}}[$__rate_interval])) * 60', "{{instance}} {{reason}}")],
+          8, 8, 0, PER_MIN, defaults={"min": 0})
+    b.add("timeseries", "Rate limit: seconds left", "Seconds until Binance's retryAfter (429) or ban (418) ends; 0 when not limited.",
+          [ts(f'clamp_min(max by (instance) (binance_futures_rate_limited_until_timestamp_seconds{{{SEL_IP}}}) - time(), 0)', "{{instance}}")],
+          8, 8, 8, "s", defaults={"min": 0})
+    b.add("state-timeline", "IP banned", "1 while Binance bans the IP (418): every request from it is refused.",
+          [ts(f'max by (instance) (binance_futures_ip_banned{{{SEL_IP}}})', "{{instance}}")], 8, 8, 16, "none",
+          defaults={"mappings": [{"type": "value", "options": {"0": {"text": "ok", "color": "green"}, "1": {"text": "banned", "color": "red"}}}]})
     b.row("Errors and connections")
-    b.add("timeseries", "Poll errors by code", [ts(f'sum by (account, code) (increase(binance_futures_poll_errors_total{{{SEL}}}[$__rate_interval]))', "{{account}} {{code}}")], 12, 8, 0)
-    b.add("timeseries", "Poll rate", [ts(f'sum by (account) (rate(binance_futures_polls_total{{{SEL}}}[$__rate_interval]))', "{{account}}")], 12, 8, 12, unit="ops")
-    b.add("timeseries", "WebSocket reconnects", [ts(f'sum by (account, reason) (increase(binance_futures_websocket_reconnects_total{{{SEL}}}[$__rate_interval]))', "{{account}} {{reason}}")], 8, 8, 0)
-    b.add("state-timeline", "WebSocket connected", [ts(f'binance_futures_websocket_connected{{{SEL}}}', "{{account}}")], 8, 8, 8,
-          field_config={"defaults": {"mappings": [{"type": "value", "options": {"0": {"text": "disconnected", "color": "red"}, "1": {"text": "connected", "color": "green"}}}]}, "overrides": []})
-    b.add("timeseries", "Clock offset (exchange − local)", [ts(f'binance_futures_clock_offset_seconds{{{SEL}}}', "{{account}}")], 8, 8, 16, unit="s")
+    b.add("timeseries", "Poll errors by code", "Failed polls per minute by account and code: a Binance error code, or transport, timeout, decode.",
+          [ts(f'sum by (account, code) (rate(binance_futures_poll_errors_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}} {{code}}")],
+          12, 8, 0, PER_MIN, defaults={"min": 0})
+    b.add("timeseries", "Polls", "Polls attempted per minute per account.",
+          [ts(f'sum by (account) (rate(binance_futures_polls_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}}")], 12, 8, 12, PER_MIN,
+          defaults={"min": 0})
+    b.add("timeseries", "WebSocket reconnects", "Reconnects per minute by account and reason (max_age, server_shutdown, close_frame, missed_pong, connection_lost, error).",
+          [ts(f'sum by (account, reason) (rate(binance_futures_websocket_reconnects_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}} {{reason}}")],
+          8, 8, 0, PER_MIN, defaults={"min": 0})
+    b.add("state-timeline", "WebSocket connected", "Whether each account's WebSocket API connection is open.",
+          [ts(f'binance_futures_websocket_connected{{{SEL}}}', "{{account}}")], 8, 8, 8, "none",
+          defaults=state_mappings("disconnected", "connected"))
+    b.add("timeseries", "Clock offset (exchange − local)", "Estimated offset of Binance's clock from this host's, per account. Lines at ±1 s: beyond that the host's clock needs fixing (NTP).",
+          [ts(f'binance_futures_clock_offset_seconds{{{SEL}}}', "{{account}}")], 8, 8, 16, "s",
+          defaults=line_thresholds([(None, "red"), (-1, "green"), (1, "red")]))
     b.row("Process")
-    b.add("timeseries", "Resident memory", [ts(f'process_resident_memory_bytes{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info', "{{instance}}")], 12, 7, 0, unit="bytes")
-    b.add("timeseries", "CPU", [ts(f'rate(process_cpu_seconds_total{{{SEL_IP}}}[$__rate_interval]) and on (job, instance) binance_futures_exporter_build_info', "{{instance}}")], 12, 7, 12, unit="percentunit")
+    b.add("timeseries", "Resident memory", "Resident memory of the exporter process.",
+          [ts(f'process_resident_memory_bytes{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")],
+          12, 7, 0, "bytes", defaults={"min": 0})
+    b.add("timeseries", "CPU", "CPU time used by the exporter per second of wall time (1 = one core).",
+          [ts(f'rate(process_cpu_seconds_total{{{SEL_IP}}}[$__rate_interval]) and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")],
+          12, 7, 12, "percentunit", defaults={"min": 0})
     return dashboard("binance-futures-exporter-health", "Binance Futures — Exporter health", b.panels)
 
 
 def dashboard(uid, title, panels):
     return {
         "uid": uid, "title": title, "tags": ["binance", "futures", "prometheus-exporter"], "timezone": "",
-        "schemaVersion": 39, "version": 1, "editable": True, "graphTooltip": 1, "refresh": "30s",
+        "schemaVersion": 39, "version": 1, "editable": False, "graphTooltip": 1, "refresh": "30s",
         "time": {"from": "now-6h", "to": "now"}, "fiscalYearStartMonth": 0, "liveNow": False,
-        "annotations": {"list": []}, "links": [], "templating": variables(), "panels": panels,
+        "annotations": {"list": []}, "links": [
+            {"title": "Binance Futures", "type": "dashboards", "tags": ["binance"], "asDropdown": False, "includeVars": True, "keepTime": True}],
+        "templating": variables(), "panels": panels,
         "__inputs": [], "__requires": [{"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"}],
     }
 
 
 if __name__ == "__main__":
     out = os.path.join(os.path.dirname(__file__), "..", "grafana", "dashboards")
-    for name, board in [("binance-futures-accounts.json", overview()), ("binance-futures-exporter-health.json", health())]:
+    for name, board in [("binance-futures-accounts.json", accounts()), ("binance-futures-exporter-health.json", health())]:
         with open(os.path.join(out, name), "w") as f:
-            json.dump(board, f, indent=2)
+            json.dump(board, f, indent=2, ensure_ascii=False)
             f.write("\n")
