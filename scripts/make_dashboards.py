@@ -115,16 +115,19 @@ def accounts():
     b.add("stat", "Total equity", "Sum of the margin balances (wallet + unrealized PnL) of the selected accounts. USDT in single-asset mode, USD value in multi-assets mode.",
           [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "equity")], 4, 5, 0, USDT, options=stat())
     b.add("stat", "Equity change over the range", "Total equity at the end of the time range minus at its start: deposits and withdrawals included.",
-          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "change")], 4, 5, 4, USDT, options=stat(("diff",), "none"),
+          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "change")], 3, 5, 4, USDT, options=stat(("diff",), "none"),
           defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
     b.add("stat", "Unrealized PnL", "Sum of the unrealized PnL of the selected accounts, at Binance's mark prices of the last poll.",
-          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "uPnL")], 4, 5, 8, USDT, options=stat(),
+          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "uPnL")], 4, 5, 7, USDT, options=stat(),
+          defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
+    b.add("stat", "uPnL change over the range", "Unrealized PnL at the end of the time range minus at its start (positions opened or closed in between included).",
+          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "change")], 3, 5, 11, USDT, options=stat(("diff",), "none"),
           defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
     b.add("stat", "Effective leverage", "Total position notional (absolute) divided by total equity: how far the accounts are levered as a whole.",
           [ts(f'sum(abs(binance_futures_position_notional{{{SEL}}})) / (sum(binance_futures_account_margin_balance{{{SEL}}}) > 0)', "leverage")],
-          4, 5, 12, LEVERAGE, options=stat(), defaults={"decimals": 2})
+          3, 5, 14, LEVERAGE, options=stat(), defaults={"decimals": 2})
     b.add("stat", "Open positions", "Number of open positions (amount ≠ 0) over the selected accounts.",
-          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0) or vector(0)', "positions")], 4, 5, 16, "none", options=stat(graph="none"))
+          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0) or vector(0)', "positions")], 3, 5, 17, "none", options=stat(graph="none"))
     b.add("gauge", "Highest margin ratio", "Maintenance margin ÷ margin balance of the most exposed selected account. Binance liquidates at 100 %; alerts at 50 % and 80 %.",
           [ts(f'max(binance_futures_account_margin_ratio{{{SEL}}})', "margin ratio")], 4, 5, 20, "percentunit",
           options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "showThresholdMarkers": True},
