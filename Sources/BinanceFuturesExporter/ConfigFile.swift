@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 import Yams
 
@@ -18,7 +19,7 @@ struct AccountEntry {
     var privateKeyEnv: String?
     var interval: Double?
     var positionsDetail: Bool?
-    var accountMethod: String?
+    var accountMethod: AccountMethodChoice?
 }
 
 /// The YAML config file, validated strictly: unknown keys, wrong types and bad durations are
@@ -30,7 +31,7 @@ struct ConfigFile {
     var tlsCAFile: String?
     var interval: Double?
     var positionsDetail: Bool?
-    var accountMethod: String?
+    var accountMethod: AccountMethodChoice?
     var maxShare: Double?
     var ipHeadroom: Double?
     var accounts: [AccountEntry] = []
@@ -188,10 +189,10 @@ struct NodeReader {
 
     func duration(_ node: Node, field: String) throws -> Double {
         let text = try string(node, field: field)
-        guard let value = PrometheusDuration.parse(text), value >= 1 else {
-            throw error(node, field: field, "invalid duration \"\(text)\" (use e.g. 15s, 2m; at least 1s)")
+        switch PrometheusDuration.pollInterval(text) {
+        case .success(let value): return value
+        case .failure(let problem): throw error(node, field: field, problem.description)
         }
-        return value
     }
 
     func fraction(_ node: Node, field: String) throws -> Double {
@@ -201,12 +202,10 @@ struct NodeReader {
         return value
     }
 
-    func accountMethod(_ node: Node, field: String) throws -> String {
+    func accountMethod(_ node: Node, field: String) throws -> AccountMethodChoice {
         let text = try string(node, field: field)
-        guard text == "account.status" || text == "v2/account.status" else {
-            throw error(node, field: field, "must be account.status or v2/account.status")
-        }
-        return text
+        guard let method = AccountMethodChoice(flag: text) else { throw error(node, field: field, AccountMethodChoice.expected) }
+        return method
     }
 
     /// `<prefix>`, `<prefix>_file` or `<prefix>_env`: at most one.

@@ -36,19 +36,20 @@ struct Settings {
 
         var interval = file?.interval ?? 15
         if let text = options.pollInterval {
-            guard let value = PrometheusDuration.parse(text), value >= 1 else {
-                throw flag("--poll.interval", "invalid duration \"\(text)\" (use e.g. 15s, 2m; at least 1s)")
+            switch PrometheusDuration.pollInterval(text) {
+            case .success(let value): interval = value
+            case .failure(let problem): throw flag("--poll.interval", problem.description)
             }
-            interval = value
         }
         var positionsDetail = file?.positionsDetail ?? true
         if let text = options.positionsDetail {
             guard let value = Bool(text.lowercased()) else { throw flag("--poll.positions-detail", "expected true or false") }
             positionsDetail = value
         }
-        let methodText = options.accountMethod ?? file?.accountMethod ?? "account.status"
-        guard let method = AccountMethodChoice(flag: methodText) else {
-            throw flag("--poll.account-method", "must be account.status or v2/account.status")
+        var method = file?.accountMethod ?? .v1WithFallback
+        if let text = options.accountMethod {
+            guard let choice = AccountMethodChoice(flag: text) else { throw flag("--poll.account-method", AccountMethodChoice.expected) }
+            method = choice
         }
         let maxShare = options.maxShare ?? file?.maxShare ?? 0.2
         let headroom = options.ipHeadroom ?? file?.ipHeadroom ?? 0.2
@@ -88,7 +89,7 @@ struct Settings {
         if let file {
             for entry in file.accounts {
                 let credentials = try loader.load(entry, file: file.path)
-                let accountMethod = entry.accountMethod.flatMap(AccountMethodChoice.init(flag:)) ?? method
+                let accountMethod = entry.accountMethod ?? method
                 settings.accounts.append(
                     AccountConfiguration(
                         name: entry.name, credentials: credentials, intervalSeconds: entry.interval ?? interval,

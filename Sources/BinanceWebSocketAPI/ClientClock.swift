@@ -17,9 +17,4 @@ public struct WallClock: Sendable {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
-
-    /// The system clock shifted by a fixed skew, for tests and fault injection.
-    public static func skewed(by milliseconds: Int64) -> WallClock {
-        WallClock { WallClock.system.nowMilliseconds() + milliseconds }
-    }
 }

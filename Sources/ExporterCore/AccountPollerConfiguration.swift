@@ -4,8 +4,10 @@ import BinanceWebSocketAPI
 public enum AccountMethodChoice: Sendable, Equatable {
     /// `account.status` (v1), falling back to `v2/account.status` once if Binance no longer knows it.
     case v1WithFallback
-    case v1
     case v2
+
+    /// The accepted flag and config values, for error messages.
+    public static let expected = "must be account.status or v2/account.status"
 
     public init?(flag: String) {
         switch flag {

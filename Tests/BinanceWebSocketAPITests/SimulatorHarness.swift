@@ -55,6 +55,6 @@ struct SimulatorHarness {
         configuration.transport.pingInterval = pingInterval.map { .milliseconds($0) }
         configuration.transport.pongTimeout = .milliseconds(300)
         return try await BinanceConnection.connect(
-            configuration: configuration, credentials: try Self.credentials(type), clock: clock, logger: Logger(label: "test"))
+            configuration: configuration, credentials: try Self.credentials(type), clock: clock, logger: testLogger("test"))
     }
 }

@@ -30,7 +30,7 @@ final class ExporterHarness: Sendable {
         registry = MetricsRegistry(
             build: BuildInfo(version: "test", revision: "test"), coalesce: .milliseconds(1), includeProcessMetrics: false,
             now: { Date().timeIntervalSince1970 + box.withLockedValue { $0 } })
-        scheduler = WeightScheduler(policy: policy, logger: Logger(label: "scheduler"))
+        scheduler = WeightScheduler(policy: policy, logger: testLogger("scheduler"))
         let registry = self.registry
         await scheduler.setObserver { view in await registry.updateScheduler(view) }
         var connection = ConnectionConfiguration(url: try WebSocketURL(parsing: simulator.url))
@@ -45,7 +45,7 @@ final class ExporterHarness: Sendable {
             let configuration = AccountConfiguration(
                 name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method)
             let poller = AccountPoller(
-                account: configuration, environment: environment, scheduler: scheduler, registry: registry, logger: Logger(label: "poller"))
+                account: configuration, environment: environment, scheduler: scheduler, registry: registry, logger: testLogger("poller"))
             await registry.register(account: entry.name, pollIntervalSeconds: interval)
             pollers[entry.name] = poller
         }

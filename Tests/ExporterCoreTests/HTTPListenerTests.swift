@@ -16,7 +16,7 @@ import Testing
         let registry = MetricsRegistry(build: configuration.build, includeProcessMetrics: false)
         await registry.register(account: "a", pollIntervalSeconds: 15)
         await registry.renderNow()
-        let listener = HTTPListener(configuration: configuration, cache: registry.cache, logger: Logger(label: "t"))
+        let listener = HTTPListener(configuration: configuration, cache: registry.cache, logger: testLogger("t"))
         let port = try await listener.bind()[0]
         return (listener, registry, port)
     }
@@ -167,7 +167,7 @@ import Testing
         defer { Task { await listener.close() } }
         var configuration = HTTPListenerConfiguration()
         configuration.listenAddresses = ["127.0.0.1:\(port)"]
-        let second = HTTPListener(configuration: configuration, cache: ScrapeCache(), logger: Logger(label: "t"))
+        let second = HTTPListener(configuration: configuration, cache: ScrapeCache(), logger: testLogger("t"))
         await #expect {
             try await second.bind()
         } throws: { error in

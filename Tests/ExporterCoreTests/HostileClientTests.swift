@@ -56,7 +56,7 @@ import Testing
         let registry = MetricsRegistry(build: BuildInfo(version: "t", revision: "t"), includeProcessMetrics: false)
         for index in 0..<50 { await registry.register(account: "acct\(index)", pollIntervalSeconds: 15) }
         await registry.renderNow()
-        let listener = HTTPListener(configuration: configuration, cache: registry.cache, logger: Logger(label: "t"))
+        let listener = HTTPListener(configuration: configuration, cache: registry.cache, logger: testLogger("t"))
         let port = try await listener.bind()[0]
         defer { Task { await listener.close() } }
         let expected = try await RawHTTPClient.get(port: port, path: "/metrics").body

@@ -2,6 +2,7 @@ import BinanceWebSocketAPI
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import TestSupport
 import Testing
 
 @testable import ExporterCore
@@ -17,7 +18,7 @@ final class ManualClock: Sendable {
 
 @Suite struct SchedulerTests {
     func scheduler(_ clock: ManualClock, share: Double = 0.2, headroom: Double = 0.2) -> WeightScheduler {
-        WeightScheduler(policy: WeightPolicy(maxShare: share, ipHeadroom: headroom), clock: clock.wall, logger: Logger(label: "t"))
+        WeightScheduler(policy: WeightPolicy(maxShare: share, ipHeadroom: headroom), clock: clock.wall, logger: testLogger("t"))
     }
 
     @Test func ownShareCapsSpendPerCalendarMinute() async {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Reads sample values out of text exposition, keyed by `name{labels}` exactly as rendered.
 public struct Exposition: Sendable {
@@ -89,4 +90,12 @@ public func avoidMinuteBoundary() async throws {
     let intoMinute = Int64(Date().timeIntervalSince1970 * 1000) % 60_000
     if intoMinute < 3_000 { try await Task.sleep(for: .milliseconds(3_000 - intoMinute)) }
     if intoMinute > 50_000 { try await Task.sleep(for: .milliseconds(63_000 - intoMinute)) }
+}
+
+/// A logger for components under test: warnings and errors only, so a test run's output shows
+/// what went wrong, not every connect and poll.
+public func testLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = .warning
+    return logger
 }
