@@ -258,38 +258,33 @@ public actor BinanceConnection {
     public func sendSigned(method: String, params: RequestParameters = RequestParameters()) async throws(BinanceClientError)
         -> ResponseEnvelope
     {
-        guard let credentials else { throw .transport("no API credentials configured") }
-        var params = params
-        params.set("timestamp", .int(timestamp()))
-        params.set("recvWindow", .int(configuration.recvWindow))
-        if !isLoggedOn {
-            params.set("apiKey", .string(credentials.apiKey))
-            do {
-                params.set("signature", .string(try credentials.signer.sign(params.signaturePayload)))
-            } catch {
-                throw .transport("signing failed (\(credentials.signer.keyType.rawValue) key)")
-            }
-        }
-        return try await send(method: method, params: params)
+        try await send(method: method, params: try stamped(params, signed: !isLoggedOn))
     }
 
     /// Authenticates the connection with an Ed25519 key (weight 2).
     @discardableResult
     public func logon() async throws(BinanceClientError) -> Response<SessionStatus> {
+        let envelope = try await send(method: "session.logon", params: try stamped(RequestParameters(), signed: true))
+        let status = try decode(envelope, method: "session.logon", ResultDecoder.session)
+        isLoggedOn = true
+        return status
+    }
+
+    /// `params` with `timestamp` and `recvWindow`, and when `signed`, `apiKey` and the signature
+    /// over all of them: the one place where requests are signed.
+    private func stamped(_ params: RequestParameters, signed: Bool) throws(BinanceClientError) -> RequestParameters {
         guard let credentials else { throw .transport("no API credentials configured") }
-        var params = RequestParameters()
-        params.set("apiKey", .string(credentials.apiKey))
+        var params = params
+        if signed { params.set("apiKey", .string(credentials.apiKey)) }
         params.set("timestamp", .int(timestamp()))
         params.set("recvWindow", .int(configuration.recvWindow))
+        guard signed else { return params }
         do {
             params.set("signature", .string(try credentials.signer.sign(params.signaturePayload)))
         } catch {
             throw .transport("signing failed (\(credentials.signer.keyType.rawValue) key)")
         }
-        let envelope = try await send(method: "session.logon", params: params)
-        let status = try decode(envelope, method: "session.logon", ResultDecoder.session)
-        isLoggedOn = true
-        return status
+        return params
     }
 
     /// Measures the clock offset with `session.status` (weight 2 per sample): the sample with
