@@ -17,7 +17,7 @@ public enum ConnectionEvent: Sendable, Equatable {
     /// A frame that was not valid JSON or not a known message.
     case protocolError(String)
     /// The connection is gone; every pending request has failed.
-    case closed(reason: String)
+    case closed(reason: CloseReason)
 }
 
 /// Settings for one connection. Every knob in one value, with production defaults.
@@ -48,7 +48,7 @@ public actor BinanceConnection {
     let transport: WebSocketTransport
     private var pending: [String: PendingRequest] = [:]
     private var nextID: Int64 = 1
-    private var closedReason: String?
+    private var closedReason: CloseReason?
     private var readerTask: Task<Void, Never>?
     private let eventContinuation: AsyncStream<ConnectionEvent>.Continuation
 
@@ -123,7 +123,7 @@ public actor BinanceConnection {
                     await self?.didClose(reason: reason)
                 }
             }
-            await self?.didClose(reason: "connection lost")
+            await self?.didClose(reason: .connectionLost)
         }
     }
 
@@ -185,12 +185,12 @@ public actor BinanceConnection {
         }
     }
 
-    private func didClose(reason: String) {
+    private func didClose(reason: CloseReason) {
         guard closedReason == nil else { return }
         closedReason = reason
         for (_, request) in pending {
             request.timeoutTask.cancel()
-            request.continuation.resume(throwing: BinanceClientError.connectionClosed(reason))
+            request.continuation.resume(throwing: BinanceClientError.connectionClosed("\(reason)"))
         }
         pending.removeAll()
         eventContinuation.yield(.closed(reason: reason))
@@ -213,7 +213,7 @@ public actor BinanceConnection {
     public func send(method: String, params: RequestParameters = RequestParameters()) async throws(BinanceClientError)
         -> ResponseEnvelope
     {
-        if let closedReason { throw .connectionClosed(closedReason) }
+        if let closedReason { throw .connectionClosed("\(closedReason)") }
         let id = String(nextID)
         nextID += 1
         let text = JSONWriter.request(id: id, method: method, params: params)
@@ -232,7 +232,7 @@ public actor BinanceConnection {
                         do {
                             try await transport.send(text: text)
                         } catch {
-                            await self?.didClose(reason: "\(error)")
+                            await self?.didClose(reason: .sendFailed("\(error)"))
                         }
                     }
                 }
@@ -273,7 +273,7 @@ public actor BinanceConnection {
     /// `params` with `timestamp` and `recvWindow`, and when `signed`, `apiKey` and the signature
     /// over all of them: the one place where requests are signed.
     private func stamped(_ params: RequestParameters, signed: Bool) throws(BinanceClientError) -> RequestParameters {
-        guard let credentials else { throw .transport("no API credentials configured") }
+        guard let credentials else { throw .configuration("no API credentials configured") }
         var params = params
         if signed { params.set("apiKey", .string(credentials.apiKey)) }
         params.set("timestamp", .int(timestamp()))
@@ -282,7 +282,7 @@ public actor BinanceConnection {
         do {
             params.set("signature", .string(try credentials.signer.sign(params.signaturePayload)))
         } catch {
-            throw .transport("signing failed (\(credentials.signer.keyType.rawValue) key)")
+            throw .configuration("signing failed (\(credentials.signer.keyType.rawValue) key)")
         }
         return params
     }
@@ -347,7 +347,7 @@ public actor BinanceConnection {
     /// Closes with 1000 and fails anything still pending.
     public func close() async {
         await transport.close()
-        didClose(reason: "closed by client")
+        didClose(reason: .closedByClient)
         readerTask?.cancel()
     }
 }

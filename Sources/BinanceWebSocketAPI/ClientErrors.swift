@@ -60,6 +60,9 @@ public enum BinanceClientError: Error, Sendable, CustomStringConvertible {
     case handshakeRejected(httpStatus: Int, retryAfterSeconds: Int?)
     /// TCP/TLS/WebSocket failure.
     case transport(String)
+    /// The client cannot make the request as configured: no credentials, a key that cannot
+    /// sign, a TLS trust file that cannot be loaded. Retrying does not help.
+    case configuration(String)
     /// No answer within the deadline; the connection may be silent or dead.
     case timeout(method: String)
     /// The answer arrived but its payload was not what the method documents.
@@ -69,23 +72,13 @@ public enum BinanceClientError: Error, Sendable, CustomStringConvertible {
     /// The caller cancelled the request.
     case cancelled
 
-    /// The value of the `code` label on `poll_errors_total`.
-    public var metricCode: String {
-        switch self {
-        case .api(let error): String(error.code)
-        case .handshakeRejected(let status, _): status == 418 || status == 429 ? "-1003" : "transport"
-        case .transport, .connectionClosed, .cancelled: "transport"
-        case .timeout: "timeout"
-        case .decode: "decode"
-        }
-    }
-
     public var description: String {
         switch self {
         case .api(let error): error.description
         case .handshakeRejected(let status, let retryAfter):
             "WebSocket handshake rejected with HTTP \(status)" + (retryAfter.map { " (Retry-After \($0) s)" } ?? "")
         case .transport(let reason): "transport error: \(reason)"
+        case .configuration(let problem): "configuration error: \(problem)"
         case .timeout(let method): "\(method): no response before the deadline"
         case .decode(let method, let error): "\(method): cannot decode response: \(error)"
         case .connectionClosed(let reason): "connection closed: \(reason)"

@@ -9,7 +9,7 @@ public enum TransportEvent: Sendable {
     case text([UInt8])
     /// A frame the protocol does not allow (binary); reported so it can be counted.
     case unexpectedFrame(String)
-    case closed(reason: String)
+    case closed(reason: CloseReason)
 }
 
 /// Connection knobs in one value, with production defaults.
@@ -56,7 +56,7 @@ public final class WebSocketTransport: Sendable {
                 }
                 sslContext = try NIOSSLContext(configuration: tls)
             } catch {
-                throw .transport("TLS setup failed: \(error)")
+                throw .configuration("TLS setup failed: \(error)")
             }
         } else {
             sslContext = nil
@@ -209,7 +209,7 @@ final class WebSocketFrameHandler: ChannelInboundHandler, @unchecked Sendable {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pongDeadline = context.eventLoop.scheduleTask(in: pongTimeout) {
             let (handler, context) = loopBound.value
-            if handler.awaitingPong { handler.finish(context: context, reason: "missed pong") }
+            if handler.awaitingPong { handler.finish(context: context, reason: .missedPong) }
         }
     }
 
@@ -236,22 +236,22 @@ final class WebSocketFrameHandler: ChannelInboundHandler, @unchecked Sendable {
                 let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: reply)
                 context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
             }
-            finish(context: context, reason: "close frame \(code.map { String(describing: $0) } ?? "without code")")
+            finish(context: context, reason: .closeFrame(code: code.map { UInt16(webSocketErrorCode: $0) }))
         default:
             continuation.yield(.unexpectedFrame("opcode \(frame.opcode)"))
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(context: context, reason: "connection lost")
+        finish(context: context, reason: .connectionLost)
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(context: context, reason: "\(error)")
+        finish(context: context, reason: .transportError("\(error)"))
     }
 
-    private func finish(context: ChannelHandlerContext, reason: String) {
+    private func finish(context: ChannelHandlerContext, reason: CloseReason) {
         guard !closed else { return }
         closed = true
         pingTask?.cancel()

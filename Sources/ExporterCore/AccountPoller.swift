@@ -4,18 +4,13 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// Why a poll was not attempted. Not an error: nothing was sent.
-enum PollSkip: Error {
-    case deferred(DeferralReason)
-    case backoff
-}
-
-/// Polls one account on its own connection and publishes the results to the registry.
+/// Polls one account on its own connection and reports what happened as `PollerEvent`s.
 ///
 /// Every request first asks the shared `WeightScheduler`; a refused poll is skipped, not queued.
-/// Connections are opened lazily, re-opened with exponential backoff, rotated before 24 h or on
-/// `serverShutdown` (make-before-break), and the clock offset is re-measured on −1021. A key
-/// Binance rejects stops this account with one clear log line; other accounts carry on.
+/// The connection's life (first connect, reconnect after backoff, rotation before 24 h or on
+/// `serverShutdown`, stop on a rejected key) is decided by `ConnectionLifecycle`, a value with
+/// pure transitions; this actor performs what it decides. The real cost of each method is
+/// learnt by `WeightLedger`. All times come from the injected `environment.clock`.
 public actor AccountPoller: Service {
     public nonisolated let account: AccountConfiguration
     private let environment: PollerEnvironment
@@ -24,23 +19,18 @@ public actor AccountPoller: Service {
     private let logger: Logger
     private let group: any EventLoopGroup
 
+    private var lifecycle: ConnectionLifecycle
     private var connection: BinanceConnection?
+    /// Forwards the current connection's events to this actor; replaced with the connection.
     private var monitor: Task<Void, Never>?
-    private var rotateReason: String?
-    private var disconnectReason: String?
+    /// One poll or rotation at a time: they would interleave at every `await`.
+    private var gate = PollGate()
     private var backoff: Backoff
-    private var nextConnectAllowed: ContinuousClock.Instant?
-    private var method: MethodVersion
+    private var ledger = WeightLedger()
+    private var version: MethodVersion
     private var fallbackAllowed: Bool
-    private var measuredWeight: [String: Int64] = [:]
     private var effectiveInterval: Double
-    private var stopped = false
-    private var lastClockSync: ContinuousClock.Instant?
-    /// Set while a poll or a rotation runs. Actor methods interleave at every `await`; this keeps
-    /// a `serverShutdown` rotation from swapping the connection under an in-flight poll.
-    private var busy = false
-    /// The last `rateLimits.count` this poller saw, with the local time of the answer.
-    private var lastSeen: (time: Int64, count: Int64)?
+    private var lastClockSync: Int64?
     private var offsetMilliseconds: Int64 = 0
 
     public init(
@@ -56,25 +46,17 @@ public actor AccountPoller: Service {
         self.logger = logger
         self.group = group
         self.backoff = environment.backoff
-        self.method = account.accountMethod == .v2 ? .v2 : .v1
+        self.lifecycle = ConnectionLifecycle(maxAgeSeconds: environment.maxConnectionAgeSeconds)
+        self.version = account.accountMethod == .v2 ? .v2 : .v1
         self.fallbackAllowed = account.accountMethod == .v1WithFallback
         self.effectiveInterval = account.intervalSeconds
     }
 
     /// True once Binance rejected this account's key: only a reload (SIGHUP) restarts it.
-    public var isStopped: Bool { stopped }
+    public var isStopped: Bool { lifecycle.isStopped }
 
-    private var statusMethod: String { method == .v1 ? "account.status" : "v2/account.status" }
-
-    /// Assumed weights until measured from `rateLimits.count`: v1 10 (the 2024 changelog), v2 5.
-    private func weight(of method: String) -> Int64 {
-        if let measured = measuredWeight[method] { return measured }
-        switch method {
-        case "account.status", "account.position", "account.balance": return 10
-        case "session.status", "session.logon", "session.logout": return 2
-        default: return 5
-        }
-    }
+    private var now: Int64 { environment.clock.nowMilliseconds() }
+    private var statusMethod: BinanceMethod { .accountStatus(version) }
 
     /// Each request's deadline: the configured one, but never longer than the effective
     /// interval (at least 3 s), so a silent connection fails this poll before the next is due
@@ -84,12 +66,14 @@ public actor AccountPoller: Service {
     }
 
     private var pollWeight: Int64 {
-        weight(of: statusMethod) + (account.positionsDetail ? weight(of: "v2/account.position") : 0)
+        ledger.weight(of: statusMethod) + (account.positionsDetail ? ledger.weight(of: .accountPositionV2) : 0)
     }
+
+    private func report(_ events: PollerEvent...) async { await registry.apply(account: account.name, events) }
 
     public func run() async throws {
         await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
-        await registry.update(account: account.name) { [method = statusMethod] in $0.health.accountMethod = method }
+        await report(.method(statusMethod.rawValue))
         await updateStretch()
         await cancelWhenGracefulShutdown {
             await self.loop()
@@ -103,165 +87,175 @@ public actor AccountPoller: Service {
         let interval = account.intervalSeconds * factor
         if interval != effectiveInterval {
             effectiveInterval = interval
-            await registry.update(account: account.name) { $0.health.pollIntervalSeconds = interval }
+            await report(.interval(interval))
         }
     }
 
     private func loop() async {
-        let clock = ContinuousClock()
         try? await Task.sleep(for: .seconds(effectiveInterval * environment.staggerFraction))
-        var next = clock.now
-        while !Task.isCancelled && !stopped {
+        var next = now
+        while !Task.isCancelled && !lifecycle.isStopped {
             await pollOnce()
             await updateStretch()
-            next = next.advanced(by: .seconds(effectiveInterval))
-            if next < clock.now { next = clock.now.advanced(by: .seconds(effectiveInterval)) }
-            try? await Task.sleep(until: next, clock: clock)
+            let interval = Int64(effectiveInterval * 1000)
+            next += interval
+            if next < now { next = now + interval }
+            try? await Task.sleep(for: .milliseconds(max(0, next - now)))
         }
-        // A stopped account keeps its self metrics until the process ends.
+        // A stopped account keeps its self metrics until the process ends or a reload.
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
     }
 
-    /// Runs `body` when no poll or rotation is running (they would interleave at awaits).
+    /// Runs `body` when no other poll or rotation runs; waiters are served in order.
     private func exclusively(_ body: () async -> Void) async {
-        while busy { try? await Task.sleep(for: .milliseconds(5)) }
-        busy = true
-        defer { busy = false }
+        if !gate.tryEnter() {
+            await withCheckedContinuation { gate.enqueue($0) }
+        }
         await body()
+        gate.leave()
     }
 
     /// One poll now (the loop's step; also a test hook).
     public func pollOnce() async {
-        await exclusively { await pollLocked() }
+        await exclusively { await poll() }
     }
 
-    private func pollLocked() async {
-        guard !stopped else { return }
-        let started = ContinuousClock.now
+    private func poll() async {
+        let started = now
         var used: BinanceConnection?
         do {
-            let connection = try await ensureConnection()
+            guard let ready = try await prepareConnection() else { return }
+            let connection: BinanceConnection
+            switch ready {
+            case .skipped(let skip):
+                logger.debug("poll skipped", metadata: ["reason": "\(skip)"])
+                await report(.skipped)
+                return
+            case .ready(let current):
+                connection = current
+            }
             used = connection
             await connection.setRequestTimeout(requestDeadline)
-            let data = try await fetch(connection)
-            backoff.reset()
-            let duration = (ContinuousClock.now - started).seconds
-            let time = environment.clock.nowSeconds
-            await registry.update(account: account.name) { view in
-                view.data = data
-                view.health.polls += 1
-                view.health.lastPollSucceeded = true
-                view.health.lastSuccess = time
-                view.health.stopped = nil
-                view.health.pollDurationSeconds = duration
-                view.health.firstPollAttempted = true
-            }
-        } catch let skip as PollSkip {
-            logger.debug("poll skipped", metadata: ["reason": "\(skip)"])
-            await registry.update(account: account.name) { $0.health.firstPollAttempted = true }
-        } catch let error as BinanceClientError {
-            let duration = (ContinuousClock.now - started).seconds
-            await handle(error, on: used)
-            await registry.update(account: account.name) { view in
-                view.health.polls += 1
-                view.health.lastPollSucceeded = false
-                view.health.errorsByCode[error.metricCode, default: 0] += 1
-                view.health.pollDurationSeconds = duration
-                view.health.firstPollAttempted = true
+            switch try await fetch(connection) {
+            case .skipped(let skip):
+                logger.debug("poll skipped", metadata: ["reason": "\(skip)"])
+                await report(.skipped)
+            case .fetched(let data):
+                backoff.reset()
+                await report(.succeeded(data, at: Double(now) / 1000, duration: Double(now - started) / 1000))
             }
         } catch {
-            logger.error("unexpected poll failure", metadata: ["error": "\(error)"])
+            await handle(error, on: used)
+            await report(.failed(code: error.errorCodeLabel, duration: Double(now - started) / 1000))
         }
     }
 
     // MARK: connection lifecycle
 
-    private func ensureConnection() async throws -> BinanceConnection {
-        if let connection, await !connection.isClosed {
-            let age = Double(environment.clock.nowMilliseconds() - connection.connectedAt) / 1000
-            if age > environment.maxConnectionAgeSeconds, rotateReason == nil { rotateReason = "max_age" }
-            guard let reason = rotateReason else { return connection }
-            // Make-before-break: the old connection serves until the new one is ready.
-            do {
-                let fresh = try await openConnection(reason: reason)
-                rotateReason = nil
-                await connection.close()
-                return fresh
-            } catch is PollSkip {
-                return connection
-            }
-        }
-        if let connection {
-            self.connection = nil
-            await connection.close()
-        }
-        if let nextConnectAllowed, ContinuousClock.now < nextConnectAllowed { throw PollSkip.backoff }
-        let reason = disconnectReason
-        return try await openConnection(reason: reason)
+    private enum Readiness {
+        case ready(BinanceConnection)
+        case skipped(PollSkip)
     }
 
-    private func openConnection(reason: String?) async throws -> BinanceConnection {
+    /// Does what the lifecycle says before a poll. Nil when the account is stopped.
+    private func prepareConnection() async throws(BinanceClientError) -> Readiness? {
+        switch lifecycle.pollDue(now: now) {
+        case .stop:
+            return nil
+        case .skip(let skip):
+            return .skipped(skip)
+        case .useConnection:
+            guard let connection else {
+                lifecycle.closed(.connectionLost)
+                return try await prepareConnection()
+            }
+            return .ready(connection)
+        case .connect(let reason):
+            if let stale = connection {
+                connection = nil
+                await stale.close()
+            }
+            switch try await open(reason: reason) {
+            case .deferred(let why): return .skipped(.deferred(why))
+            case .opened(let fresh): return .ready(fresh)
+            }
+        case .rotate(let reason):
+            // Make-before-break: the old connection serves until the new one is ready.
+            let old = connection
+            switch try await open(reason: reason) {
+            case .deferred:
+                if let old { return .ready(old) }
+                return .skipped(.backoff)
+            case .opened(let fresh):
+                if let old, old !== fresh { await old.close() }
+                return .ready(fresh)
+            }
+        }
+    }
+
+    private enum Opening {
+        case opened(BinanceConnection)
+        case deferred(DeferralReason)
+    }
+
+    private func open(reason: ReconnectReason?) async throws(BinanceClientError) -> Opening {
         let keyType = account.credentials.signer.keyType
-        let setupWeight: Int64 = 5 + 2 * Int64(environment.clockSyncSamples) + (keyType.supportsSessionLogon ? 2 : 0)
-        if case .deferred(let why, _) = await scheduler.admit(weight: setupWeight) { throw PollSkip.deferred(why) }
+        let setupWeight =
+            BinanceMethod.handshakeWeight + ledger.weight(of: .sessionStatus) * Int64(environment.clockSyncSamples)
+            + (keyType.supportsSessionLogon ? ledger.weight(of: .sessionLogon) : 0)
+        if case .deferred(let why, _) = await scheduler.admit(weight: setupWeight) { return .deferred(why) }
         let fresh: BinanceConnection
         do {
             fresh = try await BinanceConnection.connect(
                 configuration: environment.connection, credentials: account.credentials, clock: environment.clock,
                 logger: logger, group: group)
         } catch {
-            await addWeight(5)
-            scheduleReconnect()
+            await report(.spent(BinanceMethod.handshakeWeight))
+            lifecycle.openFailed(retryAt: now + backoffDelay())
             if case .handshakeRejected(let status, let retryAfter) = error {
-                let until = retryAfter.map { environment.clock.nowMilliseconds() + Int64($0) * 1000 }
+                let until = retryAfter.map { now + Int64($0) * 1000 }
                 if status == 418 { await scheduler.banned(until: until) }
                 if status == 429 { await scheduler.rateLimited(retryAfter: until) }
             }
             logger.warning("connect failed", metadata: ["error": "\(error)", "url": "\(environment.connection.url)"])
             throw error
         }
-        await addWeight(5)
+        await report(.spent(BinanceMethod.handshakeWeight))
         await fresh.setRequestTimeout(requestDeadline)
         do {
             // The clock first: session.logon carries a signed timestamp.
             try await synchroniseClock(on: fresh)
             if keyType.supportsSessionLogon {
                 let status = try await fresh.logon()
-                await charge("session.logon", status.rateLimit)
+                await charge(.sessionLogon, status.rateLimit)
             }
         } catch {
             await fresh.close()
-            scheduleReconnect()
+            lifecycle.openFailed(retryAt: now + backoffDelay())
             throw error
         }
-        if let old = connection, old !== fresh { monitor?.cancel() }
+        monitor?.cancel()
         connection = fresh
-        disconnectReason = nil
+        lifecycle.opened(now: now)
         startMonitor(fresh)
-        let label = reason
-        await registry.update(account: account.name) { view in
-            view.health.connected = true
-            if let label { view.health.reconnectsByReason[label, default: 0] += 1 }
-        }
-        logger.info("connected", metadata: ["url": "\(environment.connection.url)", "reason": "\(reason ?? "initial")"])
-        return fresh
+        await report(.connected(reason: reason))
+        logger.info("connected", metadata: ["url": "\(environment.connection.url)", "reason": "\(reason?.rawValue ?? "initial")"])
+        return .opened(fresh)
     }
 
-    private func synchroniseClock(on connection: BinanceConnection) async throws {
+    private func synchroniseClock(on connection: BinanceConnection) async throws(BinanceClientError) {
         let sync = try await connection.synchroniseClock(samples: environment.clockSyncSamples)
-        lastClockSync = ContinuousClock.now
+        lastClockSync = now
         offsetMilliseconds = sync.offset
-        await addWeight(weight(of: "session.status") * Int64(environment.clockSyncSamples))
-        await observed(sync.rateLimit)
+        ledger.observe(sync.rateLimit, now: now)
+        await scheduler.observe(sync.rateLimit)
         await scheduler.setClockOffset(milliseconds: sync.offset)
-        let seconds = Double(sync.offset) / 1000
-        await registry.update(account: account.name) { $0.health.clockOffsetSeconds = seconds }
+        await report(
+            .spent(ledger.weight(of: .sessionStatus) * Int64(environment.clockSyncSamples)),
+            .clockOffset(seconds: Double(sync.offset) / 1000))
     }
 
-    private func scheduleReconnect() {
-        let delay = backoff.nextDelay(random: environment.random)
-        nextConnectAllowed = ContinuousClock.now.advanced(by: .seconds(delay))
-    }
+    private func backoffDelay() -> Int64 { Int64(backoff.nextDelay(random: environment.random) * 1000) }
 
     private func startMonitor(_ connection: BinanceConnection) {
         monitor = Task { [weak self] in
@@ -275,122 +269,108 @@ public actor AccountPoller: Service {
         guard source === connection else { return }
         switch event {
         case .serverShutdown:
-            rotateReason = "server_shutdown"
             // Rotate now rather than at the next poll (the old connection is about to go), but
             // after any in-flight poll on it has finished: make-before-break.
+            guard lifecycle.serverShutdown() else { return }
             await exclusively {
-                guard !stopped, rotateReason != nil, connection != nil else { return }
-                _ = try? await ensureConnection()
+                guard case .ready = try? await prepareConnection() else { return }
             }
         case .sessionError(let code, let message):
             let error = APIError(method: "session", status: 401, code: code, message: message)
             if error.isCredentialProblem { await stop(because: error) }
         case .protocolError(let what):
             logger.warning("malformed frame from Binance", metadata: ["problem": "\(what)"])
-            await registry.update(account: account.name) { $0.health.errorsByCode["decode", default: 0] += 1 }
+            await report(.error(code: "decode"))
         case .closed(let reason):
             connection = nil
-            disconnectReason = Self.reconnectReason(reason)
-            await registry.update(account: account.name) { $0.health.connected = false }
+            lifecycle.closed(reason)
+            await report(.disconnected)
             logger.info("connection closed", metadata: ["reason": "\(reason)"])
         }
     }
 
-    static func reconnectReason(_ text: String) -> String {
-        if text.contains("pong") { return "missed_pong" }
-        if text.contains("close frame") { return "close_frame" }
-        if text.contains("closed by client") { return "client_close" }
-        return "connection_lost"
-    }
-
     // MARK: polling
 
-    private func fetch(_ connection: BinanceConnection) async throws -> AccountData {
-        if case .deferred(let why, _) = await scheduler.admit(weight: pollWeight) { throw PollSkip.deferred(why) }
-        if let lastClockSync, ContinuousClock.now - lastClockSync > .seconds(environment.clockResyncSeconds),
-            case .admitted = await scheduler.admit(weight: weight(of: "session.status"))
+    private enum Fetch {
+        case fetched(AccountData)
+        case skipped(PollSkip)
+    }
+
+    private func fetch(_ connection: BinanceConnection) async throws(BinanceClientError) -> Fetch {
+        if case .deferred(let why, _) = await scheduler.admit(weight: pollWeight) { return .skipped(.deferred(why)) }
+        if let lastClockSync, Double(now - lastClockSync) > environment.clockResyncSeconds * 1000,
+            case .admitted = await scheduler.admit(weight: ledger.weight(of: .sessionStatus))
         {
             try await synchroniseClock(on: connection)
         }
         let status = try await fetchStatus(connection)
         var details: [PositionDetail]?
         if account.positionsDetail {
-            let positions = try await withResync(connection) { try await connection.positions(.v2) }
-            await charge("v2/account.position", positions.rateLimit)
+            let positions = try await withResync(connection) { () async throws(BinanceClientError) in
+                try await connection.positions(.v2)
+            }
+            await charge(.accountPositionV2, positions.rateLimit)
             details = positions.value
         }
-        return AccountData(status: status.value, positionDetails: details, polledAt: environment.clock.nowSeconds)
+        return .fetched(AccountData(status: status.value, positionDetails: details, polledAt: Double(now) / 1000))
     }
 
-    private func fetchStatus(_ connection: BinanceConnection) async throws -> Response<AccountStatus> {
-        let method = statusMethod
-        let version = self.method
+    private func fetchStatus(_ connection: BinanceConnection) async throws(BinanceClientError) -> Response<AccountStatus> {
+        let version = self.version
         do {
-            let response = try await withResync(connection) { try await connection.accountStatus(version) }
-            await charge(method, response.rateLimit)
+            let response = try await withResync(connection) { () async throws(BinanceClientError) in
+                try await connection.accountStatus(version)
+            }
+            await charge(.accountStatus(version), response.rateLimit)
             return response
-        } catch BinanceClientError.api(let error) where error.isUnknownMethod && fallbackAllowed && version == .v1 {
+        } catch .api(let error) where error.isUnknownMethod && fallbackAllowed && version == .v1 {
             fallbackAllowed = false
-            self.method = .v2
+            self.version = .v2
             logger.warning(
                 "account.status is not available; falling back to v2/account.status (leverage, margin type and account flags will be absent)",
                 metadata: ["code": "\(error.code)"])
-            await registry.update(account: account.name) { $0.health.accountMethod = "v2/account.status" }
-            let response = try await withResync(connection) { try await connection.accountStatus(.v2) }
-            await charge("v2/account.status", response.rateLimit)
+            await report(.method(BinanceMethod.accountStatusV2.rawValue))
+            let response = try await withResync(connection) { () async throws(BinanceClientError) in
+                try await connection.accountStatus(.v2)
+            }
+            await charge(.accountStatusV2, response.rateLimit)
             return response
         }
     }
 
     /// Runs a signed call; on −1021 re-measures the clock offset and retries exactly once.
     private func withResync<T: Sendable>(
-        _ connection: BinanceConnection, _ call: () async throws -> T
-    ) async throws -> T {
+        _ connection: BinanceConnection, _ call: () async throws(BinanceClientError) -> T
+    ) async throws(BinanceClientError) -> T {
         do {
             return try await call()
-        } catch BinanceClientError.api(let error) where error.isInvalidTimestamp {
+        } catch .api(let error) where error.isInvalidTimestamp {
             await charge(error.method, error.rateLimit)
             logger.warning("timestamp rejected (-1021); re-measuring clock offset and retrying once")
-            await registry.update(account: account.name) { $0.health.errorsByCode["-1021", default: 0] += 1 }
-            guard case .admitted = await scheduler.admit(weight: weight(of: "session.status")) else {
-                throw BinanceClientError.api(error)
+            await report(.error(code: "-1021"))
+            guard case .admitted = await scheduler.admit(weight: ledger.weight(of: .sessionStatus)) else {
+                throw .api(error)
             }
             try await synchroniseClock(on: connection)
             return try await call()
         }
     }
 
-    /// Records a `rateLimits` answer for the scheduler and as the base for the next measurement.
-    private func observed(_ rateLimit: RateLimitStatus?) async {
+    /// Accounts an answered request: the ledger learns its real cost, the scheduler sees the
+    /// IP-wide count, the account's consumed weight grows.
+    private func charge(_ method: BinanceMethod, _ rateLimit: RateLimitStatus?) async {
+        let weight = ledger.charge(method, rateLimit, now: now, offset: offsetMilliseconds)
         await scheduler.observe(rateLimit)
-        if let rateLimit { lastSeen = (environment.clock.nowMilliseconds(), rateLimit.count) }
+        await report(.spent(weight))
     }
 
-    /// Accounts an answered request. Binance's documented weights disagree (5 vs 10), so the
-    /// real cost is learned from the change in `rateLimits.count` since the previous answer, when
-    /// both fall well inside one calendar minute of exchange time. Other programs on the IP can
-    /// only inflate a change, so the smallest observation wins.
-    private func charge(_ method: String, _ rateLimit: RateLimitStatus?) async {
-        let now = environment.clock.nowMilliseconds()
-        if let rateLimit, let lastSeen, Self.sameWindow(lastSeen.time + offsetMilliseconds, now + offsetMilliseconds),
-            rateLimit.count > lastSeen.count
-        {
-            let delta = rateLimit.count - lastSeen.count
-            if delta <= 50, delta < measuredWeight[method] ?? Int64.max { measuredWeight[method] = delta }
+    private func charge(_ methodName: String, _ rateLimit: RateLimitStatus?) async {
+        if let method = BinanceMethod(rawValue: methodName) {
+            await charge(method, rateLimit)
+        } else {
+            ledger.observe(rateLimit, now: now)
+            await scheduler.observe(rateLimit)
         }
-        await addWeight(weight(of: method))
-        await observed(rateLimit)
-    }
-
-    /// Both instants lie in one calendar minute with 2 s to spare on each side, so a window
-    /// reset between them (and clock-offset error) cannot make a change look smaller.
-    static func sameWindow(_ a: Int64, _ b: Int64) -> Bool {
-        let minute = (a - 2_000) / 60_000
-        return minute == (a + 2_000) / 60_000 && minute == (b - 2_000) / 60_000 && minute == (b + 2_000) / 60_000
-    }
-
-    private func addWeight(_ weight: Int64) async {
-        await registry.update(account: account.name) { $0.health.weightConsumed += UInt64(weight) }
     }
 
     /// `used` is the connection the failed request went over; only that one is closed.
@@ -399,7 +379,8 @@ public actor AccountPoller: Service {
         case .api(let apiError):
             // Refused requests (429/418) cost nothing; any other answer was charged.
             if apiError.isRateLimited || apiError.isBanned {
-                await observed(apiError.rateLimit)
+                ledger.observe(apiError.rateLimit, now: now)
+                await scheduler.observe(apiError.rateLimit)
             } else {
                 await charge(apiError.method, apiError.rateLimit)
             }
@@ -419,25 +400,24 @@ public actor AccountPoller: Service {
                 monitor?.cancel()
                 await connection.close()
             }
-            disconnectReason = "error"
-            scheduleReconnect()
-            await registry.update(account: account.name) { $0.health.connected = false }
-        case .handshakeRejected, .decode, .cancelled:
+            // A failure on a connection that is no longer current (a failed rotation, an old
+            // one) leaves the current connection alone.
+            if connection == nil {
+                lifecycle.requestFailed(retryAt: now + backoffDelay())
+                await report(.disconnected)
+            }
+        case .handshakeRejected, .decode, .cancelled, .configuration:
             logger.warning("poll failed", metadata: ["error": "\(error)"])
         }
     }
 
     private func stop(because error: APIError) async {
-        guard !stopped else { return }
-        stopped = true
+        guard !lifecycle.isStopped else { return }
+        lifecycle.credentialsRejected()
         logger.error(
-            "Binance rejected this account's API key; polling stopped until the key is fixed and the exporter restarted or reloaded",
+            "Binance rejected this account's API key; polling stopped until the key is fixed and the exporter reloaded (SIGHUP) or restarted",
             metadata: ["code": "\(error.code)", "message": "\(error.message)"])
-        await registry.update(account: account.name) { view in
-            view.health.stopped = .credentialsRejected
-            view.health.lastPollSucceeded = false
-            view.health.connected = false
-        }
+        await report(.stopped(.credentialsRejected))
         await scheduler.unregister(account: account.name)
         if let connection {
             self.connection = nil

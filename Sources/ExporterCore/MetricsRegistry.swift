@@ -58,6 +58,17 @@ public actor MetricsRegistry {
         scheduleRender()
     }
 
+    /// Applies a poller's events to its account, in order, and schedules one render.
+    public func apply(account: String, _ events: [PollerEvent]) {
+        guard var view = views[account], !events.isEmpty else { return }
+        for event in events { view.apply(event) }
+        views[account] = view
+        dirty.insert(account)
+        scheduleRender()
+    }
+
+    public func apply(account: String, _ event: PollerEvent) { apply(account: account, [event]) }
+
     public func update(account: String, _ change: @Sendable (inout AccountView) -> Void) {
         guard var view = views[account] else { return }
         change(&view)

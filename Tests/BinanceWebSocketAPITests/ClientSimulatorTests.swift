@@ -250,11 +250,11 @@ import Testing
         defer { Task { await harness.simulator.stop() } }
         harness.simulator.updateFaults { $0.ignoreClientPings = true }
         let connection = try await harness.connect(.hmac, pingInterval: 100)
-        var reason: String?
+        var reason: CloseReason?
         for await event in connection.events {
             if case .closed(let why) = event { reason = why }
         }
-        #expect(reason == "missed pong")
+        #expect(reason == .missedPong)
     }
 
     @Test func serverShutdownEventAndCloseFrame() async throws {
@@ -265,13 +265,13 @@ import Testing
         harness.simulator.announceShutdown()
         harness.simulator.closeAllConnections(code: .goingAway)
         var sawShutdown = false
-        var closeReason: String?
+        var closeReason: CloseReason?
         for await event in connection.events {
             if event == .serverShutdown { sawShutdown = true }
             if case .closed(let reason) = event { closeReason = reason }
         }
         #expect(sawShutdown)
-        #expect(closeReason?.contains("close frame") == true)
+        #expect(closeReason == .closeFrame(code: 1001))
         // A new connection works right away.
         let again = try await harness.connect(.hmac)
         _ = try await again.accountStatus(.v2)

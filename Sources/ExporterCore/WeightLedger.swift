@@ -1,0 +1,38 @@
+import BinanceWebSocketAPI
+
+/// What one account's requests cost, learnt from Binance's own counter. Binance's documented
+/// weights disagree (5 vs 10 for `account.status`), so the real cost of a method is the change
+/// in `rateLimits.count` between two answers that fall well inside one calendar minute of
+/// exchange time. Other programs on the IP can only inflate a change, so the smallest
+/// observation wins. A value: tested without sockets.
+struct WeightLedger: Sendable {
+    private(set) var measured: [BinanceMethod: Int64] = [:]
+    /// The last `rateLimits.count` seen, with the local time (ms) of the answer.
+    private var lastSeen: (time: Int64, count: Int64)?
+
+    /// The weight to budget for `method`: measured, or Binance's documented value until then.
+    func weight(of method: BinanceMethod) -> Int64 { measured[method] ?? method.assumedWeight }
+
+    /// Records an answered request and returns the weight to account for it.
+    mutating func charge(_ method: BinanceMethod, _ rateLimit: RateLimitStatus?, now: Int64, offset: Int64) -> Int64 {
+        if let rateLimit, let lastSeen, Self.sameWindow(lastSeen.time + offset, now + offset), rateLimit.count > lastSeen.count {
+            let delta = rateLimit.count - lastSeen.count
+            if delta <= 50, delta < measured[method] ?? Int64.max { measured[method] = delta }
+        }
+        let weight = weight(of: method)
+        observe(rateLimit, now: now)
+        return weight
+    }
+
+    /// Records a `rateLimits` answer as the base for the next measurement.
+    mutating func observe(_ rateLimit: RateLimitStatus?, now: Int64) {
+        if let rateLimit { lastSeen = (now, rateLimit.count) }
+    }
+
+    /// Both instants lie in one calendar minute with 2 s to spare on each side, so a window
+    /// reset between them (and clock-offset error) cannot make a change look smaller.
+    static func sameWindow(_ a: Int64, _ b: Int64) -> Bool {
+        let minute = (a - 2_000) / 60_000
+        return minute == (a + 2_000) / 60_000 && minute == (b - 2_000) / 60_000 && minute == (b + 2_000) / 60_000
+    }
+}
