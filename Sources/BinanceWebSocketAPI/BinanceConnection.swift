@@ -46,7 +46,7 @@ public actor BinanceConnection {
     private let clock: WallClock
     private let logger: Logger
     let transport: WebSocketTransport
-    private var pending: [String: PendingRequest] = [:]
+    private var pending = PendingRequests()
     private var nextID: Int64 = 1
     private var closedReason: CloseReason?
     private var readerTask: Task<Void, Never>?
@@ -60,12 +60,6 @@ public actor BinanceConnection {
     public private(set) var isLoggedOn = false
     /// Local time (ms) when the connection was established.
     public nonisolated let connectedAt: Int64
-
-    private struct PendingRequest {
-        let method: String
-        let continuation: CheckedContinuation<ResponseEnvelope, any Error>
-        let timeoutTask: Task<Void, Never>
-    }
 
     /// Opens the WebSocket. Costs 5 request weight on Binance.
     public static func connect(
@@ -103,28 +97,59 @@ public actor BinanceConnection {
 
     public func setRequestTimeout(_ timeout: Duration) { requestTimeout = max(.milliseconds(1), timeout) }
 
+    /// The connection's one task: a reader that delivers frames in order, and beside it one
+    /// sweep that fails requests past their deadline. Both end when the connection closes.
     private func startReading() {
         let transport = self.transport
         readerTask = Task { [weak self] in
-            for await event in transport.events {
-                switch event {
-                case .text(let bytes):
-                    // Parse off the actor: a v1 status frame is hundreds of KB.
-                    let message: Result<InboundMessage, any Error>
-                    do {
-                        message = .success(try EnvelopeClassifier.classify(try JSONParser.parse(bytes)))
-                    } catch {
-                        message = .failure(error)
+            await withDiscardingTaskGroup { group in
+                group.addTask { [weak self] in
+                    while !Task.isCancelled, let wait = await self?.expireOverdue() {
+                        try? await Task.sleep(for: wait)
                     }
-                    await self?.deliver(message, size: bytes.count)
-                case .unexpectedFrame(let what):
-                    await self?.unreadable("unexpected \(what)", size: 0)
-                case .closed(let reason):
-                    await self?.didClose(reason: reason)
                 }
+                await Self.read(transport.events, into: WeakConnection(self))
+                group.cancelAll()
             }
-            await self?.didClose(reason: .connectionLost)
         }
+    }
+
+    /// The reader holds the connection weakly, so a connection nobody uses can go away.
+    private struct WeakConnection: Sendable {
+        weak var connection: BinanceConnection?
+        init(_ connection: BinanceConnection?) { self.connection = connection }
+    }
+
+    private static func read(_ events: AsyncStream<TransportEvent>, into target: WeakConnection) async {
+        for await event in events {
+            let connection = target.connection
+            switch event {
+            case .text(let bytes):
+                // Parse off the actor: a v1 status frame is hundreds of KB.
+                let message: Result<InboundMessage, any Error>
+                do {
+                    message = .success(try EnvelopeClassifier.classify(try JSONParser.parse(bytes)))
+                } catch {
+                    message = .failure(error)
+                }
+                await connection?.deliver(message, size: bytes.count)
+            case .unexpectedFrame(let what):
+                await connection?.unreadable("unexpected \(what)", size: 0)
+            case .closed(let reason):
+                await connection?.didClose(reason: reason)
+            }
+        }
+        await target.connection?.didClose(reason: .connectionLost)
+    }
+
+    /// Fails overdue requests; returns how long to sleep until the next check (nil: closed).
+    /// Checks at least every second, and often enough for short deadlines.
+    private func expireOverdue() -> Duration? {
+        guard closedReason == nil else { return nil }
+        let now = ContinuousClock.now
+        let cadence = min(.seconds(1), requestTimeout / 4)
+        guard let next = pending.expire(now: now) else { return cadence }
+        return max(.milliseconds(1), min(cadence, next - now))
     }
 
     private func report(_ event: ConnectionEvent) {
@@ -136,14 +161,12 @@ public actor BinanceConnection {
     /// request fails now instead of waiting out its deadline; otherwise nothing can be matched
     /// and the owner hears of it as a protocol error. Either way it is counted once.
     private func unreadable(_ problem: String, size: Int) {
-        if pending.count == 1, let (id, request) = pending.first {
-            pending.removeValue(forKey: id)
-            request.timeoutTask.cancel()
+        let unanswered = pending.unanswered
+        if unanswered.count == 1, let (id, method) = unanswered.first {
             logger.warning(
                 "unreadable frame in place of the only pending answer; failing that request now",
-                metadata: ["method": "\(request.method)", "bytes": "\(size)", "problem": "\(problem)"])
-            request.continuation.resume(
-                throwing: BinanceClientError.decode(method: request.method, DecodeError(path: "frame", problem: problem)))
+                metadata: ["method": "\(method)", "bytes": "\(size)", "problem": "\(problem)"])
+            pending.finish(id: id, .failure(.decode(method: method, DecodeError(path: "frame", problem: problem))))
             return
         }
         logger.warning("discarding malformed frame", metadata: ["bytes": "\(size)", "problem": "\(problem)"])
@@ -169,43 +192,25 @@ public actor BinanceConnection {
                 let text = envelope.error?.message ?? "status \(envelope.status)"
                 logger.error("session-level error; failing all requests on this connection", metadata: ["code": "\(code)"])
                 eventContinuation.yield(.sessionError(code: code, message: text))
-                for (_, request) in pending {
-                    request.timeoutTask.cancel()
-                    request.continuation.resume(returning: envelope)
-                }
-                pending.removeAll()
+                pending.finishAll(.success(envelope))
                 return
             }
-            guard let request = pending.removeValue(forKey: id) else {
+            if pending.finish(id: id, .success(envelope)) == nil {
                 logger.debug("discarding late or unknown response", metadata: ["id": "\(id)"])
-                return
             }
-            request.timeoutTask.cancel()
-            request.continuation.resume(returning: envelope)
         }
     }
 
     private func didClose(reason: CloseReason) {
         guard closedReason == nil else { return }
         closedReason = reason
-        for (_, request) in pending {
-            request.timeoutTask.cancel()
-            request.continuation.resume(throwing: BinanceClientError.connectionClosed("\(reason)"))
-        }
-        pending.removeAll()
+        pending.finishAll(.failure(.connectionClosed("\(reason)")))
         eventContinuation.yield(.closed(reason: reason))
         eventContinuation.finish()
     }
 
-    private func timeOut(id: String) {
-        guard let request = pending.removeValue(forKey: id) else { return }
-        request.continuation.resume(throwing: BinanceClientError.timeout(method: request.method))
-    }
-
     private func cancel(id: String) {
-        guard let request = pending.removeValue(forKey: id) else { return }
-        request.timeoutTask.cancel()
-        request.continuation.resume(throwing: BinanceClientError.cancelled)
+        pending.finish(id: id, .failure(.cancelled))
     }
 
     /// Sends a request and waits for the response with the same id. Throws `.api` for error
@@ -217,24 +222,18 @@ public actor BinanceConnection {
         let id = String(nextID)
         nextID += 1
         let text = JSONWriter.request(id: id, method: method, params: params)
+        // Registered before it is written: the answer may come back before the caller waits.
+        pending.add(id: id, method: method, deadline: ContinuousClock.now.advanced(by: requestTimeout))
+        do {
+            try await transport.send(text: text)
+        } catch {
+            didClose(reason: .sendFailed("\(error)"))
+        }
         let envelope: ResponseEnvelope
         do {
             envelope = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseEnvelope, any Error>) in
-                    let timeout = requestTimeout
-                    let timeoutTask = Task { [weak self] in
-                        try? await Task.sleep(for: timeout)
-                        if !Task.isCancelled { await self?.timeOut(id: id) }
-                    }
-                    pending[id] = PendingRequest(method: method, continuation: continuation, timeoutTask: timeoutTask)
-                    let transport = self.transport
-                    Task { [weak self] in
-                        do {
-                            try await transport.send(text: text)
-                        } catch {
-                            await self?.didClose(reason: .sendFailed("\(error)"))
-                        }
-                    }
+                    pending.wait(id: id, continuation)
                 }
             } onCancel: {
                 Task { [weak self] in await self?.cancel(id: id) }
