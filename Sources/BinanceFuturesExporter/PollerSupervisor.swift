@@ -4,15 +4,22 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// Owns the account pollers: starts them staggered over the interval, and on reload starts
-/// added accounts, stops removed or changed ones (their series vanish) and leaves unchanged
-/// ones and their connections alone. Every poller task ends before `run` returns.
+/// Owns the account pollers: each is a child of one task group, started staggered over the
+/// interval. Reloads arrive as commands: added accounts start, removed or changed ones stop
+/// (their series vanish when removed), accounts Binance stopped restart, unchanged ones and
+/// their connections are left alone. Every poller has ended when `run` returns.
 actor PollerSupervisor: Service {
     private struct Running {
         let fingerprint: String
         let account: AccountConfiguration
         let poller: AccountPoller
-        let task: Task<Void, Never>
+        /// Finishing it ends the poller's child task; the value says whether to drop its series.
+        let stop: AsyncStream<Bool>.Continuation
+    }
+
+    private struct Reload {
+        let accounts: [AccountConfiguration]
+        let connection: ConnectionConfiguration
     }
 
     private let scheduler: WeightScheduler
@@ -20,13 +27,14 @@ actor PollerSupervisor: Service {
     private let logger: Logger
     private var connection: ConnectionConfiguration
     private var running: [String: Running] = [:]
-    private var desired: [AccountConfiguration]
+    private let initial: [AccountConfiguration]
+    private let (reloads, reloadInput) = AsyncStream.makeStream(of: Reload.self)
 
     init(
         accounts: [AccountConfiguration], connection: ConnectionConfiguration, scheduler: WeightScheduler, registry: MetricsRegistry,
         logger: Logger
     ) {
-        self.desired = accounts
+        self.initial = accounts
         self.connection = connection
         self.scheduler = scheduler
         self.registry = registry
@@ -40,31 +48,36 @@ actor PollerSupervisor: Service {
     }
 
     func run() async throws {
-        apply(desired, restart: [])
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        let reloads = self.reloads
+        let input = reloadInput
+        await withDiscardingTaskGroup { group in
+            await apply(initial, stopped: [], in: &group)
+            await withGracefulShutdownHandler {
+                for await reload in reloads {
+                    connection = reload.connection
+                    var stopped: Set<String> = []
+                    for (name, entry) in running where await entry.poller.isStopped { stopped.insert(name) }
+                    await apply(reload.accounts, stopped: stopped, in: &group)
+                }
+            } onGracefulShutdown: {
+                input.finish()
+            }
+            for entry in running.values { entry.stop.finish() }
+            running.removeAll()
         }
-        let tasks = running.values.map(\.task)
-        running.removeAll()
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
     }
 
-    /// Reconciles running pollers with `accounts`. Accounts Binance stopped (rejected key) are
-    /// restarted too: the operator fixed the key file, or re-enabled the key at Binance, and
-    /// SIGHUP is how they say so.
+    /// Reconciles running pollers with `accounts` (SIGHUP). Accounts Binance stopped (rejected
+    /// key) are restarted too: the operator fixed the key file, or re-enabled the key at
+    /// Binance, and SIGHUP is how they say so.
     func reload(accounts: [AccountConfiguration], connection: ConnectionConfiguration) async {
-        self.connection = connection
-        desired = accounts
         for account in accounts {
             await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
         }
-        var stopped: Set<String> = []
-        for (name, entry) in running where await entry.poller.isStopped { stopped.insert(name) }
-        apply(accounts, restart: stopped)
+        reloadInput.yield(Reload(accounts: accounts, connection: connection))
     }
 
-    private func apply(_ accounts: [AccountConfiguration], restart stopped: Set<String>) {
+    private func apply(_ accounts: [AccountConfiguration], stopped: Set<String>, in group: inout DiscardingTaskGroup) async {
         let wanted = Dictionary(accounts.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (name, entry) in running {
             let why: String
@@ -81,14 +94,9 @@ actor PollerSupervisor: Service {
             } else {
                 why = "removed from the configuration"
             }
-            entry.task.cancel()
             running.removeValue(forKey: name)
-            let registry = self.registry
-            let removed = wanted[name] == nil
-            Task {
-                await entry.task.value
-                if removed { await registry.remove(account: name) }
-            }
+            entry.stop.yield(wanted[name] == nil)
+            entry.stop.finish()
             logger.info("stopped polling account", metadata: ["account": "\(name)", "why": "\(why)"])
         }
         let toStart = accounts.filter { running[$0.name] == nil }
@@ -96,9 +104,30 @@ actor PollerSupervisor: Service {
             var environment = PollerEnvironment(connection: connection)
             environment.staggerFraction = toStart.count > 1 ? Double(index) / Double(toStart.count) : 0
             let poller = AccountPoller(account: account, environment: environment, scheduler: scheduler, registry: registry, logger: logger)
-            let task = Task<Void, Never> { _ = try? await poller.run() }
+            let (stop, stopInput) = AsyncStream.makeStream(of: Bool.self)
+            let registry = self.registry
+            group.addTask {
+                // The poller runs until its stop stream ends (reload) or the group is cancelled.
+                let removed = await withTaskGroup(of: Bool?.self) { child in
+                    child.addTask {
+                        try? await poller.run()
+                        return nil
+                    }
+                    child.addTask {
+                        var removed = false
+                        for await value in stop { removed = value }
+                        return removed
+                    }
+                    let first = await child.next() ?? nil
+                    child.cancelAll()
+                    var removed = first ?? false
+                    while let next = await child.next() { removed = removed || (next ?? false) }
+                    return removed
+                }
+                if removed { await registry.remove(account: account.name) }
+            }
             running[account.name] = Running(
-                fingerprint: Self.fingerprint(account, connection), account: account, poller: poller, task: task)
+                fingerprint: Self.fingerprint(account, connection), account: account, poller: poller, stop: stopInput)
             logger.info(
                 "polling account",
                 metadata: [
