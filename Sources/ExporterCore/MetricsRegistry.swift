@@ -26,6 +26,8 @@ public actor MetricsRegistry {
     private let coalesce: Duration
     private let includeProcessMetrics: Bool
     private var renderPending = false
+    /// Render requests for the maintenance loop; at most one is outstanding (`renderPending`).
+    private let renderRequests = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     private var lastRender: Double = 0
     private var lastFreshness: [String: Bool] = [:]
     /// Rendered sample lines per account; only changed accounts are re-rendered.
@@ -89,13 +91,12 @@ public actor MetricsRegistry {
         scheduleRender()
     }
 
+    /// Asks the maintenance loop for a render `coalesce` from now; changes in between share it.
+    /// Without a running maintenance loop (tests), `renderNow()` renders on demand.
     private func scheduleRender() {
         guard !renderPending else { return }
         renderPending = true
-        Task {
-            try? await Task.sleep(for: coalesce)
-            self.renderNow()
-        }
+        renderRequests.continuation.yield()
     }
 
     /// The families of the current state; pure apart from process metrics.
@@ -154,11 +155,22 @@ public actor MetricsRegistry {
         }
     }
 
-    /// Runs `maintain` once a second until cancelled.
+    /// Until cancelled: renders coalesced changes, and runs `maintain` once a second.
     public func runMaintenance() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            maintain()
+        let requests = renderRequests.stream
+        let coalesce = self.coalesce
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in requests {
+                    try? await Task.sleep(for: coalesce)
+                    await self.renderNow()
+                }
+            }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                maintain()
+            }
+            group.cancelAll()
         }
     }
 }
