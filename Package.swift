@@ -110,7 +110,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BinanceSimulatorTests",
-            dependencies: ["BinanceSimulator"],
+            dependencies: [
+                "BinanceSimulator",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
