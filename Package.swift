@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "BinanceSimulatorTests",
             dependencies: [
-                "BinanceSimulator",
+                "BinanceSimulator", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],

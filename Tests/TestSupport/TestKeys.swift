@@ -2,8 +2,8 @@ import Foundation
 
 /// Public example key material from binance-ws-api.md §4.1 (binance-signature-examples'
 /// `python/private_key.pem`). Never a real account's key.
-enum TestKeys {
-    static let rsaPEM = """
+public enum TestKeys {
+    public static let rsaPEM = """
         -----BEGIN PRIVATE KEY-----
         MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQDPrfWMr2yqxJgJ
         cIyA5TDFpZBlB9E3RMbbEcPZijmPDiciZjuRiD1Q6oQzi1MFGTZ523HwSXe9XG3R
