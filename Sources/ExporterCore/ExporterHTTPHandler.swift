@@ -21,6 +21,11 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// Responses handed to the channel whose last byte has not reached the socket yet.
     private var writesInFlight = 0
     private var draining = false
+    /// The last `Accept` / `Accept-Encoding` values on this connection and what they meant:
+    /// Prometheus sends the same long header on every scrape of a kept-alive connection, so a
+    /// string comparison replaces parsing it.
+    private var lastAccept: (header: String?, format: ExpositionFormat)?
+    private var lastEncoding: (header: String?, gzip: Bool)?
 
     init(shared: ListenerShared) { self.shared = shared }
 
@@ -145,15 +150,12 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                     context: context, head: head, status: .serviceUnavailable, type: "text/plain; charset=utf-8",
                     body: ByteBuffer(string: "Too many concurrent scrapes (--web.max-requests)\n"))
             }
-            let format = ContentNegotiation.format(accept: head.headers.first(name: "accept"))
-            let gzip = ContentNegotiation.acceptsGzip(head.headers.first(name: "accept-encoding"))
+            let (format, gzip) = negotiate(head.headers)
             let (body, gzipped) = shared.cache.body(format: format, gzip: gzip)
-            var headers = HTTPHeaders()
-            headers.add(name: "Vary", value: "Accept-Encoding")
-            if gzipped { headers.add(name: "Content-Encoding", value: "gzip") }
             let shared = self.shared
             respond(
-                context: context, head: head, status: .ok, type: format.contentType, body: body, extraHeaders: headers
+                context: context, head: head, status: .ok, type: format.contentType, body: body,
+                extraHeaders: gzipped ? Self.gzipHeaders : Self.plainHeaders
             ) { shared.releaseRequestSlot() }
         case "/":
             guard isGetOrHead else { return respondMethodNotAllowed(context: context, head: head) }
@@ -168,6 +170,31 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             respond(
                 context: context, head: head, status: .notFound, type: "text/plain; charset=utf-8", body: ByteBuffer(string: "Not found\n"))
         }
+    }
+
+    private static let plainHeaders: HTTPHeaders = ["Vary": "Accept-Encoding"]
+    private static let gzipHeaders: HTTPHeaders = ["Vary": "Accept-Encoding", "Content-Encoding": "gzip"]
+
+    /// The format and encoding a request asks for, parsed only when the headers differ from the
+    /// previous request's on this connection.
+    private func negotiate(_ headers: HTTPHeaders) -> (ExpositionFormat, gzip: Bool) {
+        let accept = headers.first(name: "accept")
+        let format: ExpositionFormat
+        if let last = lastAccept, last.header == accept {
+            format = last.format
+        } else {
+            format = ContentNegotiation.format(accept: accept)
+            lastAccept = (accept, format)
+        }
+        let encoding = headers.first(name: "accept-encoding")
+        let gzip: Bool
+        if let last = lastEncoding, last.header == encoding {
+            gzip = last.gzip
+        } else {
+            gzip = ContentNegotiation.acceptsGzip(encoding)
+            lastEncoding = (encoding, gzip)
+        }
+        return (format, gzip)
     }
 
     private func landingPage() -> String {

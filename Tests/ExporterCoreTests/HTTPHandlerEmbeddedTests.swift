@@ -49,6 +49,25 @@ import Testing
         _ = try? channel.finish()
     }
 
+    @Test func negotiationFollowsHeadersThatChangeOnAKeptAliveConnection() async throws {
+        let channel = try await Self.channel()
+        let prometheus3 =
+            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        for (accept, encoding, type, gzip) in [
+            (prometheus3, "gzip", "application/openmetrics-text; version=1.0.0; charset=utf-8", true),
+            (prometheus3, "gzip", "application/openmetrics-text; version=1.0.0; charset=utf-8", true),
+            ("text/plain", "gzip;q=0", "text/plain; version=0.0.4; charset=utf-8", false),
+            (prometheus3, "identity", "application/openmetrics-text; version=1.0.0; charset=utf-8", false),
+        ] {
+            try Self.send(channel, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: \(accept)\r\nAccept-Encoding: \(encoding)\r\n\r\n")
+            let response = try HTTPResponse.parseFirst(try Self.written(channel))
+            #expect(response.headers["content-type"] == type, "Accept: \(accept)")
+            #expect((response.headers["content-encoding"] == "gzip") == gzip, "Accept-Encoding: \(encoding)")
+            #expect(response.headers["vary"] == "Accept-Encoding")
+        }
+        _ = try? channel.finish()
+    }
+
     @Test func aHeadOverTheLimitGets431AndTheConnectionCloses() async throws {
         let channel = try await Self.channel { $0.maxHeadBytes = 1024 }
         try Self.send(channel, "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Filler: \(String(repeating: "a", count: 2000))\r\n\r\n")
