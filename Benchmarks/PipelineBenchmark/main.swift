@@ -73,11 +73,7 @@ for accounts in [1, 10, 100] {
     for index in 0..<accounts {
         let name = "account-\(index)"
         await registry.register(account: name, pollIntervalSeconds: 15)
-        await registry.update(account: name) { view in
-            view.data = base
-            view.health.lastSuccess = 0
-            view.health.lastPollSucceeded = true
-        }
+        await registry.apply(account: name, .succeeded(base, at: 0, duration: 0))
     }
     let families = await registry.families()
     let series = families.reduce(0) { $0 + $1.samples.count }
@@ -91,7 +87,7 @@ for accounts in [1, 10, 100] {
     await registry.renderNow()
     let pipeline = try await measure(iterations: iterations) {
         let data = try decode()
-        await registry.update(account: "account-0") { $0.data = data }
+        await registry.apply(account: "account-0", .succeeded(data, at: 0, duration: 0))
         await registry.renderNow()
     }
     print("| full snapshot → families (all accounts) | \(accounts) | \(series) | \(ms(build.median)) | \(ms(build.p99)) |")

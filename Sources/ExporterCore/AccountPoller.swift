@@ -435,11 +435,3 @@ public actor AccountPoller: Service {
         await scheduler.unregister(account: account.name)
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
-extension WallClock {
-    var nowSeconds: Double { Double(nowMilliseconds()) / 1000 }
-}

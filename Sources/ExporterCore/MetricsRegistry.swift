@@ -71,14 +71,6 @@ public actor MetricsRegistry {
 
     public func apply(account: String, _ event: PollerEvent) { apply(account: account, [event]) }
 
-    public func update(account: String, _ change: @Sendable (inout AccountView) -> Void) {
-        guard var view = views[account] else { return }
-        change(&view)
-        views[account] = view
-        dirty.insert(account)
-        scheduleRender()
-    }
-
     public func updateScheduler(_ view: SchedulerView) {
         guard view != scheduler else { return }
         scheduler = view

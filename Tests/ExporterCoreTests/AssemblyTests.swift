@@ -31,10 +31,10 @@ import Testing
         #expect(!registry.cache.isReady, "no accounts known yet: not ready")
         await registry.register(account: "a", pollIntervalSeconds: 15)
         await registry.register(account: "b", pollIntervalSeconds: 15)
-        await registry.update(account: "a") { $0.health.firstPollAttempted = true }
+        await registry.apply(account: "a", .skipped)
         await registry.renderNow()
         #expect(!registry.cache.isReady)
-        await registry.update(account: "b") { $0.health.firstPollAttempted = true }
+        await registry.apply(account: "b", .skipped)
         await registry.renderNow()
         #expect(registry.cache.isReady)
     }
@@ -45,12 +45,12 @@ import Testing
         for (index, name) in ["b", "a-b", "a", "A", "a_b", "ab"].enumerated() {
             await registry.register(account: name, pollIntervalSeconds: 15)
             let data = try Self.data(hedge: index % 2 == 0)
-            await registry.update(account: name) { view in
-                view.data = data
-                view.health.lastSuccess = 99
-                view.health.lastPollSucceeded = true
-                view.health.errorsByCode = ["-1021": 2, "timeout": 1]
-            }
+            await registry.apply(
+                account: name,
+                [
+                    .succeeded(data, at: 99, duration: 0.1), .error(code: "-1021"), .error(code: "-1021"),
+                    .failed(code: "timeout", duration: 0.2), .succeeded(data, at: 99, duration: 0.1),
+                ])
         }
         await registry.renderNow()
         let families = await registry.families()
@@ -61,7 +61,7 @@ import Testing
             String(buffer: registry.cache.body(format: .openMetrics, gzip: false).buffer)
                 == String(decoding: ExpositionEncoder.render(families, format: .openMetrics), as: UTF8.self))
         // Only the changed account is re-rendered, and the result still matches.
-        await registry.update(account: "a") { $0.health.polls += 1 }
+        await registry.apply(account: "a", .spent(10))
         await registry.renderNow()
         let after = await registry.families()
         #expect(

@@ -67,7 +67,7 @@ import Testing
         #expect(landing.text.contains("href=\"/metrics\""))
         #expect(landing.text.contains("1.2.3"))
         #expect(try await RawHTTPClient.get(port: port, path: "/-/ready").status == 503)
-        await registry.update(account: "a") { $0.health.firstPollAttempted = true }
+        await registry.apply(account: "a", .skipped)
         await registry.renderNow()
         #expect(try await RawHTTPClient.get(port: port, path: "/-/ready").status == 200)
         #expect(try await RawHTTPClient.get(port: port, path: "/metrics?x=1").status == 200)
