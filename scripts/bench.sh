@@ -56,15 +56,20 @@ wait_http "http://127.0.0.1:$port_exporter/-/ready"
 # Let the first polls of every account land (they are staggered over the interval).
 if [ $short = 1 ]; then sleep 8; else sleep 20; fi
 curl -fsS "http://127.0.0.1:$port_exporter/metrics" >"$work/metrics.prom"
+# What Prometheus 3 asks for by default: OpenMetrics first, with a long Accept header.
+prometheus_accept='application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'
+curl -fsS -H "Accept: $prometheus_accept" "http://127.0.0.1:$port_exporter/metrics" >"$work/metrics.om"
 series=$(grep -vc '^#' "$work/metrics.prom")
 bytes=$(wc -c <"$work/metrics.prom")
 rss_idle=$(rss_kib $exporter_pid)
 
 # 2. nginx with the same bytes pre-compressed.
-mkdir -p "$work/www"
+mkdir -p "$work/www" "$work/www-om"
 cp "$work/metrics.prom" "$work/www/metrics"
-gzip -k -9 "$work/www/metrics"
+cp "$work/metrics.om" "$work/www-om/metrics"
+gzip -k -9 "$work/www/metrics" "$work/www-om/metrics"
 port_nginx=19922
+port_nginx_om=19925
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 1;
 daemon off;
@@ -79,6 +84,7 @@ http {
   keepalive_requests 1000000;
   client_body_temp_path $work/tmp; proxy_temp_path $work/tmp; fastcgi_temp_path $work/tmp; uwsgi_temp_path $work/tmp; scgi_temp_path $work/tmp;
   server { listen 127.0.0.1:$port_nginx; root $work/www; }
+  server { listen 127.0.0.1:$port_nginx_om; root $work/www-om; }
 }
 NGINX
 mkdir -p "$work/tmp"
@@ -118,8 +124,8 @@ python3 "$work/server.py" "$work/textfile/binance.prom" $port_python >"$work/pyt
 pids+=($!)
 wait_http "http://127.0.0.1:$port_python/metrics"
 
-run_wrk() {  # name url → "rps p50 p99"
-  wrk -t$threads -c$connections -d$duration --latency -H 'Accept-Encoding: gzip' "$2" >"$work/wrk-$1.txt" 2>&1
+run_wrk() {  # name url [wrk args…] → "rps p50 p99"
+  wrk -t$threads -c$connections -d$duration --latency -H 'Accept-Encoding: gzip' "${@:3}" "$2" >"$work/wrk-$1.txt" 2>&1
   local rps p50 p99
   rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$1.txt")
   p50=$(awk '$1=="50%" {print $2}' "$work/wrk-$1.txt")
@@ -135,8 +141,10 @@ requests_exporter=$(awk '/requests in/ {print $1}' "$work/wrk-exporter.txt")
 read -r rps_nginx p50_nginx p99_nginx <<<"$(run_wrk nginx "http://127.0.0.1:$port_nginx/metrics")"
 read -r rps_node p50_node p99_node <<<"$(run_wrk node "http://127.0.0.1:$port_node/metrics")"
 read -r rps_python p50_python p99_python <<<"$(run_wrk python "http://127.0.0.1:$port_python/metrics")"
+read -r rps_exporter_om p50_exporter_om p99_exporter_om <<<"$(run_wrk exporter-om "http://127.0.0.1:$port_exporter/metrics" -H "Accept: $prometheus_accept")"
+read -r rps_nginx_om p50_nginx_om p99_nginx_om <<<"$(run_wrk nginx-om "http://127.0.0.1:$port_nginx_om/metrics")"
 
-for value in "$rps_exporter" "$rps_nginx" "$rps_node" "$rps_python"; do
+for value in "$rps_exporter" "$rps_nginx" "$rps_node" "$rps_python" "$rps_exporter_om" "$rps_nginx_om"; do
   if ! python3 -c "import sys; sys.exit(0 if float('$value' or 0) > 0 else 1)" 2>/dev/null; then
     echo "a server under test answered no requests: exporter=$rps_exporter nginx=$rps_nginx node=$rps_node python=$rps_python" >&2
     exit 1
@@ -171,6 +179,13 @@ PY
   echo "| nginx gzip_static | $rps_nginx | $p50_nginx | $p99_nginx | 1.00× | $(ratio "$rps_nginx" "$rps_node")× |"
   echo "| node_exporter textfile | $rps_node | $p50_node | $p99_node | $(ratio "$rps_node" "$rps_nginx")× | 1.00× |"
   echo "| Python prometheus_client | $rps_python | $p50_python | $p99_python | $(ratio "$rps_python" "$rps_nginx")× | $(ratio "$rps_python" "$rps_node")× |"
+  echo
+  echo "With Prometheus 3's default Accept header (OpenMetrics, $(wc -c <"$work/metrics.om") bytes), against nginx serving the same OpenMetrics bytes:"
+  echo
+  echo "| server | requests/s | p50 | p99 | vs nginx |"
+  echo "|---|---|---|---|---|"
+  echo "| binance-futures-exporter, Prometheus 3 Accept | $rps_exporter_om | $p50_exporter_om | $p99_exporter_om | $(ratio "$rps_exporter_om" "$rps_nginx_om")× |"
+  echo "| nginx gzip_static, OpenMetrics bytes | $rps_nginx_om | $p50_nginx_om | $p99_nginx_om | 1.00× |"
   echo
   echo "Exporter resident memory: idle $((rss_idle / 1024)) MiB, after the load $((rss_load / 1024)) MiB; CPU $cpu_per_1000 s per 1000 scrapes."
   echo
