@@ -152,10 +152,6 @@ public actor BinanceConnection {
         return max(.milliseconds(1), min(cadence, next - now))
     }
 
-    private func report(_ event: ConnectionEvent) {
-        eventContinuation.yield(event)
-    }
-
     /// A frame that cannot be read. With exactly one request in flight it can only have been
     /// that request's answer (Binance sends nothing else unasked but events, which parse), so the
     /// request fails now instead of waiting out its deadline; otherwise nothing can be matched
