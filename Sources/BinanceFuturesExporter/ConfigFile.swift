@@ -20,6 +20,7 @@ struct AccountEntry {
     var interval: Double?
     var positionsDetail: Bool?
     var accountMethod: AccountMethodChoice?
+    var userStream: Bool?
 }
 
 /// The YAML config file, validated strictly: unknown keys, wrong types and bad durations are
@@ -27,6 +28,8 @@ struct AccountEntry {
 struct ConfigFile {
     var path: String
     var wsURL: String?
+    var streamURL: String?
+    var userStream: Bool?
     var testnet: Bool?
     var tlsCAFile: String?
     var interval: Double?
@@ -65,10 +68,12 @@ struct ConfigFile {
         var config = ConfigFile(path: path)
         guard let root else { return config }
         let reader = NodeReader(path: path)
-        let top = try reader.mapping(root, field: "(top level)", allowed: ["binance", "poll", "weight", "accounts"])
+        let top = try reader.mapping(root, field: "(top level)", allowed: ["binance", "poll", "weight", "accounts", "user_stream"])
+        config.userStream = try top["user_stream"].map { try reader.bool($0, field: "user_stream") }
         if let binance = top["binance"] {
-            let section = try reader.mapping(binance, field: "binance", allowed: ["ws_url", "testnet", "tls_ca_file"])
+            let section = try reader.mapping(binance, field: "binance", allowed: ["ws_url", "stream_url", "testnet", "tls_ca_file"])
             config.wsURL = try section["ws_url"].map { try reader.string($0, field: "binance.ws_url") }
+            config.streamURL = try section["stream_url"].map { try reader.string($0, field: "binance.stream_url") }
             config.testnet = try section["testnet"].map { try reader.bool($0, field: "binance.testnet") }
             config.tlsCAFile = try section["tls_ca_file"].map { try reader.string($0, field: "binance.tls_ca_file") }
         }
@@ -94,7 +99,7 @@ struct ConfigFile {
                     node, field: field,
                     allowed: [
                         "name", "api_key", "api_key_file", "api_key_env", "secret", "secret_file", "secret_env",
-                        "private_key_file", "private_key_env", "interval", "positions_detail", "account_method",
+                        "private_key_file", "private_key_env", "interval", "positions_detail", "account_method", "user_stream",
                     ])
                 guard let nameNode = entry["name"] else { throw reader.error(node, field: "\(field).name", "missing") }
                 let name = try reader.string(nameNode, field: "\(field).name")
@@ -115,6 +120,7 @@ struct ConfigFile {
                 account.interval = try entry["interval"].map { try reader.duration($0, field: "\(field).interval") }
                 account.positionsDetail = try entry["positions_detail"].map { try reader.bool($0, field: "\(field).positions_detail") }
                 account.accountMethod = try entry["account_method"].map { try reader.accountMethod($0, field: "\(field).account_method") }
+                account.userStream = try entry["user_stream"].map { try reader.bool($0, field: "\(field).user_stream") }
                 if account.apiKey == nil {
                     throw reader.error(node, field: "\(field).api_key", "missing (set api_key_file, api_key_env or api_key)")
                 }

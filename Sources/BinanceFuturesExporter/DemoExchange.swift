@@ -99,6 +99,7 @@ struct DemoExchange {
 struct DemoMarketService: Service {
     let simulator: ExchangeSimulator
     let mainAPIKey: String
+    var hedgeAPIKey: String?
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -117,14 +118,24 @@ struct DemoMarketService: Service {
                                 status: 503, code: -1001, message: "Internal error; unable to process your request. Please try again."))
                     }
                 }
+                // Account activity, pushed on the user data stream like Binance does: a LINKUSDT
+                // position opened and closed every minute (fills, realized PnL, commissions),
+                // funding every two minutes (Binance: every 8 h), a small hedge-account fill, and
+                // a margin call every ten minutes.
                 if tick % 60 == 30 {
-                    let price = simulator.markPrice("LINKUSDT")
-                    simulator.updateAccount(apiKey: mainAPIKey) {
-                        $0.positions.append(SimulatedPosition(symbol: "LINKUSDT", amount: 150, entryPrice: price, leverage: 4))
-                    }
+                    simulator.fill(apiKey: mainAPIKey, symbol: "LINKUSDT", side: "BUY", quantity: 150)
                 } else if tick % 60 == 0 {
-                    simulator.updateAccount(apiKey: mainAPIKey) { $0.positions.removeAll { $0.symbol == "LINKUSDT" } }
+                    simulator.fill(apiKey: mainAPIKey, symbol: "LINKUSDT", side: "SELL", quantity: 150)
                 }
+                if tick % 120 == 15 {
+                    simulator.payFunding(apiKey: mainAPIKey, symbol: "BTCUSDT", rate: 0.0001)
+                    simulator.payFunding(apiKey: mainAPIKey, symbol: "ETHUSDT", rate: 0.0001)
+                }
+                if let hedgeAPIKey, tick % 90 == 40 {
+                    let side = tick % 180 == 40 ? "BUY" : "SELL"
+                    simulator.fill(apiKey: hedgeAPIKey, symbol: "BTCUSDT", side: side, quantity: 0.01, positionSide: "LONG", maker: true)
+                }
+                if let hedgeAPIKey, tick % 600 == 150 { simulator.marginCall(apiKey: hedgeAPIKey) }
             }
         }
     }

@@ -73,6 +73,7 @@ struct Serve: AsyncParsableCommand {
                 demo = try DemoExchange.make(extraAccounts: options.demoExtraAccounts, symbols: options.demoSymbols, logger: logger)
                 try await demo.simulator.start()
                 settings.url = try WebSocketURL(parsing: demo.simulator.url)
+                settings.streamURL = try WebSocketURL(parsing: demo.simulator.streamURL)
             } catch {
                 throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
             }
@@ -81,9 +82,12 @@ struct Serve: AsyncParsableCommand {
                 settings.accounts.append(
                     AccountConfiguration(
                         name: account.name, credentials: account.credentials, intervalSeconds: settings.interval,
-                        positionsDetail: settings.positionsDetail, accountMethod: settings.accountMethod))
+                        positionsDetail: settings.positionsDetail, accountMethod: settings.accountMethod, userStream: settings.userStream))
             }
-            services.append(DemoMarketService(simulator: demo.simulator, mainAPIKey: demo.accounts[0].credentials.apiKey))
+            services.append(
+                DemoMarketService(
+                    simulator: demo.simulator, mainAPIKey: demo.accounts[0].credentials.apiKey,
+                    hedgeAPIKey: demo.accounts[1].credentials.apiKey))
             demoLog = demo.simulator.url
         }
 
@@ -104,8 +108,8 @@ struct Serve: AsyncParsableCommand {
         }
         if let demoLog { logger.info("demo mode: polling the built-in simulator", metadata: ["url": "\(demoLog)"]) }
         let supervisor = PollerSupervisor(
-            accounts: settings.accounts, connection: settings.connectionConfiguration(), scheduler: scheduler, registry: registry,
-            logger: logger)
+            accounts: settings.accounts, connection: settings.connectionConfiguration(), streams: settings.userStreamSettings(),
+            scheduler: scheduler, registry: registry, logger: logger)
         await registry.renderNow()
         // SIGHUP is always trapped (its default action would end the process): it reloads the
         // config file and the web config file, whichever were given.
@@ -186,6 +190,7 @@ struct CheckConfig: AsyncParsableCommand {
         }
         for warning in settings.warnings { print("warning: \(warning)") }
         print("Binance WebSocket API: \(settings.url)")
+        print("User data streams: \(UserStreamConnection.streamURL(base: settings.streamURL))")
         print(
             "Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")"
         )
@@ -194,7 +199,7 @@ struct CheckConfig: AsyncParsableCommand {
         print("Accounts (\(settings.accounts.count)):")
         for account in settings.accounts {
             print(
-                "  \(account.name): key \(account.credentials.redactedAPIKey) (\(account.credentials.signer.keyType.rawValue)\(account.credentials.signer.keyType.supportsSessionLogon ? ", session.logon" : "")), every \(account.intervalSeconds)s, positions detail \(account.positionsDetail)"
+                "  \(account.name): key \(account.credentials.redactedAPIKey) (\(account.credentials.signer.keyType.rawValue)\(account.credentials.signer.keyType.supportsSessionLogon ? ", session.logon" : "")), every \(account.intervalSeconds)s, positions detail \(account.positionsDetail), user stream \(account.userStream)"
             )
         }
         print("OK")

@@ -24,8 +24,18 @@ struct ExporterOptions: ParsableArguments {
     @Option(name: .customLong("binance.ws-url"), help: "Binance WebSocket API URL (default wss://ws-fapi.binance.com/ws-fapi/v1).")
     var wsURL: String?
 
-    @Flag(name: .customLong("binance.testnet"), help: "Use the Binance testnet WebSocket API URL.")
+    @Flag(name: .customLong("binance.testnet"), help: "Use the Binance testnet URLs (WebSocket API and user data streams).")
     var testnet = false
+
+    @Option(
+        name: .customLong("binance.stream-url"),
+        help: "Binance user data stream base URL (default wss://fstream.binance.com/private; /stream is appended).")
+    var streamURL: String?
+
+    @Option(
+        name: .customLong("binance.user-stream"),
+        help: "Receive each account's user data stream (instant balances and positions, income, margin calls): true or false (default true).")
+    var userStream: String?
 
     @Option(
         name: .customLong("binance.tls-ca-file"), help: "Extra PEM trust anchor for the Binance TLS connection (private CA, test server).")

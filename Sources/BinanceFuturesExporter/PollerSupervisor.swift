@@ -24,6 +24,8 @@ actor PollerSupervisor: Service {
 
     private let scheduler: WeightScheduler
     private let registry: MetricsRegistry
+    /// The user data stream connections every account's listen key shares.
+    private let hub: UserStreamHub
     private let logger: Logger
     private var connection: ConnectionConfiguration
     private var running: [String: Running] = [:]
@@ -31,9 +33,10 @@ actor PollerSupervisor: Service {
     private let (reloads, reloadInput) = AsyncStream.makeStream(of: Reload.self)
 
     init(
-        accounts: [AccountConfiguration], connection: ConnectionConfiguration, scheduler: WeightScheduler, registry: MetricsRegistry,
-        logger: Logger
+        accounts: [AccountConfiguration], connection: ConnectionConfiguration, streams: UserStreamSettings, scheduler: WeightScheduler,
+        registry: MetricsRegistry, logger: Logger
     ) {
+        self.hub = UserStreamHub(settings: streams, scheduler: scheduler, logger: logger)
         self.initial = accounts
         self.connection = connection
         self.scheduler = scheduler
@@ -44,13 +47,15 @@ actor PollerSupervisor: Service {
     /// What identifies an account's polling setup apart from its key material (compared
     /// separately by the signer, so no secret is copied here); a change restarts its poller.
     static func fingerprint(_ account: AccountConfiguration, _ connection: ConnectionConfiguration) -> String {
-        "\(account.credentials.apiKey)|\(account.credentials.signer.keyType)|\(account.intervalSeconds)|\(account.positionsDetail)|\(account.accountMethod)|\(connection.url)|\(connection.transport.tlsCAFile ?? "")"
+        "\(account.credentials.apiKey)|\(account.credentials.signer.keyType)|\(account.intervalSeconds)|\(account.positionsDetail)|\(account.accountMethod)|\(account.userStream)|\(connection.url)|\(connection.transport.tlsCAFile ?? "")"
     }
 
     func run() async throws {
         let reloads = self.reloads
         let input = reloadInput
+        let hub = self.hub
         await withDiscardingTaskGroup { group in
+            group.addTask { await hub.run() }
             await apply(initial, stopped: [], in: &group)
             await withGracefulShutdownHandler {
                 for await reload in reloads {
@@ -64,6 +69,7 @@ actor PollerSupervisor: Service {
             }
             for entry in running.values { entry.stop.finish() }
             running.removeAll()
+            await hub.shutdown()
         }
     }
 
@@ -106,12 +112,21 @@ actor PollerSupervisor: Service {
             let poller = AccountPoller(account: account, environment: environment, scheduler: scheduler, registry: registry, logger: logger)
             let (stop, stopInput) = AsyncStream.makeStream(of: Bool.self)
             let registry = self.registry
+            let keeper =
+                account.userStream
+                ? AccountStreamKeeper(account: account.name, poller: poller, hub: hub, registry: registry, logger: logger) : nil
             group.addTask {
                 // The poller runs until its stop stream ends (reload) or the group is cancelled.
                 let removed = await withTaskGroup(of: Bool?.self) { child in
                     child.addTask {
                         try? await poller.run()
                         return nil
+                    }
+                    if let keeper {
+                        child.addTask {
+                            await keeper.run()
+                            return nil
+                        }
                     }
                     child.addTask {
                         var removed = false

@@ -7,9 +7,13 @@ import Logging
 struct Settings {
     static let productionURL = "wss://ws-fapi.binance.com/ws-fapi/v1"
     static let testnetURL = "wss://testnet.binancefuture.com/ws-fapi/v1"
+    static let productionStreamURL = "wss://fstream.binance.com/private"
+    static let testnetStreamURL = "wss://fstream.binancefuture.com/private"
 
     var listener = HTTPListenerConfiguration()
     var url: WebSocketURL
+    var streamURL: WebSocketURL
+    var userStream: Bool
     var tlsCAFile: String?
     var policy: WeightPolicy
     var interval: Double
@@ -32,6 +36,21 @@ struct Settings {
             url = try WebSocketURL(parsing: urlText)
         } catch {
             throw flag(options.wsURL != nil ? "--binance.ws-url" : "binance.ws_url", "\(error)")
+        }
+
+        let testnet = options.testnet || (options.wsURL == nil && file?.wsURL == nil && (file?.testnet ?? false))
+        let streamText =
+            options.streamURL ?? (options.testnet ? testnetStreamURL : file?.streamURL ?? (testnet ? testnetStreamURL : productionStreamURL))
+        let streamURL: WebSocketURL
+        do {
+            streamURL = try WebSocketURL(parsing: streamText)
+        } catch {
+            throw flag(options.streamURL != nil ? "--binance.stream-url" : "binance.stream_url", "\(error)")
+        }
+        var userStream = file?.userStream ?? true
+        if let text = options.userStream {
+            guard let value = Bool(text.lowercased()) else { throw flag("--binance.user-stream", "expected true or false") }
+            userStream = value
         }
 
         var interval = file?.interval ?? 15
@@ -64,7 +83,7 @@ struct Settings {
         }
 
         var settings = Settings(
-            url: url, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile, policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
+            url: url, streamURL: streamURL, userStream: userStream, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile, policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
             interval: interval, positionsDetail: positionsDetail, accountMethod: method)
         settings.listener.listenAddresses = options.listenAddresses.isEmpty ? [":9911"] : options.listenAddresses
         for address in settings.listener.listenAddresses {
@@ -93,7 +112,8 @@ struct Settings {
                 settings.accounts.append(
                     AccountConfiguration(
                         name: entry.name, credentials: credentials, intervalSeconds: entry.interval ?? interval,
-                        positionsDetail: entry.positionsDetail ?? positionsDetail, accountMethod: accountMethod))
+                        positionsDetail: entry.positionsDetail ?? positionsDetail, accountMethod: accountMethod,
+                        userStream: entry.userStream ?? userStream))
             }
         } else if !options.demo, environment["BINANCE_API_KEY"] != nil {
             var entry = AccountEntry(name: environment["BINANCE_ACCOUNT_NAME"] ?? "default")
@@ -111,7 +131,7 @@ struct Settings {
             settings.accounts.append(
                 AccountConfiguration(
                     name: entry.name, credentials: credentials, intervalSeconds: interval, positionsDetail: positionsDetail,
-                    accountMethod: method))
+                    accountMethod: method, userStream: userStream))
         }
         settings.warnings += loader.warnings
         if settings.accounts.isEmpty && !options.demo {
@@ -128,6 +148,12 @@ struct Settings {
         var configuration = ConnectionConfiguration(url: url)
         configuration.transport.tlsCAFile = tlsCAFile
         return configuration
+    }
+
+    func userStreamSettings() -> UserStreamSettings {
+        var settings = UserStreamSettings(base: streamURL)
+        settings.transport.tlsCAFile = tlsCAFile
+        return settings
     }
 }
 

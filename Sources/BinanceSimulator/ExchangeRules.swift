@@ -14,6 +14,12 @@ struct ExchangeState: Sendable {
     var bans = 0
     var faults = Faults()
     var stats = SimulatorStats()
+    /// Live listen keys per API key.
+    var listenKeys: [String: ListenKeyState] = [:]
+    /// The income ledger (`GET /fapi/v1/income`).
+    var income: [IncomeRecord] = []
+    /// Source of order, trade and transaction ids.
+    var serial: Int64 = 0
 
     init(market: Market) { self.market = market }
 
@@ -56,6 +62,7 @@ struct ExchangeRules {
         case "session.logon", "session.status", "session.logout": configuration.sessionWeight
         case "v2/account.status", "v2/account.position", "v2/account.balance": configuration.v2Weight
         case "account.status", "account.position", "account.balance": configuration.v1Weight
+        case "userDataStream.start", "userDataStream.ping", "userDataStream.stop": configuration.listenKeyWeight
         default: nil
         }
     }
@@ -119,6 +126,8 @@ struct ExchangeRules {
         case "session.logout":
             session.loggedOnKey = nil
             return RequestOutcome(frames: [okFrame(id: id, result: sessionResult(session, now: now), state: state)])
+        case "userDataStream.start", "userDataStream.ping", "userDataStream.stop":
+            return listenKeyRequest(method, id: id, params: params, session: &session, state: &state, now: now)
         default:
             break
         }
@@ -229,6 +238,54 @@ struct ExchangeRules {
         default: result = book.balanceResult()
         }
         return RequestOutcome(frames: [okFrame(id: id, result: result, state: state)])
+    }
+
+    /// `userDataStream.*`: API key only (a logged-on session's key when absent), no timestamp,
+    /// no signature. One live key per account, valid `listenKeyValidity` from the last start or ping.
+    func listenKeyRequest(
+        _ method: String, id: Any?, params: [String: Any], session: inout SessionState, state: inout ExchangeState, now: Int64
+    ) -> RequestOutcome {
+        if let unknown = params.keys.sorted().first(where: { $0 != "apiKey" }) {
+            return RequestOutcome(frames: [
+                errorFrame(id: id, status: 400, code: -1103, msg: "An unknown parameter was sent: \(unknown).", state: state)
+            ])
+        }
+        guard let apiKey = (params["apiKey"] as? String) ?? session.loggedOnKey else {
+            return RequestOutcome(frames: [
+                errorFrame(
+                    id: id, status: 400, code: -1102, msg: "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.",
+                    state: state)
+            ])
+        }
+        guard let account = state.accounts[apiKey], !account.revoked else {
+            return RequestOutcome(frames: [
+                errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
+            ])
+        }
+        let validity = configuration.listenKeyValidityMilliseconds
+        let live = state.listenKeys[apiKey].flatMap { $0.expiresAt > now ? $0 : nil }
+        switch method {
+        case "userDataStream.start":
+            let key = live?.key ?? Self.newListenKey()
+            state.listenKeys[apiKey] = ListenKeyState(key: key, expiresAt: now + validity)
+            state.stats.listenKeysIssued += live == nil ? 1 : 0
+            return RequestOutcome(frames: [okFrame(id: id, result: "{\"listenKey\":\(JSONOut.quote(key))}", state: state)])
+        case "userDataStream.ping":
+            guard let live else {
+                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1125, msg: "This listenKey does not exist.", state: state)])
+            }
+            state.listenKeys[apiKey]?.expiresAt = now + validity
+            state.stats.listenKeyPings += 1
+            return RequestOutcome(frames: [okFrame(id: id, result: "{\"listenKey\":\(JSONOut.quote(live.key))}", state: state)])
+        default:
+            state.listenKeys.removeValue(forKey: apiKey)
+            return RequestOutcome(frames: [okFrame(id: id, result: "{}", state: state)])
+        }
+    }
+
+    static func newListenKey() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<64).map { _ in alphabet.randomElement()! })
     }
 
     // MARK: signatures (independent of the client's signer)

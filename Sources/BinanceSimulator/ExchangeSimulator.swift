@@ -16,6 +16,7 @@ public final class ExchangeSimulator: Sendable {
     let rules: ExchangeRules
     let state: NIOLockedValueBox<ExchangeState>
     let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+    let streamClients = NIOLockedValueBox<[ObjectIdentifier: StreamClient]>([:])
     let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
     let clock: @Sendable () -> Int64
     let logger: Logger
@@ -47,17 +48,25 @@ public final class ExchangeSimulator: Sendable {
                     let fallback = HandshakeFallbackHandler(simulator: simulator)
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: simulator.configuration.maxFrameSize,
-                        shouldUpgrade: { channel, _ in
-                            channel.eventLoop.makeSucceededFuture(simulator.admitHandshake() == nil ? HTTPHeaders() : nil)
+                        shouldUpgrade: { channel, head in
+                            let route = SimulatorRoute(uri: head.uri)
+                            let refusal = route == .api ? simulator.admitHandshake() : simulator.admitStreamHandshake(route)
+                            fallback.refusal.withLockedValue { $0 = refusal }
+                            return channel.eventLoop.makeSucceededFuture(refusal == nil ? HTTPHeaders() : nil)
                         },
-                        upgradePipelineHandler: { channel, _ in
+                        upgradePipelineHandler: { channel, head in
                             channel.eventLoop.makeCompletedFuture {
                                 try channel.pipeline.syncOperations.addHandler(
                                     NIOWebSocketFrameAggregator(
                                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
                                         maxAccumulatedFrameSize: simulator.configuration.maxFrameSize))
-                                try channel.pipeline.syncOperations.addHandler(
-                                    SimulatorConnectionHandler(simulator: simulator, connectedSince: simulator.clock()))
+                                let route = SimulatorRoute(uri: head.uri)
+                                if route == .api {
+                                    try channel.pipeline.syncOperations.addHandler(
+                                        SimulatorConnectionHandler(simulator: simulator, connectedSince: simulator.clock()))
+                                } else {
+                                    try channel.pipeline.syncOperations.addHandler(UserStreamConnectionHandler(simulator: simulator, route: route))
+                                }
                             }
                         })
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
@@ -89,6 +98,13 @@ public final class ExchangeSimulator: Sendable {
         }
         try? await channel?.close()
         dropAllConnections()
+        dropUserStreams()
+    }
+
+    /// `ws://127.0.0.1:PORT/private` once started: the user data stream base (`--binance.stream-url`).
+    public var streamURL: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/private"
     }
 
     /// Called for every handshake: charges 5 weight, or returns the HTTP status that refuses it.
@@ -268,12 +284,14 @@ final class HandshakeFallbackHandler: ChannelInboundHandler, RemovableChannelHan
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
     let simulator: ExchangeSimulator
+    /// The status the upgrade check refused this handshake with; nil for a plain HTTP request.
+    let refusal = NIOLockedValueBox<Int?>(nil)
 
     init(simulator: ExchangeSimulator) { self.simulator = simulator }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = unwrapInboundIn(data) else { return }
-        let status = simulator.admitHandshake() ?? 400
+        let status = refusal.withLockedValue { $0 } ?? simulator.admitHandshake() ?? 400
         var headers = HTTPHeaders()
         if let seconds = simulator.retryAfterSeconds(status: status) { headers.add(name: "Retry-After", value: String(seconds)) }
         headers.add(name: "Content-Length", value: "0")

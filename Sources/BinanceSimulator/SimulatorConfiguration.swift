@@ -10,6 +10,12 @@ public struct SimulatorConfiguration: Sendable {
     public var v2Weight: Int64 = 5
     /// The 2024 changelog says 10 for v1 methods; their pages say 5.
     public var v1Weight: Int64 = 10
+    /// `userDataStream.start/ping/stop` (the SDK's docstrings: 1 each).
+    public var listenKeyWeight: Int64 = 1
+    /// A listen key lives this long after its last start or ping (Binance: 60 minutes).
+    public var listenKeyValidityMilliseconds: Int64 = 3_600_000
+    /// A stream connection is closed after this long (Binance: 24 hours).
+    public var streamMaxAge: TimeAmount = .hours(24)
     /// First ban length; doubles for repeat offenders (Binance: 2 minutes up to 3 days).
     public var banMilliseconds: Int64 = 120_000
     /// Binance pings every 3 minutes and drops clients that do not answer within 10.
@@ -62,6 +68,10 @@ public struct Faults: Sendable {
     /// Replace the next answers, one each, first in first out, with a frame that cannot be
     /// read: what a lossy proxy or a broken exchange gateway sends in place of the answer.
     public var corruptAnswers: [AnswerCorruption] = []
+    /// Refuse user stream handshakes (503) while the WebSocket API still works.
+    public var rejectStreamHandshakes = false
+    /// Generate account activity but push none of it (a stream that silently lost events).
+    public var pauseUserStream = false
 
     public init() {}
 }
@@ -95,6 +105,12 @@ public struct SimulatorStats: Sendable {
     public var peakCountByMinute: [Int64: Int64] = [:]
     /// Local ms times of account-method requests, per API key (staggering tests).
     public var accountRequestTimes: [String: [Int64]] = [:]
+    public var streamHandshakes = 0
+    public var listenKeysIssued = 0
+    public var listenKeyPings = 0
+    public var listenKeysExpired = 0
+    /// Event frames written to user stream clients.
+    public var userStreamEventsSent = 0
 
     public var totalRequests: Int { requestsByMethod.values.reduce(0, +) }
 

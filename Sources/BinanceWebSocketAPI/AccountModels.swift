@@ -85,6 +85,31 @@ public struct StatusPosition: Sendable, Equatable {
     public var isolatedMargin: Double?
     public var updateTime: Int64
 
+    public init(
+        symbol: String, positionSide: String, positionAmount: Double, unrealizedProfit: Double, initialMargin: Double,
+        maintMargin: Double, positionInitialMargin: Double? = nil, openOrderInitialMargin: Double? = nil, leverage: Double? = nil,
+        isolated: Bool? = nil, entryPrice: Double? = nil, breakEvenPrice: Double? = nil, maxNotional: Double? = nil,
+        notional: Double? = nil, isolatedWallet: Double? = nil, isolatedMargin: Double? = nil, updateTime: Int64
+    ) {
+        self.symbol = symbol
+        self.positionSide = positionSide
+        self.positionAmount = positionAmount
+        self.unrealizedProfit = unrealizedProfit
+        self.initialMargin = initialMargin
+        self.maintMargin = maintMargin
+        self.positionInitialMargin = positionInitialMargin
+        self.openOrderInitialMargin = openOrderInitialMargin
+        self.leverage = leverage
+        self.isolated = isolated
+        self.entryPrice = entryPrice
+        self.breakEvenPrice = breakEvenPrice
+        self.maxNotional = maxNotional
+        self.notional = notional
+        self.isolatedWallet = isolatedWallet
+        self.isolatedMargin = isolatedMargin
+        self.updateTime = updateTime
+    }
+
     /// Open means a position or open orders: only these become series.
     public var isOpen: Bool { positionAmount != 0 || (openOrderInitialMargin ?? 0) != 0 }
 }

@@ -326,6 +326,41 @@ public actor BinanceConnection {
         return try decode(try await sendSigned(method: method), method: method, ResultDecoder.balances)
     }
 
+    /// `userDataStream.start` (weight 1): a listen key for this account's user data stream,
+    /// valid 60 minutes; Binance returns the account's active key if it has one and extends it.
+    /// Takes the API key only: no timestamp, no signature (the logged-on session's key when
+    /// logged on).
+    public func startUserDataStream() async throws(BinanceClientError) -> Response<String> {
+        try await listenKeyRequest(.userDataStreamStart)
+    }
+
+    /// `userDataStream.ping` (weight 1): extends the listen key by 60 minutes. −1125 means the
+    /// key no longer exists.
+    @discardableResult
+    public func pingUserDataStream() async throws(BinanceClientError) -> Response<String> {
+        try await listenKeyRequest(.userDataStreamPing)
+    }
+
+    /// `userDataStream.stop` (weight 1): closes the user data stream. Returns the weight usage.
+    @discardableResult
+    public func stopUserDataStream() async throws(BinanceClientError) -> RateLimitStatus? {
+        try await send(method: BinanceMethod.userDataStreamStop.rawValue, params: try apiKeyOnly()).rateLimit
+    }
+
+    private func listenKeyRequest(_ method: BinanceMethod) async throws(BinanceClientError) -> Response<String> {
+        let envelope = try await send(method: method.rawValue, params: try apiKeyOnly())
+        return try decode(envelope, method: method.rawValue) { (value) throws(DecodeError) in
+            try FieldReader(value, path: "result").string("listenKey")
+        }
+    }
+
+    private func apiKeyOnly() throws(BinanceClientError) -> RequestParameters {
+        guard let credentials else { throw .configuration("no API credentials configured") }
+        var params = RequestParameters()
+        if !isLoggedOn { params.set("apiKey", .string(credentials.apiKey)) }
+        return params
+    }
+
     private func decode<T: Sendable>(
         _ envelope: ResponseEnvelope, method: String, _ decoder: (JSONValue) throws(DecodeError) -> T
     ) throws(BinanceClientError) -> Response<T> {

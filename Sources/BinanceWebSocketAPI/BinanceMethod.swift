@@ -11,14 +11,22 @@ public enum BinanceMethod: String, Sendable, CaseIterable, Hashable {
     case accountPositionV2 = "v2/account.position"
     case accountBalance = "account.balance"
     case accountBalanceV2 = "v2/account.balance"
+    case userDataStreamStart = "userDataStream.start"
+    case userDataStreamPing = "userDataStream.ping"
+    case userDataStreamStop = "userDataStream.stop"
 
     /// Weight of opening a connection (the WebSocket handshake).
     public static let handshakeWeight: Int64 = 5
+    /// Weight of opening a stream connection (`/private/stream`): Binance limits stream
+    /// connections by count (300 per 5 minutes per IP), not by request weight. The handshake
+    /// still goes through the scheduler, so bans and `Retry-After` hold it back.
+    public static let streamHandshakeWeight: Int64 = 0
 
     /// The weight to assume until measured.
     public var assumedWeight: Int64 {
         switch self {
         case .sessionStatus, .sessionLogon: 2
+        case .userDataStreamStart, .userDataStreamPing, .userDataStreamStop: 1
         case .accountStatus, .accountPosition, .accountBalance: 10
         case .accountStatusV2, .accountPositionV2, .accountBalanceV2: 5
         }

@@ -127,6 +127,42 @@ public enum AccountFamilies {
         }
     }
 
+    /// The stream's counters and health, for accounts with a user stream. The income series of
+    /// every asset the account holds exist from the start at 0, so `increase()` sees the first
+    /// payment.
+    static func appendActivity(account: String, view: AccountView, to sink: inout FamilySink) {
+        let activity = view.activity
+        guard activity.streamEnabled else { return }
+        let a = [("account", account)]
+        var income = activity.income
+        for asset in view.data?.status.assets ?? [] where asset.walletBalance != 0 {
+            for type in IncomeType.allCases {
+                for direction in IncomeDirection.allCases {
+                    income[AccountActivity.IncomeKey(asset: asset.asset, type: type, direction: direction), default: 0] += 0
+                }
+            }
+        }
+        for (key, amount) in income {
+            sink.add(
+                C.income, [("account", account), ("asset", key.asset), ("type", key.type.rawValue), ("direction", key.direction.rawValue)],
+                amount)
+        }
+        sink.add(C.marginCalls, a, Double(activity.marginCalls))
+        for (key, count) in activity.forcedCloses {
+            sink.add(
+                C.forcedCloses,
+                [("account", account), ("symbol", key.symbol), ("position_side", key.positionSide), ("kind", key.kind.rawValue)],
+                Double(count))
+        }
+        sink.add(C.userStreamConnected, a, activity.streamConnected ? 1 : 0)
+        for (event, count) in activity.eventsByType { sink.add(C.userStreamEvents, [("account", account), ("event", event)], Double(count)) }
+        sink.add(C.userStreamLastEvent, a, activity.lastEventTime ?? 0)
+        for (reason, count) in activity.reconnectsByReason {
+            sink.add(C.userStreamReconnects, [("account", account), ("reason", reason)], Double(count))
+        }
+        sink.add(C.userStreamMalformed, a, Double(activity.malformedEvents))
+    }
+
     static func appendScheduler(_ scheduler: SchedulerView, now: Double, to sink: inout FamilySink) {
         if let used = scheduler.weightUsed { sink.add(C.weightUsed, [], Double(used)) }
         if let limit = scheduler.weightLimit { sink.add(C.weightLimit, [], Double(limit)) }

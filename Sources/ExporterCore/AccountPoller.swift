@@ -4,6 +4,22 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
+/// `userDataStream.start` obtains (or extends) the account's listen key; `.ping` extends it.
+public enum ListenKeyOperation: Sendable {
+    case start
+    case ping
+}
+
+/// The outcome of a listen key request.
+public enum ListenKeyResult: Sendable, Equatable {
+    /// The key (a secret: never log it).
+    case key(String)
+    /// −1125: the key no longer exists; start a new one.
+    case gone
+    /// Not now (no connection, scheduler deferral, transport failure, rejected key): try later.
+    case unavailable(String)
+}
+
 /// Polls one account on its own connection and reports what happened as `PollerEvent`s.
 ///
 /// Every request first asks the shared `WeightScheduler`; a refused poll is skipped, not queued.
@@ -147,6 +163,48 @@ public actor AccountPoller: Service {
         } catch {
             await handle(error, on: used)
             await report(.failed(code: error.errorCodeLabel, duration: Double(now - started) / 1000))
+        }
+    }
+
+    // MARK: listen key (userDataStream.* on this account's connection)
+
+    /// `userDataStream.start` or `.ping` on this account's connection, through the scheduler
+    /// and in turn with polls. Returns the listen key.
+    public func listenKey(_ operation: ListenKeyOperation) async -> ListenKeyResult {
+        var result = ListenKeyResult.unavailable("not attempted")
+        await exclusively { result = await listenKeyRequest(operation) }
+        return result
+    }
+
+    /// `userDataStream.stop` on the open connection, if there is one; never opens one (it runs at
+    /// shutdown). Best effort: an unstopped key expires by itself after 60 minutes.
+    public func stopListenKey() async {
+        guard let connection, !lifecycle.isStopped,
+            case .admitted = await scheduler.admit(weight: ledger.weight(of: .userDataStreamStop))
+        else { return }
+        if let rateLimit = try? await connection.stopUserDataStream() { await charge(.userDataStreamStop, rateLimit) }
+    }
+
+    private func listenKeyRequest(_ operation: ListenKeyOperation) async -> ListenKeyResult {
+        let method: BinanceMethod = operation == .start ? .userDataStreamStart : .userDataStreamPing
+        var used: BinanceConnection?
+        do {
+            guard let ready = try await prepareConnection() else { return .unavailable("account stopped") }
+            guard case .ready(let connection) = ready else { return .unavailable("no connection yet") }
+            used = connection
+            if case .deferred(let why, _) = await scheduler.admit(weight: ledger.weight(of: method)) {
+                return .unavailable("deferred by the weight scheduler (\(why.rawValue))")
+            }
+            let response =
+                operation == .start ? try await connection.startUserDataStream() : try await connection.pingUserDataStream()
+            await charge(method, response.rateLimit)
+            return .key(response.value)
+        } catch .api(let error) where error.code == -1125 {
+            await charge(method, error.rateLimit)
+            return .gone
+        } catch {
+            await handle(error, on: used)
+            return .unavailable("\(error)")
         }
     }
 

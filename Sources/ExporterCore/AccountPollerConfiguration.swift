@@ -25,11 +25,14 @@ public struct AccountConfiguration: Sendable {
     public var intervalSeconds: Double
     public var positionsDetail: Bool
     public var accountMethod: AccountMethodChoice
+    /// Keep a listen key and receive the account's user data stream.
+    public var userStream: Bool
 
     public init(
         name: String, credentials: APICredentials, intervalSeconds: Double = 15, positionsDetail: Bool = true,
-        accountMethod: AccountMethodChoice = .v1WithFallback
+        accountMethod: AccountMethodChoice = .v1WithFallback, userStream: Bool = true
     ) {
+        self.userStream = userStream
         self.name = name
         self.credentials = credentials
         self.intervalSeconds = intervalSeconds

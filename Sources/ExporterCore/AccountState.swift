@@ -46,6 +46,7 @@ public struct AccountView: Sendable {
     public var name: String
     public var data: AccountData?
     public var health: AccountHealth
+    public var activity = AccountActivity()
 
     public init(name: String, data: AccountData? = nil, health: AccountHealth) {
         self.name = name

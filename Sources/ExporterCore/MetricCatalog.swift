@@ -146,6 +146,35 @@ public enum MetricCatalog {
     public static let configReloadTimestamp = gauge(
         "config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load.", [])
 
+    // MARK: user data stream (counters start at 0 when the exporter starts)
+    static let sinceStart = " Counts since the exporter started, from the user data stream."
+    public static let income = counter(
+        "income_total",
+        "Money credited (direction=in) or debited (direction=out) by type: realized_pnl, commission, funding_fee; absolute amounts in the asset's units. Net = increase(in) - increase(out)."
+            + sinceStart, ["account", "asset", "type", "direction"])
+    public static let marginCalls = counter("margin_calls_total", "MARGIN_CALL events: the account is close to liquidation." + sinceStart, account)
+    public static let forcedCloses = counter(
+        "forced_closes_total",
+        "Orders Binance placed itself to close a position, by kind: liquidation, adl (auto-deleverage), settlement (delisting)." + sinceStart,
+        ["account", "symbol", "position_side", "kind"])
+    public static let userStreamConnected = gauge(
+        "user_stream_connected", "1 while the account's listen key is subscribed on an open user data stream connection.", account)
+    public static let userStreamEvents = counter("user_stream_events_total", "User data stream events received, by event type.", ["account", "event"])
+    public static let userStreamLastEvent = gauge(
+        "user_stream_last_event_timestamp_seconds", "Exchange time of the last user data stream event; 0 before the first.", account)
+    public static let userStreamReconnects = counter(
+        "user_stream_reconnects_total",
+        "User data stream resubscriptions after a gap, by reason (connection_lost, close_frame, missed_pong, max_age, key_expired, error); every gap triggers a poll.",
+        ["account", "reason"])
+    public static let userStreamMalformed = counter(
+        "user_stream_malformed_events_total", "User data stream frames that could not be read (logged, skipped; the connection is kept).",
+        account)
+
+    public static let activityFamilies: [MetricDefinition] = [
+        income, marginCalls, forcedCloses, userStreamConnected, userStreamEvents, userStreamLastEvent, userStreamReconnects,
+        userStreamMalformed,
+    ]
+
     /// All account-scoped value families (dropped when stale), in table order.
     public static let valueFamilies: [MetricDefinition] = [
         accountWalletBalance, accountUnrealizedProfit, accountMarginBalance, accountInitialMargin, accountMaintMargin,
@@ -169,7 +198,7 @@ public enum MetricCatalog {
     /// A Markdown table of every family, for the README.
     public static func markdownTable() -> String {
         var lines = ["| metric | type | labels | help |", "|---|---|---|---|"]
-        for definition in valueFamilies + selfFamilies + ProcessMetrics.definitions {
+        for definition in valueFamilies + activityFamilies + selfFamilies + ProcessMetrics.definitions {
             let help = definition.help.replacingOccurrences(of: cached, with: "").replacingOccurrences(of: "|", with: "\\|")
             lines.append("| `\(definition.name)` | \(definition.type.rawValue) | \(definition.labels.joined(separator: ", ")) | \(help) |")
         }

@@ -71,6 +71,16 @@ public actor MetricsRegistry {
 
     public func apply(account: String, _ event: PollerEvent) { apply(account: account, [event]) }
 
+    /// Applies a user stream event to its account and schedules one render: an instant update
+    /// reaches `/metrics` within the coalescing delay (250 ms by default).
+    public func apply(account: String, stream event: StreamEvent) {
+        guard var view = views[account] else { return }
+        view.apply(event)
+        views[account] = view
+        dirty.insert(account)
+        scheduleRender()
+    }
+
     public func updateScheduler(_ view: SchedulerView) {
         guard view != scheduler else { return }
         scheduler = view
@@ -104,6 +114,7 @@ public actor MetricsRegistry {
             AccountFamilies.appendValues(account: name, data: data, to: &sink)
         }
         AccountFamilies.appendHealth(account: name, view: view, now: time, to: &sink)
+        AccountFamilies.appendActivity(account: name, view: view, to: &sink)
         return sink.all
     }
 

@@ -1,0 +1,281 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+
+/// Where a handshake goes, from its request path.
+enum SimulatorRoute: Equatable {
+    /// The WebSocket API (`/ws-fapi/v1`, and any path not listed below).
+    case api
+    /// `/private/stream`: combined frames, keys added with SUBSCRIBE.
+    case userStream
+    /// `/private/ws?listenKey=K&events=E/E`: raw frames of one key, optionally filtered.
+    case userStreamRaw(listenKey: String?, events: Set<String>?)
+    /// `/ws/<listenKey>` and other retired or unknown stream paths: 404.
+    case retired
+
+    init(uri: String) {
+        let path = uri.prefix { $0 != "?" }
+        let query = uri.contains("?") ? uri[uri.index(after: uri.firstIndex(of: "?")!)...] : ""
+        var parameters: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            parameters[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        switch path {
+        case "/private/stream", "/private/stream/": self = .userStream
+        case "/private/ws", "/private/ws/":
+            self = .userStreamRaw(
+                listenKey: parameters["listenKey"],
+                events: parameters["events"].map { Set($0.split(separator: "/").map(String.init)) })
+        default:
+            self = path.hasPrefix("/ws/") || path.hasPrefix("/private") || path.hasPrefix("/stream") ? .retired : .api
+        }
+    }
+}
+
+/// One client of the user data stream endpoints.
+struct StreamClient {
+    let channel: any Channel
+    var keys: Set<String>
+    /// Raw frames (`/private/ws`) instead of combined ones.
+    let raw: Bool
+    /// Only these event types (`events=` of the raw form); nil: all.
+    let events: Set<String>?
+}
+
+extension ExchangeSimulator {
+    /// Stream handshakes cost no request weight (Binance limits stream connections by count),
+    /// but an IP ban refuses them too. A raw-form handshake needs a live listen key.
+    func admitStreamHandshake(_ route: SimulatorRoute) -> Int? {
+        let now = clock()
+        return state.withLockedValue { state -> Int? in
+            let now = now + state.faults.clockSkewMilliseconds
+            if let status = state.faults.rejectHandshakesWithStatus { return status }
+            if state.bannedUntil > now { return 418 }
+            if state.faults.rejectStreamHandshakes { return 503 }
+            switch route {
+            case .retired: return 404
+            case .userStreamRaw(let key, _):
+                guard let key, state.liveAccount(listenKey: key, now: now) != nil else { return 400 }
+                state.stats.streamHandshakes += 1
+                return nil
+            case .userStream:
+                state.stats.streamHandshakes += 1
+                return nil
+            case .api: return nil
+            }
+        }
+    }
+
+    // MARK: listen keys
+
+    /// The account's live listen key, if it has one (tests: to check it never leaks).
+    public func listenKey(apiKey: String) -> String? {
+        let now = clock()
+        return state.withLockedValue { state in
+            guard let live = state.listenKeys[apiKey], live.expiresAt > now + state.faults.clockSkewMilliseconds else { return nil }
+            return live.key
+        }
+    }
+
+    /// Ends the account's listen key now, as if 60 minutes passed without a ping.
+    public func expireListenKey(apiKey: String) {
+        state.withLockedValue { $0.listenKeys[apiKey]?.expiresAt = 0 }
+        expireListenKeys()
+    }
+
+    /// Removes keys past their validity and tells their subscribers with `listenKeyExpired`.
+    func expireListenKeys() {
+        let now = clock()
+        let expired = state.withLockedValue { state -> [String] in
+            let now = now + state.faults.clockSkewMilliseconds
+            var expired: [String] = []
+            for (apiKey, live) in state.listenKeys where live.expiresAt <= now {
+                expired.append(live.key)
+                state.listenKeys.removeValue(forKey: apiKey)
+                state.stats.listenKeysExpired += 1
+            }
+            return expired
+        }
+        for key in expired {
+            send(toListenKey: key, type: "listenKeyExpired", event: UserEventFrames.listenKeyExpired(key, now: now))
+            streamClients.withLockedValue { clients in
+                for id in clients.keys { clients[id]?.keys.remove(key) }
+            }
+        }
+    }
+
+    // MARK: stream delivery
+
+    /// Sends an account's events to every stream client subscribed to its live listen key.
+    func deliver(apiKey: String, events: [(type: String, json: String)]) {
+        guard let key = listenKey(apiKey: apiKey) else { return }
+        for event in events { send(toListenKey: key, type: event.type, event: event.json) }
+    }
+
+    private func send(toListenKey key: String, type: String, event: String) {
+        let targets = streamClients.withLockedValue { clients in clients.values.filter { $0.keys.contains(key) } }
+        let sent = state.withLockedValue { state -> Bool in
+            if state.faults.pauseUserStream { return false }
+            state.stats.userStreamEventsSent += targets.count
+            return true
+        }
+        guard sent else { return }
+        let combined = UserEventFrames.combined(stream: key, data: event)
+        for client in targets {
+            if let events = client.events, !events.contains(type) { continue }
+            let text = client.raw ? event : combined
+            client.channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)), promise: nil)
+        }
+    }
+
+    /// Sends raw text to every user stream client (malformed-event tests).
+    public func broadcastToUserStreams(text: String) {
+        for client in streamClients.withLockedValue({ Array($0.values) }) {
+            client.channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text)), promise: nil)
+        }
+    }
+
+    /// Drops every user stream connection without a close frame.
+    public func dropUserStreams() {
+        for client in streamClients.withLockedValue({ Array($0.values) }) { client.channel.close(promise: nil) }
+    }
+
+    public var openUserStreams: Int { streamClients.withLockedValue { $0.count } }
+
+    /// The listen keys each user stream connection carries (how many accounts share one).
+    public var userStreamSubscriptionCounts: [Int] { streamClients.withLockedValue { $0.values.map(\.keys.count) } }
+}
+
+extension ExchangeState {
+    /// The API key whose live listen key is `listenKey`.
+    func liveAccount(listenKey: String, now: Int64) -> String? {
+        listenKeys.first { $0.value.key == listenKey && $0.value.expiresAt > now }?.key
+    }
+}
+
+/// One user data stream connection on the simulator: SUBSCRIBE / UNSUBSCRIBE /
+/// LIST_SUBSCRIPTIONS on the combined form, listen-key expiry checks, server pings, and the
+/// 24 h limit.
+final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let simulator: ExchangeSimulator
+    let route: SimulatorRoute
+    let openedAt: NIODeadline
+    var timer: RepeatedTask?
+    var lastPing: NIODeadline
+
+    init(simulator: ExchangeSimulator, route: SimulatorRoute) {
+        self.simulator = simulator
+        self.route = route
+        self.openedAt = .now()
+        self.lastPing = .now()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        var client = StreamClient(channel: channel, keys: [], raw: false, events: nil)
+        if case .userStreamRaw(let key, let events) = route, let key {
+            client = StreamClient(channel: channel, keys: [key], raw: true, events: events)
+        }
+        simulator.streamClients.withLockedValue { $0[ObjectIdentifier(channel)] = client }
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+            let (handler, context) = loopBound.value
+            handler.tick(context: context)
+        }
+    }
+
+    private func tick(context: ChannelHandlerContext) {
+        simulator.expireListenKeys()
+        let configuration = simulator.configuration
+        if NIODeadline.now() - openedAt >= configuration.streamMaxAge {
+            close(context: context, code: .goingAway)
+            return
+        }
+        if let interval = configuration.serverPingInterval, NIODeadline.now() - lastPing >= interval {
+            lastPing = .now()
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "s"))), promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        let id = ObjectIdentifier(context.channel)
+        simulator.streamClients.withLockedValue { _ = $0.removeValue(forKey: id) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let id = ObjectIdentifier(context.channel)
+        simulator.streamClients.withLockedValue { _ = $0.removeValue(forKey: id) }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            guard frame.maskKey != nil else {
+                close(context: context, code: .protocolError)
+                return
+            }
+            var payload = frame.unmaskedData
+            let text = payload.readString(length: payload.readableBytes) ?? ""
+            let answer = handle(text, channel: context.channel)
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: answer))), promise: nil)
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .pong:
+            break
+        case .connectionClose:
+            close(context: context, code: .normalClosure)
+        default:
+            close(context: context, code: .protocolError)
+        }
+    }
+
+    /// Answers one request of the combined-stream protocol.
+    private func handle(_ text: String, channel: any Channel) -> String {
+        guard let object = SimulatorJSON.object(text), let method = object["method"] as? String else {
+            return "{\"error\":{\"code\":3,\"msg\":\"Invalid JSON: expected {\\\"method\\\":…,\\\"params\\\":…,\\\"id\\\":…}\"},\"id\":null}"
+        }
+        // Foundation on Linux reads the numbers 0 and 1 as booleans too: take any number as a number.
+        let id = (object["id"] as? NSNumber).map { String($0.int64Value) } ?? simulator.rules.idJSON(object["id"])
+        let params = (object["params"] as? [Any])?.compactMap { $0 as? String } ?? []
+        let id_ = ObjectIdentifier(channel)
+        switch method {
+        case "SUBSCRIBE":
+            let now = simulator.clock()
+            let unknown = simulator.state.withLockedValue { state in
+                params.contains { state.liveAccount(listenKey: $0, now: now + state.faults.clockSkewMilliseconds) == nil }
+            }
+            if unknown { return "{\"error\":{\"code\":-1125,\"msg\":\"This listenKey does not exist.\"},\"id\":\(id)}" }
+            simulator.streamClients.withLockedValue { $0[id_]?.keys.formUnion(params) }
+            return "{\"result\":null,\"id\":\(id)}"
+        case "UNSUBSCRIBE":
+            simulator.streamClients.withLockedValue { $0[id_]?.keys.subtract(params) }
+            return "{\"result\":null,\"id\":\(id)}"
+        case "LIST_SUBSCRIPTIONS":
+            let keys = simulator.streamClients.withLockedValue { $0[id_]?.keys.sorted() ?? [] }
+            return "{\"result\":[\(keys.map(JSONOut.quote).joined(separator: ","))],\"id\":\(id)}"
+        default:
+            return "{\"error\":{\"code\":1,\"msg\":\"Invalid value type: expected SUBSCRIBE, UNSUBSCRIBE or LIST_SUBSCRIPTIONS\"},\"id\":\(id)}"
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        close(context: context, code: .unexpectedServerError)
+    }
+
+    private func close(context: ChannelHandlerContext, code: WebSocketErrorCode) {
+        var data = ByteBuffer()
+        data.write(webSocketErrorCode: code)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+/// The account events Binance pushes on a user data stream, reduced to what the exporter uses.
+/// Field names follow the official SDK's models (`websocket_streams/models/`); unknown fields are
+/// ignored, so additions on Binance's side never break decoding.
+public enum UserDataEvent: Sendable, Equatable {
+    case accountUpdate(AccountUpdate)
+    case orderTradeUpdate(OrderTradeUpdate)
+    case marginCall(MarginCall)
+    case accountConfigUpdate(AccountConfigUpdate)
+    /// The listen key expired: no more events come for it until a new key is subscribed.
+    case listenKeyExpired(eventTime: Int64)
+    /// An event type the exporter does not read (`TRADE_LITE`, `ALGO_UPDATE`, …): counted only.
+    case other(type: String, eventTime: Int64?)
+
+    /// The `e` field, as Binance spells it.
+    public var typeName: String {
+        switch self {
+        case .accountUpdate: "ACCOUNT_UPDATE"
+        case .orderTradeUpdate: "ORDER_TRADE_UPDATE"
+        case .marginCall: "MARGIN_CALL"
+        case .accountConfigUpdate: "ACCOUNT_CONFIG_UPDATE"
+        case .listenKeyExpired: "listenKeyExpired"
+        case .other(let type, _): type
+        }
+    }
+
+    /// `E`, the event time in ms.
+    public var eventTime: Int64? {
+        switch self {
+        case .accountUpdate(let update): update.eventTime
+        case .orderTradeUpdate(let update): update.eventTime
+        case .marginCall(let call): call.eventTime
+        case .accountConfigUpdate(let update): update.eventTime
+        case .listenKeyExpired(let time): time
+        case .other(_, let time): time
+        }
+    }
+}
+
+/// `ACCOUNT_UPDATE`: balances and positions that changed, and why (`m`).
+public struct AccountUpdate: Sendable, Equatable {
+    public struct Balance: Sendable, Equatable {
+        public var asset: String
+        public var walletBalance: Double
+        public var crossWalletBalance: Double
+        /// `bc`: the change except realized PnL and commission (funding, transfers).
+        public var balanceChange: Double
+    }
+
+    public struct Position: Sendable, Equatable {
+        public var symbol: String
+        public var positionSide: String
+        public var amount: Double
+        public var entryPrice: Double
+        public var breakEvenPrice: Double?
+        public var unrealizedProfit: Double
+        public var isolated: Bool
+        public var isolatedWallet: Double?
+    }
+
+    public var eventTime: Int64
+    public var transactionTime: Int64
+    /// `m`: ORDER, FUNDING_FEE, DEPOSIT, WITHDRAW, ADL, INSURANCE_CLEAR, MARGIN_TRANSFER, …
+    public var reason: String
+    public var balances: [Balance]
+    public var positions: [Position]
+}
+
+/// `ORDER_TRADE_UPDATE`: one order's execution report.
+public struct OrderTradeUpdate: Sendable, Equatable {
+    public var eventTime: Int64
+    public var transactionTime: Int64
+    public var symbol: String
+    public var clientOrderID: String
+    public var side: String
+    public var orderType: String
+    /// `x`: NEW, TRADE, CALCULATED (liquidation fill), EXPIRED, CANCELED, AMENDMENT.
+    public var executionType: String
+    /// `X`: NEW, PARTIALLY_FILLED, FILLED, …
+    public var status: String
+    public var orderID: Int64
+    public var tradeID: Int64?
+    public var lastFilledQuantity: Double
+    public var lastFilledPrice: Double
+    /// `n` in asset `N`; absent when there was no commission.
+    public var commission: Double?
+    public var commissionAsset: String?
+    /// `rp`: realized profit of this trade.
+    public var realizedProfit: Double
+    public var positionSide: String
+
+    /// Why Binance closed this position itself, from the client order id it uses for that.
+    public var forcedCloseKind: ForcedCloseKind? {
+        if clientOrderID.hasPrefix("autoclose-") { return .liquidation }
+        if clientOrderID.hasPrefix("adl_autoclose") { return .adl }
+        if clientOrderID.hasPrefix("settlement_autoclose") { return .settlement }
+        return nil
+    }
+
+    /// A fill: money moved (TRADE, or CALCULATED for a liquidation) and some quantity traded.
+    public var isFill: Bool { (executionType == "TRADE" || executionType == "CALCULATED") && lastFilledQuantity != 0 }
+}
+
+/// Orders Binance places itself to close a position.
+public enum ForcedCloseKind: String, Sendable, CaseIterable {
+    case liquidation
+    case adl
+    case settlement
+}
+
+/// `MARGIN_CALL`: the account's margin ratio is close to liquidation.
+public struct MarginCall: Sendable, Equatable {
+    public struct Position: Sendable, Equatable {
+        public var symbol: String
+        public var positionSide: String
+        public var amount: Double
+        public var markPrice: Double
+        public var unrealizedProfit: Double
+        public var maintenanceMargin: Double
+    }
+
+    public var eventTime: Int64
+    public var crossWalletBalance: Double?
+    public var positions: [Position]
+}
+
+/// `ACCOUNT_CONFIG_UPDATE`: a symbol's leverage (`ac`) or the multi-assets mode (`ai`) changed.
+public struct AccountConfigUpdate: Sendable, Equatable {
+    public struct LeverageChange: Sendable, Equatable {
+        public var symbol: String
+        public var leverage: Double
+    }
+
+    public var eventTime: Int64
+    public var transactionTime: Int64?
+    public var leverage: LeverageChange?
+    public var multiAssetsMargin: Bool?
+}
+
+/// Decodes the `data` object of a stream frame (or a raw `/private/ws` frame).
+public enum UserDataEventDecoder {
+    public static func decode(_ value: JSONValue) throws(DecodeError) -> UserDataEvent {
+        let event = try FieldReader(value, path: "event")
+        let type = try event.string("e")
+        switch type {
+        case "ACCOUNT_UPDATE":
+            let update = try FieldReader(event.object["a"] ?? .null, path: "event.a")
+            return .accountUpdate(
+                AccountUpdate(
+                    eventTime: try event.int64("E"), transactionTime: try event.optionalInt64("T") ?? 0, reason: try update.string("m"),
+                    balances: try update.has("B")
+                        ? update.rows("B") { (row) throws(DecodeError) in
+                            let wallet = try row.decimal("wb")
+                            return AccountUpdate.Balance(
+                                asset: try row.string("a"), walletBalance: wallet, crossWalletBalance: try row.optionalDecimal("cw") ?? wallet,
+                                balanceChange: try row.optionalDecimal("bc") ?? 0)
+                        } : [],
+                    positions: try update.has("P")
+                        ? update.rows("P") { (row) throws(DecodeError) in
+                            AccountUpdate.Position(
+                                symbol: try row.string("s"), positionSide: try row.optionalString("ps") ?? "BOTH", amount: try row.decimal("pa"),
+                                entryPrice: try row.decimal("ep"), breakEvenPrice: try row.optionalDecimal("bep"),
+                                unrealizedProfit: try row.optionalDecimal("up") ?? 0,
+                                isolated: try row.optionalString("mt") == "isolated", isolatedWallet: try row.optionalDecimal("iw"))
+                        } : []))
+        case "ORDER_TRADE_UPDATE":
+            let order = try FieldReader(event.object["o"] ?? .null, path: "event.o")
+            return .orderTradeUpdate(
+                OrderTradeUpdate(
+                    eventTime: try event.int64("E"), transactionTime: try event.optionalInt64("T") ?? 0, symbol: try order.string("s"),
+                    clientOrderID: try order.optionalString("c") ?? "", side: try order.optionalString("S") ?? "",
+                    orderType: try order.optionalString("o") ?? "", executionType: try order.string("x"), status: try order.string("X"),
+                    orderID: try order.int64("i"), tradeID: try order.optionalInt64("t"),
+                    lastFilledQuantity: try order.optionalDecimal("l") ?? 0, lastFilledPrice: try order.optionalDecimal("L") ?? 0,
+                    commission: try order.optionalDecimal("n"), commissionAsset: try order.optionalString("N"),
+                    realizedProfit: try order.optionalDecimal("rp") ?? 0, positionSide: try order.optionalString("ps") ?? "BOTH"))
+        case "MARGIN_CALL":
+            return .marginCall(
+                MarginCall(
+                    eventTime: try event.int64("E"), crossWalletBalance: try event.optionalDecimal("cw"),
+                    positions: try event.has("p")
+                        ? event.rows("p") { (row) throws(DecodeError) in
+                            MarginCall.Position(
+                                symbol: try row.string("s"), positionSide: try row.optionalString("ps") ?? "BOTH",
+                                amount: try row.optionalDecimal("pa") ?? 0, markPrice: try row.optionalDecimal("mp") ?? 0,
+                                unrealizedProfit: try row.optionalDecimal("up") ?? 0, maintenanceMargin: try row.optionalDecimal("mm") ?? 0)
+                        } : []))
+        case "ACCOUNT_CONFIG_UPDATE":
+            var update = AccountConfigUpdate(eventTime: try event.int64("E"), transactionTime: try event.optionalInt64("T"))
+            if let leverage = event.object["ac"], leverage != .null {
+                let reader = try FieldReader(leverage, path: "event.ac")
+                update.leverage = AccountConfigUpdate.LeverageChange(symbol: try reader.string("s"), leverage: try reader.decimal("l"))
+            }
+            if let assets = event.object["ai"], assets != .null {
+                update.multiAssetsMargin = try FieldReader(assets, path: "event.ai").bool("j")
+            }
+            return .accountConfigUpdate(update)
+        case "listenKeyExpired":
+            return .listenKeyExpired(eventTime: try event.optionalInt64("E") ?? 0)
+        default:
+            return .other(type: type, eventTime: try event.optionalInt64("E"))
+        }
+    }
+}

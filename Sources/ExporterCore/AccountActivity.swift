@@ -1,0 +1,237 @@
+import BinanceWebSocketAPI
+
+/// What the account's user data stream told us happened: money that moved, margin calls,
+/// positions Binance closed itself, and the stream's own health. Counters start at 0 when the
+/// exporter starts; they are exported whether or not the last poll is fresh, because what
+/// happened stays true.
+public struct AccountActivity: Sendable {
+    public struct IncomeKey: Hashable, Sendable {
+        public var asset: String
+        public var type: IncomeType
+        public var direction: IncomeDirection
+    }
+
+    public struct ForcedCloseKey: Hashable, Sendable {
+        public var symbol: String
+        public var positionSide: String
+        public var kind: ForcedCloseKind
+    }
+
+    /// True once the account's stream is configured: its series exist from then on.
+    public var streamEnabled = false
+    public var streamConnected = false
+    public var income: [IncomeKey: Double] = [:]
+    public var marginCalls: UInt64 = 0
+    public var forcedCloses: [ForcedCloseKey: UInt64] = [:]
+    public var eventsByType: [String: UInt64] = [:]
+    public var malformedEvents: UInt64 = 0
+    /// Exchange time (`E`) of the last event, in Unix seconds.
+    public var lastEventTime: Double?
+    public var reconnectsByReason: [String: UInt64] = [:]
+    /// Forced-close orders already counted: one order may fill in several trades.
+    var countedForcedOrders = RecentSet<Int64>(capacity: 256)
+
+    public init() {}
+}
+
+/// `binance_futures_income_total`'s `type` label.
+public enum IncomeType: String, Sendable, CaseIterable {
+    case realizedPnL = "realized_pnl"
+    case commission
+    case fundingFee = "funding_fee"
+}
+
+/// `binance_futures_income_total`'s `direction` label: amounts are absolute, so net PnL is
+/// `increase(in) − increase(out)` and both stay monotonic counters.
+public enum IncomeDirection: String, Sendable, CaseIterable {
+    case `in`
+    case out
+}
+
+/// Why an account's user stream (re)subscribed: the `reason` label of
+/// `binance_futures_user_stream_reconnects_total`.
+public enum UserStreamGapReason: String, Sendable, CaseIterable {
+    case maxAge = "max_age"
+    case closeFrame = "close_frame"
+    case missedPong = "missed_pong"
+    case connectionLost = "connection_lost"
+    /// `listenKeyExpired`, or −1125 on a ping or subscribe: a new key was needed.
+    case keyExpired = "key_expired"
+    case error
+
+    init(_ close: CloseReason) {
+        switch close {
+        case .closeFrame: self = .closeFrame
+        case .missedPong: self = .missedPong
+        case .closedByClient: self = .maxAge
+        case .connectionLost, .transportError, .sendFailed: self = .connectionLost
+        }
+    }
+}
+
+/// What happened to an account's user data stream; `AccountView.apply` reduces them.
+public enum StreamEvent: Sendable {
+    case enabled
+    /// Subscribed (again); `after` names the gap it ends, nil for the first subscription.
+    case subscribed(after: UserStreamGapReason?)
+    case unsubscribed
+    case event(UserDataEvent)
+    case malformed
+}
+
+/// A bounded set of recent values, oldest forgotten first.
+struct RecentSet<Element: Hashable & Sendable>: Sendable {
+    private var order: [Element] = []
+    private var members: Set<Element> = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Inserts `value`; false when it was already there.
+    mutating func insert(_ value: Element) -> Bool {
+        guard members.insert(value).inserted else { return false }
+        order.append(value)
+        if order.count > capacity { members.remove(order.removeFirst()) }
+        return true
+    }
+}
+
+extension AccountView {
+    /// Applies one stream event: counters, stream health, and the instant update of balances and
+    /// positions that the next poll reconciles.
+    public mutating func apply(_ event: StreamEvent) {
+        switch event {
+        case .enabled:
+            activity.streamEnabled = true
+        case .subscribed(let gap):
+            activity.streamConnected = true
+            if let gap { activity.reconnectsByReason[gap.rawValue, default: 0] += 1 }
+        case .unsubscribed:
+            activity.streamConnected = false
+        case .malformed:
+            activity.malformedEvents += 1
+        case .event(let event):
+            activity.eventsByType[Self.eventLabel(event.typeName), default: 0] += 1
+            if let time = event.eventTime { activity.lastEventTime = Double(time) / 1000 }
+            apply(userData: event)
+        }
+    }
+
+    /// The `event` label: Binance's own names for the events it documents, `other` for the rest,
+    /// so a misbehaving peer cannot grow the label set.
+    static func eventLabel(_ type: String) -> String {
+        switch type {
+        case "ACCOUNT_UPDATE", "ORDER_TRADE_UPDATE", "MARGIN_CALL", "ACCOUNT_CONFIG_UPDATE", "listenKeyExpired", "TRADE_LITE",
+            "ALGO_UPDATE", "CONDITIONAL_ORDER_TRIGGER_REJECT", "GRID_UPDATE", "STRATEGY_UPDATE":
+            type
+        default: "other"
+        }
+    }
+
+    private mutating func addIncome(_ asset: String, _ type: IncomeType, _ amount: Double) {
+        guard amount != 0, amount.isFinite else { return }
+        let key = AccountActivity.IncomeKey(asset: asset, type: type, direction: amount > 0 ? .in : .out)
+        activity.income[key, default: 0] += abs(amount)
+    }
+
+    private mutating func apply(userData event: UserDataEvent) {
+        switch event {
+        case .accountUpdate(let update):
+            if update.reason == "FUNDING_FEE" {
+                for balance in update.balances { addIncome(balance.asset, .fundingFee, balance.balanceChange) }
+            }
+            if var data { data.apply(update); self.data = data }
+        case .orderTradeUpdate(let order):
+            guard order.isFill else { return }
+            addIncome(Self.marginAsset(of: order.symbol), .realizedPnL, order.realizedProfit)
+            if let commission = order.commission, let asset = order.commissionAsset { addIncome(asset, .commission, -commission) }
+            if let kind = order.forcedCloseKind, activity.countedForcedOrders.insert(order.orderID) {
+                let key = AccountActivity.ForcedCloseKey(symbol: order.symbol, positionSide: order.positionSide, kind: kind)
+                activity.forcedCloses[key, default: 0] += 1
+            }
+        case .marginCall:
+            activity.marginCalls += 1
+        case .accountConfigUpdate(let update):
+            if var data { data.apply(update); self.data = data }
+        case .listenKeyExpired, .other:
+            break
+        }
+    }
+
+    /// The asset realized PnL is settled in: the quote asset of a USDⓈ-M symbol.
+    static func marginAsset(of symbol: String) -> String {
+        for quote in ["USDT", "USDC", "FDUSD", "BUSD"] where symbol.hasSuffix(quote) { return quote }
+        return "USDT"
+    }
+}
+
+extension AccountData {
+    /// Applies an `ACCOUNT_UPDATE` to the last poll: wallet balances and the changed positions
+    /// show at once. Values that depend on the mark price (margins, ratio) stay the poll's
+    /// until the next poll; the account totals follow only in single-asset mode, where they are
+    /// the USDT row (multi-assets totals are USD values Binance computes).
+    mutating func apply(_ update: AccountUpdate) {
+        let singleAsset = !(status.flags?.multiAssetsMargin ?? false)
+        for balance in update.balances {
+            guard let index = status.assets.firstIndex(where: { $0.asset == balance.asset }) else { continue }
+            let delta = balance.walletBalance - status.assets[index].walletBalance
+            status.assets[index].walletBalance = balance.walletBalance
+            status.assets[index].crossWalletBalance = balance.crossWalletBalance
+            status.assets[index].marginBalance += delta
+            if singleAsset && balance.asset == "USDT" {
+                status.totals.walletBalance = balance.walletBalance
+                status.totals.crossWalletBalance = balance.crossWalletBalance
+                status.totals.marginBalance += delta
+            }
+        }
+        for position in update.positions {
+            let asset = AccountView.marginAsset(of: position.symbol)
+            var oldProfit = 0.0
+            if let index = status.positions.firstIndex(where: { $0.symbol == position.symbol && $0.positionSide == position.positionSide }) {
+                oldProfit = status.positions[index].unrealizedProfit
+                status.positions[index].positionAmount = position.amount
+                status.positions[index].entryPrice = position.entryPrice
+                if let breakEven = position.breakEvenPrice { status.positions[index].breakEvenPrice = breakEven }
+                status.positions[index].unrealizedProfit = position.unrealizedProfit
+                status.positions[index].isolatedWallet = position.isolatedWallet ?? status.positions[index].isolatedWallet
+            } else if position.amount != 0 {
+                status.positions.append(
+                    StatusPosition(
+                        symbol: position.symbol, positionSide: position.positionSide, positionAmount: position.amount,
+                        unrealizedProfit: position.unrealizedProfit, initialMargin: 0, maintMargin: 0, isolated: position.isolated,
+                        entryPrice: position.entryPrice, breakEvenPrice: position.breakEvenPrice, isolatedWallet: position.isolatedWallet,
+                        updateTime: update.transactionTime))
+            }
+            if let details = positionDetails,
+                let index = details.firstIndex(where: { $0.symbol == position.symbol && $0.positionSide == position.positionSide })
+            {
+                positionDetails?[index].positionAmount = position.amount
+                positionDetails?[index].entryPrice = position.entryPrice
+                positionDetails?[index].unrealizedProfit = position.unrealizedProfit
+                if position.amount == 0 { positionDetails?[index].notional = 0 }
+            }
+            let delta = position.unrealizedProfit - oldProfit
+            if let index = status.assets.firstIndex(where: { $0.asset == asset }) {
+                status.assets[index].unrealizedProfit += delta
+                status.assets[index].marginBalance += delta
+            }
+            if singleAsset && asset == "USDT" {
+                status.totals.unrealizedProfit += delta
+                status.totals.marginBalance += delta
+            }
+        }
+    }
+
+    /// Applies an `ACCOUNT_CONFIG_UPDATE`: a symbol's leverage, the multi-assets flag.
+    mutating func apply(_ update: AccountConfigUpdate) {
+        if let change = update.leverage {
+            for index in status.positions.indices where status.positions[index].symbol == change.symbol {
+                status.positions[index].leverage = change.leverage
+            }
+            if let details = positionDetails {
+                for index in details.indices where details[index].symbol == change.symbol { positionDetails?[index].leverage = change.leverage }
+            }
+        }
+        if let multiAssets = update.multiAssetsMargin { status.flags?.multiAssetsMargin = multiAssets }
+    }
+}

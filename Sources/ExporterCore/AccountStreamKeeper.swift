@@ -1,0 +1,160 @@
+import BinanceWebSocketAPI
+import Logging
+
+/// Keeps one account's listen key alive and its events flowing into the registry.
+///
+/// It obtains the key with `userDataStream.start` on the account's own WebSocket API connection
+/// (through the poller, so the request is weighed by the scheduler and never interleaves with a
+/// poll), hands it to the process's `UserStreamHub`, pings it every `pingInterval`, and fetches a
+/// new one when Binance says it expired. Every gap in the stream (disconnect, expired key) ends
+/// with an immediate poll, so whatever the stream missed is corrected at once.
+public actor AccountStreamKeeper {
+    public struct Settings: Sendable {
+        /// Binance's keys live 60 minutes; a ping every 30 leaves room for a failed one.
+        public var pingInterval: Duration = .seconds(30 * 60)
+        /// Retry delay while no key can be had (no connection yet, deferral, errors).
+        public var retryDelay: Duration = .seconds(5)
+        public init() {}
+    }
+
+    private enum Input: Sendable {
+        case signal(UserStreamSignal)
+        case pingDue
+    }
+
+    public nonisolated let account: String
+    private let poller: AccountPoller
+    private let hub: UserStreamHub
+    private let registry: MetricsRegistry
+    private let settings: Settings
+    private let logger: Logger
+    /// Why the stream is down, while it is; reported and cleared on the next subscription.
+    private var gap: UserStreamGapReason?
+    private var subscribedOnce = false
+    private var hasKey = false
+    /// Events already applied: a connection rotation overlaps two connections for a moment.
+    private var recent = RecentSet<String>(capacity: 512)
+
+    public init(
+        account: String, poller: AccountPoller, hub: UserStreamHub, registry: MetricsRegistry, settings: Settings = Settings(),
+        logger: Logger
+    ) {
+        self.account = account
+        self.poller = poller
+        self.hub = hub
+        self.registry = registry
+        self.settings = settings
+        var logger = logger
+        logger[metadataKey: "account"] = "\(account)"
+        self.logger = logger
+    }
+
+    /// Until cancelled. On the way out the key is detached and, if the connection is still
+    /// open, stopped (`userDataStream.stop`).
+    public func run() async {
+        await registry.apply(account: account, stream: .enabled)
+        let (inputs, input) = AsyncStream.makeStream(of: Input.self)
+        let pingInterval = settings.pingInterval
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: pingInterval)
+                    input.yield(.pingDue)
+                }
+            }
+            group.addTask { await self.renew(input) }
+            for await next in inputs {
+                if Task.isCancelled { break }
+                switch next {
+                case .pingDue:
+                    if hasKey { await ping(input, group: &group) }
+                case .signal(let signal):
+                    await handle(signal, input: input, group: &group)
+                }
+            }
+            group.cancelAll()
+        }
+        await hub.detach(account: account)
+        await registry.apply(account: account, stream: .unsubscribed)
+        if hasKey { await poller.stopListenKey() }
+    }
+
+    /// Obtains a key (retrying until it has one) and attaches it to the hub.
+    private func renew(_ input: AsyncStream<Input>.Continuation) async {
+        hasKey = false
+        while !Task.isCancelled {
+            switch await poller.listenKey(.start) {
+            case .key(let key):
+                hasKey = true
+                await hub.attach(account: account, key: key) { input.yield(.signal($0)) }
+                return
+            case .gone, .unavailable:
+                try? await Task.sleep(for: settings.retryDelay)
+            }
+        }
+    }
+
+    private func ping(_ input: AsyncStream<Input>.Continuation, group: inout DiscardingTaskGroup) async {
+        switch await poller.listenKey(.ping) {
+        case .key:
+            logger.debug("listen key extended")
+        case .gone:
+            logger.info("listen key no longer exists (-1125); obtaining a new one")
+            await lost(.keyExpired, input: input, group: &group)
+        case .unavailable(let why):
+            // The key lives 60 minutes and is pinged every 30: the next ping has time.
+            logger.warning("listen key ping failed; will retry at the next ping", metadata: ["why": "\(why)"])
+        }
+    }
+
+    private func handle(_ signal: UserStreamSignal, input: AsyncStream<Input>.Continuation, group: inout DiscardingTaskGroup) async {
+        switch signal {
+        case .subscribed:
+            let after = subscribedOnce ? gap : nil
+            let wasGap = gap != nil
+            gap = nil
+            subscribedOnce = true
+            await registry.apply(account: account, stream: .subscribed(after: after))
+            if wasGap {
+                // Whatever happened while nothing was subscribed is only in the exchange's state.
+                let poller = self.poller
+                group.addTask { await poller.pollOnce() }
+            }
+        case .event(let event):
+            guard recent.insert(Self.fingerprint(event)) else { return }
+            await registry.apply(account: account, stream: .event(event))
+            if case .listenKeyExpired = event {
+                logger.info("listen key expired; obtaining a new one")
+                await lost(.keyExpired, input: input, group: &group)
+            }
+        case .malformed(let problem):
+            logger.warning("malformed user stream event skipped", metadata: ["problem": "\(problem)"])
+            await registry.apply(account: account, stream: .malformed)
+        case .disconnected(let reason):
+            if gap == nil { gap = reason }
+            await registry.apply(account: account, stream: .unsubscribed)
+        case .keyRejected:
+            await lost(.keyExpired, input: input, group: &group)
+        }
+    }
+
+    private func lost(_ reason: UserStreamGapReason, input: AsyncStream<Input>.Continuation, group: inout DiscardingTaskGroup) async {
+        gap = reason
+        hasKey = false
+        await hub.detach(account: account)
+        await registry.apply(account: account, stream: .unsubscribed)
+        group.addTask { await self.renew(input) }
+    }
+
+    /// What identifies one event across two connections.
+    static func fingerprint(_ event: UserDataEvent) -> String {
+        switch event {
+        case .orderTradeUpdate(let order):
+            "O\(order.orderID)/\(order.tradeID ?? 0)/\(order.executionType)/\(order.status)/\(order.eventTime)"
+        case .accountUpdate(let update):
+            "A\(update.eventTime)/\(update.transactionTime)/\(update.reason)/\(update.balances.map { "\($0.asset)=\($0.walletBalance)" })"
+        default:
+            "\(event.typeName)/\(event.eventTime ?? 0)"
+        }
+    }
+}
