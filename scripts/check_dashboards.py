@@ -4,6 +4,7 @@
 - variables: $datasource, $job, $instance, $account (multi, All = ".+"); no hard-coded uids;
   stable dashboard uid; not editable (provisioned from this repository).
 - every panel: a description, a unit (fieldConfig.defaults.unit), the $datasource, a query.
+- increase() only as an instant query over [$__range] (a total for the time range).
 - every query: each binance_futures_*/process_*/up/scrape_* selector filters on $job and $instance
   (and $account where the series has an account label); rates use $__rate_interval; every
   division has a guarded denominator (`> 0` or clamp_min), so no panel shows ±Inf or NaN.
@@ -103,9 +104,13 @@ def check(path):
             problems.append(f"{where}: no query")
         for target in targets:
             expr = target["expr"]
-            if re.search(r"\b(rate|increase|irate)\(", expr) and "$__rate_interval" not in expr:
+            # One exception: an instant query of increase(...[$__range]), the total over the
+            # dashboard's time range (a stat), which does not depend on the step.
+            over_range = target.get("instant") and not target.get("range") and "[$__range]" in expr \
+                and "$__rate_interval" not in expr
+            if re.search(r"\b(rate|increase|irate)\(", expr) and "$__rate_interval" not in expr and not over_range:
                 problems.append(f"{where}: rate without $__rate_interval in {expr!r}")
-            if re.search(r"\bincrease\(", expr):
+            if re.search(r"\bincrease\(", expr) and not over_range:
                 problems.append(f"{where}: increase() per step changes with zoom; plot a rate with a unit: {expr!r}")
             problems += [f"{where}: {p}" for p in selector_problems(expr)]
             problems += [f"{where}: {p}" for p in division_problems(expr)]

@@ -109,6 +109,21 @@ def state_mappings(off_text, on_text):
     return {"mappings": [{"type": "value", "options": {"0": {"text": off_text, "color": "red"}, "1": {"text": on_text, "color": "green"}}}]}
 
 
+def income_net(type_, window):
+    """Net income of one type for the USDT asset: what came in minus what went out."""
+    def side(direction):
+        return f'sum(increase(binance_futures_income_total{{{SEL}, asset="USDT", type="{type_}", direction="{direction}"}}[{window}]))'
+    return f'({side("in")} or vector(0)) - ({side("out")} or vector(0))'
+
+
+def income_rate(type_):
+    """Net income of one type per hour, per account and asset."""
+    def side(direction):
+        return (f'sum by (account, asset) (rate(binance_futures_income_total{{{SEL}, type="{type_}", direction="{direction}"}}'
+                f'[$__rate_interval])) * 3600')
+    return f'{side("in")} - {side("out")}'
+
+
 def accounts():
     b = Builder()
     b.row("At a glance")
@@ -153,6 +168,28 @@ def accounts():
         ts(f'binance_futures_account_initial_margin{{{SEL}}}', "{{account}} initial"),
         ts(f'binance_futures_account_maint_margin{{{SEL}}}', "{{account}} maintenance"),
     ], 12, 8, 12, USDT)
+    b.row("Money that moved (user data stream; counted since each exporter started)")
+    for x, (type_, title, text) in enumerate([
+        ("realized_pnl", "Realized PnL over the range", "Realized profit minus realized loss of closed trades in the time range (USDT), from ORDER_TRADE_UPDATE `rp`."),
+        ("commission", "Fees over the range", "Commissions paid minus rebates received in the time range (USDT; negative: net cost), from ORDER_TRADE_UPDATE `n`."),
+        ("funding_fee", "Funding over the range", "Funding received minus funding paid in the time range (USDT), from ACCOUNT_UPDATE FUNDING_FEE balance changes."),
+    ]):
+        b.add("stat", title, text + " Counters start at 0 when the exporter starts: a range across a restart misses what happened while it was down.",
+              [{"expr": income_net(type_, "$__range"), "legendFormat": type_, "range": False, "instant": True}], 5, 5, x * 5, USDT,
+              options=stat(graph="none"), defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}, "decimals": 2})
+    b.add("stat", "Forced closes and margin calls over the range", "Positions Binance closed itself (liquidation, auto-deleverage, settlement) and margin calls Binance sent in the time range. Anything above 0 has paged (critical alerts).", [
+        {"expr": f'sum(increase(binance_futures_forced_closes_total{{{SEL}}}[$__range])) or vector(0)', "legendFormat": "forced closes", "range": False, "instant": True},
+        {"expr": f'sum(increase(binance_futures_margin_calls_total{{{SEL}}}[$__range])) or vector(0)', "legendFormat": "margin calls", "range": False, "instant": True},
+    ], 9, 5, 15, "none", options=stat(graph="none"), defaults={"thresholds": thresholds([(None, "green"), (0.5, "red")]), "color": {"mode": "thresholds"}, "decimals": 0})
+    b.add("timeseries", "Realized PnL, fees and funding per hour", "Net amount per hour by account, asset and type: realized PnL, commissions (negative: cost) and funding, from the user data stream.", [
+        ts(income_rate("realized_pnl"), "{{account}} {{asset}} realized PnL"),
+        ts(income_rate("commission"), "{{account}} {{asset}} fees"),
+        ts(income_rate("funding_fee"), "{{account}} {{asset}} funding"),
+    ], 12, 8, 0, "suffix: /h", defaults={"custom": {"drawStyle": "bars", "fillOpacity": 60}})
+    b.add("timeseries", "Forced closes and margin calls", "Per hour: positions Binance closed itself, by account, symbol and kind (liquidation, adl, settlement), and margin calls by account. Also drawn as annotations on every panel.", [
+        ts(f'sum by (account, symbol, kind) (rate(binance_futures_forced_closes_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{symbol}} {{kind}}"),
+        ts(f'sum by (account) (rate(binance_futures_margin_calls_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} margin call"),
+    ], 12, 8, 12, "suffix: /h", defaults={"custom": {"drawStyle": "bars", "fillOpacity": 80}, "min": 0})
     b.row("Positions")
     b.add("table", "Open positions, nearest to liquidation first", "One row per open position. Distance = |mark − liquidation| ÷ mark, coloured at 5 % and 15 % like the alerts; — where Binance reports no liquidation price. Prices in the quote asset; amount in contracts (signed); ADL quantile 0–4 (4: first to be auto-deleveraged).", [
         table_q(DISTANCE),
@@ -202,7 +239,11 @@ def accounts():
                                        "renameByName": {"account": "Account", "asset": "Asset", "Value #A": "Wallet",
                                                         "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available"}}},
     ])
-    return dashboard("binance-futures-accounts", "Binance Futures — Accounts", b.panels)
+    return dashboard("binance-futures-accounts", "Binance Futures — Accounts", b.panels, annotations=[
+        annotation("Forced closes", "red", f'changes(binance_futures_forced_closes_total{{{SEL}}}[2m]) > 0 or (binance_futures_forced_closes_total{{{SEL}}} unless binance_futures_forced_closes_total{{{SEL}}} offset 2m)',
+                   "{{kind}}: {{account}} {{symbol}} {{position_side}}"),
+        annotation("Margin calls", "orange", f'changes(binance_futures_margin_calls_total{{{SEL}}}[2m]) > 0', "margin call: {{account}}"),
+    ])
 
 
 def health():
@@ -274,6 +315,17 @@ def health():
     b.add("timeseries", "Clock offset (exchange − local)", "Estimated offset of Binance's clock from this host's, per account. Lines at ±1 s: beyond that the host's clock needs fixing (NTP).",
           [ts(f'binance_futures_clock_offset_seconds{{{SEL}}}', "{{account}}")], 8, 8, 16, "s",
           defaults=line_thresholds([(None, "red"), (-1, "green"), (1, "red")]))
+    b.row("User data stream")
+    b.add("state-timeline", "User stream subscribed", "Whether each account's listen key is subscribed on an open user data stream connection (instant updates, income, margin calls, liquidations).",
+          [ts(f'binance_futures_user_stream_connected{{{SEL}}}', "{{account}}")], 8, 8, 0, "none",
+          defaults=state_mappings("down", "subscribed"))
+    b.add("timeseries", "User stream events", "Events received per minute by account and event type.",
+          [ts(f'sum by (account, event) (rate(binance_futures_user_stream_events_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}} {{event}}")],
+          8, 8, 8, PER_MIN, defaults={"min": 0})
+    b.add("timeseries", "User stream gaps and bad frames", "Resubscriptions after a gap per hour by reason (every gap is followed by a poll), and unreadable frames per hour.", [
+        ts(f'sum by (account, reason) (rate(binance_futures_user_stream_reconnects_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{reason}}"),
+        ts(f'sum by (account) (rate(binance_futures_user_stream_malformed_events_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} malformed"),
+    ], 8, 8, 16, "suffix: /h", defaults={"min": 0})
     b.row("Process")
     b.add("timeseries", "Resident memory", "Resident memory of the exporter process.",
           [ts(f'process_resident_memory_bytes{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")],
@@ -284,12 +336,17 @@ def health():
     return dashboard("binance-futures-exporter-health", "Binance Futures — Exporter health", b.panels)
 
 
-def dashboard(uid, title, panels):
+def annotation(name, color, expr, title):
+    return {"name": name, "datasource": DS, "enable": True, "iconColor": color, "expr": expr, "step": "60s",
+            "titleFormat": title, "textFormat": "", "useValueForTime": False, "tagKeys": "account"}
+
+
+def dashboard(uid, title, panels, annotations=()):
     return {
         "uid": uid, "title": title, "tags": ["binance", "futures", "prometheus-exporter"], "timezone": "",
         "schemaVersion": 39, "version": 1, "editable": False, "graphTooltip": 1, "refresh": "30s",
         "time": {"from": "now-6h", "to": "now"}, "fiscalYearStartMonth": 0, "liveNow": False,
-        "annotations": {"list": []}, "links": [
+        "annotations": {"list": list(annotations)}, "links": [
             {"title": "Binance Futures", "type": "dashboards", "tags": ["binance"], "asDropdown": False, "includeVars": True, "keepTime": True}],
         "templating": variables(), "panels": panels,
         "__inputs": [], "__requires": [{"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"}],

@@ -20,7 +20,7 @@ struct ExporterCommand: AsyncParsableCommand {
             Quick start without keys or network: binance-futures-exporter --demo
             """,
         version: "binance-futures-exporter \(BuildVersion.version) (revision \(BuildVersion.revision))",
-        subcommands: [Serve.self, CheckConfig.self, HealthCheck.self, MetricsTable.self],
+        subcommands: [Serve.self, CheckConfig.self, HealthCheck.self, MetricsTable.self, SimulateCommand.self],
         defaultSubcommand: Serve.self)
 }
 

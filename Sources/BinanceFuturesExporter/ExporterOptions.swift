@@ -34,7 +34,8 @@ struct ExporterOptions: ParsableArguments {
 
     @Option(
         name: .customLong("binance.user-stream"),
-        help: "Receive each account's user data stream (instant balances and positions, income, margin calls): true or false (default true).")
+        help:
+            "Receive each account's user data stream (instant balances and positions, income, margin calls): true or false (default true).")
     var userStream: String?
 
     @Option(

@@ -40,7 +40,8 @@ struct Settings {
 
         let testnet = options.testnet || (options.wsURL == nil && file?.wsURL == nil && (file?.testnet ?? false))
         let streamText =
-            options.streamURL ?? (options.testnet ? testnetStreamURL : file?.streamURL ?? (testnet ? testnetStreamURL : productionStreamURL))
+            options.streamURL
+            ?? (options.testnet ? testnetStreamURL : file?.streamURL ?? (testnet ? testnetStreamURL : productionStreamURL))
         let streamURL: WebSocketURL
         do {
             streamURL = try WebSocketURL(parsing: streamText)
@@ -83,7 +84,8 @@ struct Settings {
         }
 
         var settings = Settings(
-            url: url, streamURL: streamURL, userStream: userStream, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile, policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
+            url: url, streamURL: streamURL, userStream: userStream, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
+            policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
             interval: interval, positionsDetail: positionsDetail, accountMethod: method)
         settings.listener.listenAddresses = options.listenAddresses.isEmpty ? [":9911"] : options.listenAddresses
         for address in settings.listener.listenAddresses {

@@ -272,7 +272,9 @@ struct ExchangeRules {
             return RequestOutcome(frames: [okFrame(id: id, result: "{\"listenKey\":\(JSONOut.quote(key))}", state: state)])
         case "userDataStream.ping":
             guard let live else {
-                return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1125, msg: "This listenKey does not exist.", state: state)])
+                return RequestOutcome(frames: [
+                    errorFrame(id: id, status: 400, code: -1125, msg: "This listenKey does not exist.", state: state)
+                ])
             }
             state.listenKeys[apiKey]?.expiresAt = now + validity
             state.stats.listenKeyPings += 1

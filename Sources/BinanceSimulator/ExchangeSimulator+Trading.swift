@@ -162,6 +162,18 @@ extension ExchangeSimulator {
         if let event { deliver(apiKey: apiKey, events: [(type: "ACCOUNT_CONFIG_UPDATE", json: event)]) }
     }
 
+    /// Switches multi-assets margin mode (`ACCOUNT_CONFIG_UPDATE` with `ai`).
+    public func setMultiAssetsMode(apiKey: String, enabled: Bool) {
+        let now = clock()
+        let event = state.withLockedValue { state -> String? in
+            guard state.accounts[apiKey] != nil else { return nil }
+            state.accounts[apiKey]?.multiAssetsMargin = enabled
+            return UserEventFrames.accountConfigUpdate(
+                symbol: nil, leverage: nil, multiAssets: enabled, now: now + state.faults.clockSkewMilliseconds)
+        }
+        if let event { deliver(apiKey: apiKey, events: [(type: "ACCOUNT_CONFIG_UPDATE", json: event)]) }
+    }
+
     /// The exchange's income ledger for `apiKey`, oldest first.
     public func incomeHistory(apiKey: String) -> [IncomeRecord] {
         state.withLockedValue { $0.income.filter { $0.apiKey == apiKey } }

@@ -240,7 +240,8 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
     /// Answers one request of the combined-stream protocol.
     private func handle(_ text: String, channel: any Channel) -> String {
         guard let object = SimulatorJSON.object(text), let method = object["method"] as? String else {
-            return "{\"error\":{\"code\":3,\"msg\":\"Invalid JSON: expected {\\\"method\\\":…,\\\"params\\\":…,\\\"id\\\":…}\"},\"id\":null}"
+            return
+                "{\"error\":{\"code\":3,\"msg\":\"Invalid JSON: expected {\\\"method\\\":…,\\\"params\\\":…,\\\"id\\\":…}\"},\"id\":null}"
         }
         // Foundation on Linux reads the numbers 0 and 1 as booleans too: take any number as a number.
         let id = (object["id"] as? NSNumber).map { String($0.int64Value) } ?? simulator.rules.idJSON(object["id"])
@@ -262,7 +263,8 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
             let keys = simulator.streamClients.withLockedValue { $0[id_]?.keys.sorted() ?? [] }
             return "{\"result\":[\(keys.map(JSONOut.quote).joined(separator: ","))],\"id\":\(id)}"
         default:
-            return "{\"error\":{\"code\":1,\"msg\":\"Invalid value type: expected SUBSCRIBE, UNSUBSCRIBE or LIST_SUBSCRIPTIONS\"},\"id\":\(id)}"
+            return
+                "{\"error\":{\"code\":1,\"msg\":\"Invalid value type: expected SUBSCRIBE, UNSUBSCRIBE or LIST_SUBSCRIPTIONS\"},\"id\":\(id)}"
         }
     }
 

@@ -65,7 +65,8 @@ public final class ExchangeSimulator: Sendable {
                                     try channel.pipeline.syncOperations.addHandler(
                                         SimulatorConnectionHandler(simulator: simulator, connectedSince: simulator.clock()))
                                 } else {
-                                    try channel.pipeline.syncOperations.addHandler(UserStreamConnectionHandler(simulator: simulator, route: route))
+                                    try channel.pipeline.syncOperations.addHandler(
+                                        UserStreamConnectionHandler(simulator: simulator, route: route))
                                 }
                             }
                         })

@@ -151,13 +151,15 @@ public enum UserDataEventDecoder {
                         ? update.rows("B") { (row) throws(DecodeError) in
                             let wallet = try row.decimal("wb")
                             return AccountUpdate.Balance(
-                                asset: try row.string("a"), walletBalance: wallet, crossWalletBalance: try row.optionalDecimal("cw") ?? wallet,
+                                asset: try row.string("a"), walletBalance: wallet,
+                                crossWalletBalance: try row.optionalDecimal("cw") ?? wallet,
                                 balanceChange: try row.optionalDecimal("bc") ?? 0)
                         } : [],
                     positions: try update.has("P")
                         ? update.rows("P") { (row) throws(DecodeError) in
                             AccountUpdate.Position(
-                                symbol: try row.string("s"), positionSide: try row.optionalString("ps") ?? "BOTH", amount: try row.decimal("pa"),
+                                symbol: try row.string("s"), positionSide: try row.optionalString("ps") ?? "BOTH",
+                                amount: try row.decimal("pa"),
                                 entryPrice: try row.decimal("ep"), breakEvenPrice: try row.optionalDecimal("bep"),
                                 unrealizedProfit: try row.optionalDecimal("up") ?? 0,
                                 isolated: try row.optionalString("mt") == "isolated", isolatedWallet: try row.optionalDecimal("iw"))

@@ -187,7 +187,8 @@ extension AccountData {
         for position in update.positions {
             let asset = AccountView.marginAsset(of: position.symbol)
             var oldProfit = 0.0
-            if let index = status.positions.firstIndex(where: { $0.symbol == position.symbol && $0.positionSide == position.positionSide }) {
+            if let index = status.positions.firstIndex(where: { $0.symbol == position.symbol && $0.positionSide == position.positionSide })
+            {
                 oldProfit = status.positions[index].unrealizedProfit
                 status.positions[index].positionAmount = position.amount
                 status.positions[index].entryPrice = position.entryPrice
@@ -229,7 +230,9 @@ extension AccountData {
                 status.positions[index].leverage = change.leverage
             }
             if let details = positionDetails {
-                for index in details.indices where details[index].symbol == change.symbol { positionDetails?[index].leverage = change.leverage }
+                for index in details.indices where details[index].symbol == change.symbol {
+                    positionDetails?[index].leverage = change.leverage
+                }
             }
         }
         if let multiAssets = update.multiAssetsMargin { status.flags?.multiAssetsMargin = multiAssets }

@@ -155,7 +155,9 @@ public enum AccountFamilies {
                 Double(count))
         }
         sink.add(C.userStreamConnected, a, activity.streamConnected ? 1 : 0)
-        for (event, count) in activity.eventsByType { sink.add(C.userStreamEvents, [("account", account), ("event", event)], Double(count)) }
+        for (event, count) in activity.eventsByType {
+            sink.add(C.userStreamEvents, [("account", account), ("event", event)], Double(count))
+        }
         sink.add(C.userStreamLastEvent, a, activity.lastEventTime ?? 0)
         for (reason, count) in activity.reconnectsByReason {
             sink.add(C.userStreamReconnects, [("account", account), ("reason", reason)], Double(count))

@@ -152,14 +152,17 @@ public enum MetricCatalog {
         "income_total",
         "Money credited (direction=in) or debited (direction=out) by type: realized_pnl, commission, funding_fee; absolute amounts in the asset's units. Net = increase(in) - increase(out)."
             + sinceStart, ["account", "asset", "type", "direction"])
-    public static let marginCalls = counter("margin_calls_total", "MARGIN_CALL events: the account is close to liquidation." + sinceStart, account)
+    public static let marginCalls = counter(
+        "margin_calls_total", "MARGIN_CALL events: the account is close to liquidation." + sinceStart, account)
     public static let forcedCloses = counter(
         "forced_closes_total",
-        "Orders Binance placed itself to close a position, by kind: liquidation, adl (auto-deleverage), settlement (delisting)." + sinceStart,
+        "Orders Binance placed itself to close a position, by kind: liquidation, adl (auto-deleverage), settlement (delisting)."
+            + sinceStart,
         ["account", "symbol", "position_side", "kind"])
     public static let userStreamConnected = gauge(
         "user_stream_connected", "1 while the account's listen key is subscribed on an open user data stream connection.", account)
-    public static let userStreamEvents = counter("user_stream_events_total", "User data stream events received, by event type.", ["account", "event"])
+    public static let userStreamEvents = counter(
+        "user_stream_events_total", "User data stream events received, by event type.", ["account", "event"])
     public static let userStreamLastEvent = gauge(
         "user_stream_last_event_timestamp_seconds", "Exchange time of the last user data stream event; 0 before the first.", account)
     public static let userStreamReconnects = counter(

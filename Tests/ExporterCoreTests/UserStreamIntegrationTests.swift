@@ -165,7 +165,9 @@ final class StreamRig: Sendable {
         simulator.setLeverage(apiKey: "BETA", symbol: "BTCUSDT", leverage: 25)
         let a: KeyValuePairs = ["account": "beta"]
         let e = try #require(
-            await rig.exposition { $0.value("binance_futures_user_stream_events_total", ["account": "beta", "event": "ACCOUNT_CONFIG_UPDATE"]) == 1 })
+            await rig.exposition {
+                $0.value("binance_futures_user_stream_events_total", ["account": "beta", "event": "ACCOUNT_CONFIG_UPDATE"]) == 1
+            })
         let funding = { (direction: String) in
             e.value("binance_futures_income_total", ["account": "beta", "asset": "USDT", "type": "funding_fee", "direction": direction])
         }
@@ -175,7 +177,8 @@ final class StreamRig: Sendable {
         for (symbol, kind) in [("SOLUSDT", "liquidation"), ("XRPUSDT", "adl"), ("ETHUSDT", "settlement")] {
             #expect(
                 e.value(
-                    "binance_futures_forced_closes_total", ["account": "beta", "symbol": symbol, "position_side": "BOTH", "kind": kind]) == 1,
+                    "binance_futures_forced_closes_total", ["account": "beta", "symbol": symbol, "position_side": "BOTH", "kind": kind])
+                    == 1,
                 "\(kind) on \(symbol)")
             #expect(e.value("binance_futures_position_amount", ["account": "beta", "symbol": symbol, "position_side": "BOTH"]) == nil)
         }
@@ -186,7 +189,9 @@ final class StreamRig: Sendable {
         for (type, label) in [("REALIZED_PNL", "realized_pnl"), ("COMMISSION", "commission"), ("FUNDING_FEE", "funding_fee")] {
             let inflow = ledger.filter { $0.type == type && $0.amount > 0 }.reduce(0) { $0 + $1.amount }
             let outflow = ledger.filter { $0.type == type && $0.amount < 0 }.reduce(0) { $0 - $1.amount }
-            let labels = { (d: String) -> KeyValuePairs<String, String> in ["account": "beta", "asset": "USDT", "type": label, "direction": d] }
+            let labels = { (d: String) -> KeyValuePairs<String, String> in
+                ["account": "beta", "asset": "USDT", "type": label, "direction": d]
+            }
             #expect(abs((e.value("binance_futures_income_total", labels("in")) ?? -1) - inflow) < 1e-6, "\(type) in")
             #expect(abs((e.value("binance_futures_income_total", labels("out")) ?? -1) - outflow) < 1e-6, "\(type) out")
         }
@@ -215,7 +220,9 @@ final class StreamRig: Sendable {
 
     @Test("an expired listen key is replaced, counted as key_expired, and followed by a poll; the key never reaches logs or metrics")
     func keyExpiryRenews() async throws {
-        let rig = try await StreamRig(accounts: [try Self.account("EPSILON", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])])
+        let rig = try await StreamRig(accounts: [
+            try Self.account("EPSILON", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+        ])
         defer { Task { await rig.stop() } }
         await rig.harness.pollAll()
         #expect(await rig.connected(["epsilon"]))
@@ -230,7 +237,8 @@ final class StreamRig: Sendable {
         let second = try #require(rig.harness.simulator.listenKey(apiKey: "EPSILON"))
         #expect(first != second)
         #expect(e.value("binance_futures_user_stream_events_total", ["account": "epsilon", "event": "listenKeyExpired"]) == 1)
-        #expect(await eventually { (rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0) > polls }, "a gap ends with a poll")
+        #expect(
+            await eventually { (rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0) > polls }, "a gap ends with a poll")
         // Events flow on the new key.
         rig.harness.simulator.fill(apiKey: "EPSILON", symbol: "BTCUSDT", side: "SELL", quantity: 0.5)
         #expect(
@@ -246,7 +254,9 @@ final class StreamRig: Sendable {
 
     @Test("a dropped stream reconnects, resubscribes, and polls at once: a fill the stream missed is shown")
     func dropThenReconcile() async throws {
-        let rig = try await StreamRig(accounts: [try Self.account("ZETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])])
+        let rig = try await StreamRig(accounts: [
+            try Self.account("ZETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+        ])
         defer { Task { await rig.stop() } }
         await rig.harness.pollAll()
         #expect(await rig.connected(["zeta"]))
@@ -266,12 +276,15 @@ final class StreamRig: Sendable {
 
     @Test("a malformed event is logged and counted, the connection stays, and the next event is applied")
     func malformedEventKeepsConnection() async throws {
-        let rig = try await StreamRig(accounts: [try Self.account("ETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])])
+        let rig = try await StreamRig(accounts: [
+            try Self.account("ETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+        ])
         defer { Task { await rig.stop() } }
         await rig.harness.pollAll()
         #expect(await rig.connected(["eta"]))
         let key = try #require(rig.harness.simulator.listenKey(apiKey: "ETA"))
-        rig.harness.simulator.broadcastToUserStreams(text: "{\"stream\":\"\(key)\",\"data\":{\"e\":\"ORDER_TRADE_UPDATE\",\"E\":1,\"o\":{\"s\":5}}}")
+        rig.harness.simulator.broadcastToUserStreams(
+            text: "{\"stream\":\"\(key)\",\"data\":{\"e\":\"ORDER_TRADE_UPDATE\",\"E\":1,\"o\":{\"s\":5}}}")
         rig.harness.simulator.broadcastToUserStreams(text: String(repeating: "[", count: 5000))
         rig.harness.simulator.fill(apiKey: "ETA", symbol: "BTCUSDT", side: "SELL", quantity: 0.25)
         let e = try #require(

@@ -1,0 +1,68 @@
+import ArgumentParser
+import BinanceSimulator
+import Foundation
+import Logging
+
+/// `simulate`: the built-in exchange simulator on its own, for conformance checks with other
+/// clients (the official Python SDK in CI). It prints one JSON line, the URLs and a throwaway
+/// HMAC key pair that exists only in this process, then plays account activity on that account
+/// until it is stopped.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run only the built-in exchange simulator on 127.0.0.1 (development and conformance tests).")
+
+    @Option(name: .customLong("port"), help: "Port to listen on (0: any free port).")
+    var port = 0
+
+    @Option(
+        name: .customLong("activity-interval"),
+        help: "Seconds between account activity steps (fills, funding, margin calls, forced closes).")
+    var activityInterval = 0.5
+
+    func run() async throws {
+        let simulator = ExchangeSimulator(logger: Logger(label: "simulator"))
+        let apiKey = "sim" + String((0..<61).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
+        let secret = String((0..<64).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: apiKey, key: .hmac(secret: secret), wallets: ["USDT": 10_000],
+                positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 0.5, entryPrice: 62_000, leverage: 10)]))
+        try await simulator.start(port: port)
+        let line: [String: String] = [
+            "ws_api": simulator.url, "stream": simulator.streamURL, "api_key": apiKey, "api_secret": secret,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+        FileHandle.standardOutput.write(json + Data("\n".utf8))
+        var step = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int(activityInterval * 1000)))
+            Self.play(step, on: simulator, apiKey: apiKey)
+            step += 1
+        }
+    }
+
+    /// One step of a cycle that produces every user data stream event the exporter reads.
+    static func play(_ step: Int, on simulator: ExchangeSimulator, apiKey: String) {
+        simulator.tickPrices()
+        switch step % 9 {
+        case 0: simulator.fill(apiKey: apiKey, symbol: "ETHUSDT", side: "BUY", quantity: 1)
+        case 1: simulator.fill(apiKey: apiKey, symbol: "ETHUSDT", side: "SELL", quantity: 1, maker: true)
+        case 2: simulator.payFunding(apiKey: apiKey, symbol: "BTCUSDT", rate: 0.0001)
+        case 3: simulator.marginCall(apiKey: apiKey)
+        case 4:
+            simulator.setLeverage(apiKey: apiKey, symbol: "BTCUSDT", leverage: Double(5 + step % 20))
+            simulator.setMultiAssetsMode(apiKey: apiKey, enabled: step % 18 == 4)
+        case 5:
+            simulator.fill(apiKey: apiKey, symbol: "SOLUSDT", side: "BUY", quantity: 10)
+            simulator.forceClose(apiKey: apiKey, symbol: "SOLUSDT", kind: .liquidation)
+        case 6:
+            simulator.fill(apiKey: apiKey, symbol: "XRPUSDT", side: "SELL", quantity: 100)
+            simulator.forceClose(apiKey: apiKey, symbol: "XRPUSDT", kind: .adl)
+        case 7:
+            simulator.fill(apiKey: apiKey, symbol: "DOGEUSDT", side: "BUY", quantity: 1000)
+            simulator.forceClose(apiKey: apiKey, symbol: "DOGEUSDT", kind: .settlement)
+        default: simulator.expireListenKey(apiKey: apiKey)
+        }
+    }
+}

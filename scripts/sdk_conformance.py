@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Checks the exchange simulator against Binance's official Python SDK.
+
+Starts `binance-futures-exporter simulate`, then:
+  1. drives its WebSocket API with the SDK's own client (`userDataStream.start/ping`,
+     `account.status` v1/v2, `account.position` v2, `account.balance` v2), each answer parsed by
+     the SDK's response model, every field the model declares present;
+  2. subscribes the listen key on `/private/stream` as the SDK's stream client does (a plain
+     `websockets` connection sending SUBSCRIBE), collects one full activity cycle, and parses
+     every event with the SDK's `UserDataStreamEventsResponse` and per-event models, every field
+     they declare present, nested objects included.
+
+Usage: sdk_conformance.py PATH_TO_EXPORTER_BINARY
+Exits 0 when everything conforms, 1 with a list of differences otherwise.
+"""
+import asyncio
+import json
+import subprocess
+import sys
+
+import websockets
+from binance_common.configuration import ConfigurationWebSocketAPI
+from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
+    DerivativesTradingUsdsFutures,
+)
+from binance_sdk_derivatives_trading_usds_futures.websocket_streams import models as stream_models
+from binance_sdk_derivatives_trading_usds_futures.websocket_api import models as api_models
+
+problems = []
+
+# Fields Binance sends only in some events, as the SDK's own descriptions say; each is checked
+# where it must appear and allowed to be absent elsewhere.
+CONDITIONAL = {
+    ("OrderTradeUpdateO", "M"): lambda obj: obj.get("x") == "AMENDMENT",  # modifyId: amendments only
+    ("AccountUpdateA", "S"): lambda obj: obj.get("m") == "FUNDING_FEE",  # symbol of a funding fee
+    ("AccountConfigUpdate", "ac"): lambda obj: "ai" not in obj,  # leverage change, or
+    ("AccountConfigUpdate", "ai"): lambda obj: "ac" not in obj,  # multi-assets mode change
+}
+
+
+def declared(model):
+    """The JSON field names a pydantic model declares (its aliases)."""
+    names = []
+    for name, field in model.model_fields.items():
+        names.append(field.alias or name)
+    return names
+
+
+def check_fields(where, obj, model):
+    """Every field `model` declares is present in `obj`; recurses into nested models."""
+    if not isinstance(obj, dict):
+        problems.append(f"{where}: expected an object, got {type(obj).__name__}")
+        return
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key == "additional_properties":
+            continue
+        required = CONDITIONAL.get((model.__name__, key), lambda _: True)(obj)
+        if key not in obj:
+            if required:
+                problems.append(f"{where}: field {key!r} declared by {model.__name__} is missing")
+            continue
+        nested = nested_model(field.annotation)
+        if nested is None:
+            continue
+        value = obj[key]
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                check_fields(f"{where}.{key}[{index}]", item, nested)
+        elif value is not None:
+            check_fields(f"{where}.{key}", value, nested)
+
+
+def nested_model(annotation):
+    """The pydantic model inside Optional[...] / List[...], if any."""
+    from pydantic import BaseModel
+
+    stack = [annotation]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            return current
+        stack.extend(getattr(current, "__args__", ()) or ())
+    return None
+
+
+EVENT_MODELS = {
+    "ACCOUNT_UPDATE": stream_models.AccountUpdate,
+    "ORDER_TRADE_UPDATE": stream_models.OrderTradeUpdate,
+    "MARGIN_CALL": stream_models.MarginCall,
+    "ACCOUNT_CONFIG_UPDATE": stream_models.AccountConfigUpdate,
+    "listenKeyExpired": stream_models.ListenKeyExpired,
+}
+
+
+async def check_api(info):
+    client = DerivativesTradingUsdsFutures(
+        config_ws_api=ConfigurationWebSocketAPI(
+            api_key=info["api_key"], api_secret=info["api_secret"], stream_url=info["ws_api"], reconnect_attempts=1
+        )
+    )
+    connection = await client.websocket_api.create_connection()
+    try:
+        calls = [
+            ("userDataStream.start", connection.start_user_data_stream, api_models.StartUserDataStreamResponseResult),
+            ("userDataStream.ping", connection.keepalive_user_data_stream, api_models.KeepaliveUserDataStreamResponseResult),
+            ("account.status", connection.account_information, api_models.AccountInformationResponseResult),
+            ("v2/account.status", connection.account_information_v2, api_models.AccountInformationV2ResponseResult),
+            ("v2/account.position", connection.position_information_v2, None),
+            ("v2/account.balance", connection.futures_account_balance_v2, None),
+        ]
+        key = None
+        for method, call, result_model in calls:
+            try:
+                response = await call()
+            except Exception as error:  # the SDK raises on any error answer
+                problems.append(f"{method}: the SDK's request failed: {type(error).__name__}: {error}")
+                continue
+            data = response.data()
+            raw = json.loads(data.model_dump_json(by_alias=True))
+            if raw.get("status") != 200:
+                problems.append(f"{method}: status {raw.get('status')}")
+            result = raw.get("result")
+            if result_model is not None:
+                check_fields(method, result, result_model)
+            elif not isinstance(result, list) or not result:
+                problems.append(f"{method}: expected a non-empty result list")
+            else:
+                item_model = nested_model(type(data).model_fields["result"].annotation)
+                for index, row in enumerate(result):
+                    check_fields(f"{method}[{index}]", row, item_model)
+            if method == "userDataStream.start":
+                key = result.get("listenKey") if isinstance(result, dict) else None
+            if not raw.get("rateLimits"):
+                problems.append(f"{method}: no rateLimits")
+        print(f"ws-fapi: {len(calls)} methods through the official SDK client")
+        return key
+    finally:
+        await connection.close_connection()
+
+
+async def check_stream(info, key):
+    seen = {}
+    url = info["stream"].rstrip("/") + "/stream"
+    async with websockets.connect(url) as stream:
+        await stream.send(json.dumps({"method": "SUBSCRIBE", "params": [key], "id": 1}))
+        answer = json.loads(await asyncio.wait_for(stream.recv(), 5))
+        if answer != {"result": None, "id": 1}:
+            problems.append(f"SUBSCRIBE answered {answer!r}")
+        deadline = asyncio.get_running_loop().time() + 20
+        while set(EVENT_MODELS) - set(seen) and asyncio.get_running_loop().time() < deadline:
+            frame = json.loads(await asyncio.wait_for(stream.recv(), 10))
+            if frame.get("stream") != key or "data" not in frame:
+                problems.append("a combined frame without the subscribed stream name or data")
+                continue
+            data = frame["data"]
+            kind = data.get("e")
+            parsed = stream_models.UserDataStreamEventsResponse.from_dict(data)
+            if parsed is None or parsed.actual_instance is None:
+                problems.append(f"{kind}: the SDK could not parse the event")
+                continue
+            model = EVENT_MODELS.get(kind)
+            if model is None:
+                continue
+            if not isinstance(parsed.actual_instance, model):
+                problems.append(f"{kind}: the SDK parsed it as {type(parsed.actual_instance).__name__}")
+            check_fields(kind, data, model)
+            if kind == "ORDER_TRADE_UPDATE":
+                client_id = data["o"]["c"]
+                seen.setdefault("forced", set())
+                for prefix in ("autoclose-", "adl_autoclose", "settlement_autoclose-"):
+                    if client_id.startswith(prefix):
+                        seen["forced"].add(prefix)
+            seen[kind] = seen.get(kind, 0) + 1
+        missing = set(EVENT_MODELS) - set(seen)
+        if missing:
+            problems.append(f"no {sorted(missing)} within 20 s")
+        if len(seen.get("forced", ())) != 3:
+            problems.append(f"forced closes seen: {sorted(seen.get('forced', ()))}")
+    counts = {k: v for k, v in seen.items() if k != "forced"}
+    print(f"user stream: events parsed by the official SDK: {counts}")
+
+
+async def main(binary):
+    process = subprocess.Popen(
+        [binary, "simulate", "--activity-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        info = json.loads(process.stdout.readline())
+        key = await check_api(info)
+        if key is None:
+            problems.append("no listen key")
+        else:
+            await check_stream(info, key)
+    finally:
+        process.terminate()
+        process.wait(10)
+    if problems:
+        print("SDK conformance: FAILED")
+        for problem in problems:
+            print("  -", problem)
+        return 1
+    print("SDK conformance: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1])))
