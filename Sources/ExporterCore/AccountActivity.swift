@@ -30,6 +30,10 @@ public struct AccountActivity: Sendable {
     public var reconnectsByReason: [String: UInt64] = [:]
     /// Forced-close orders already counted: one order may fill in several trades.
     var countedForcedOrders = RecentSet<Int64>(capacity: 256)
+    /// Stream updates of balances, positions and settings, with the local time they arrived: a
+    /// poll that was already in flight when one arrived answers with older state, so they are
+    /// applied again on top of it (they carry absolute values, so applying twice is harmless).
+    var recentUpdates: [(receivedAt: Double, event: UserDataEvent)] = []
 
     public init() {}
 }
@@ -98,8 +102,8 @@ struct RecentSet<Element: Hashable & Sendable>: Sendable {
 
 extension AccountView {
     /// Applies one stream event: counters, stream health, and the instant update of balances and
-    /// positions that the next poll reconciles.
-    public mutating func apply(_ event: StreamEvent) {
+    /// positions that the next poll reconciles. `now` (Unix seconds) is when it arrived.
+    public mutating func apply(_ event: StreamEvent, now: Double = 0) {
         switch event {
         case .enabled:
             activity.streamEnabled = true
@@ -114,7 +118,28 @@ extension AccountView {
             activity.eventsByType[Self.eventLabel(event.typeName), default: 0] += 1
             if let time = event.eventTime { activity.lastEventTime = Double(time) / 1000 }
             apply(userData: event)
+            switch event {
+            case .accountUpdate, .accountConfigUpdate:
+                activity.recentUpdates.append((now, event))
+                if activity.recentUpdates.count > 256 { activity.recentUpdates.removeFirst() }
+            default: break
+            }
         }
+    }
+
+    /// After a poll that started at `pollStarted`: stream updates that arrived since then are
+    /// applied again (the poll may predate them); older ones are forgotten.
+    mutating func reapplyStreamUpdates(since pollStarted: Double) {
+        activity.recentUpdates.removeAll { $0.receivedAt < pollStarted }
+        guard var data else { return }
+        for (_, event) in activity.recentUpdates {
+            switch event {
+            case .accountUpdate(let update): data.apply(update)
+            case .accountConfigUpdate(let update): data.apply(update)
+            default: break
+            }
+        }
+        self.data = data
     }
 
     /// The `event` label: Binance's own names for the events it documents, `other` for the rest,
@@ -173,16 +198,15 @@ extension AccountData {
     mutating func apply(_ update: AccountUpdate) {
         let singleAsset = !(status.flags?.multiAssetsMargin ?? false)
         for balance in update.balances {
-            guard let index = status.assets.firstIndex(where: { $0.asset == balance.asset }) else { continue }
-            let delta = balance.walletBalance - status.assets[index].walletBalance
-            status.assets[index].walletBalance = balance.walletBalance
-            status.assets[index].crossWalletBalance = balance.crossWalletBalance
-            status.assets[index].marginBalance += delta
             if singleAsset && balance.asset == "USDT" {
+                status.totals.marginBalance += balance.walletBalance - status.totals.walletBalance
                 status.totals.walletBalance = balance.walletBalance
                 status.totals.crossWalletBalance = balance.crossWalletBalance
-                status.totals.marginBalance += delta
             }
+            guard let index = status.assets.firstIndex(where: { $0.asset == balance.asset }) else { continue }
+            status.assets[index].marginBalance += balance.walletBalance - status.assets[index].walletBalance
+            status.assets[index].walletBalance = balance.walletBalance
+            status.assets[index].crossWalletBalance = balance.crossWalletBalance
         }
         for position in update.positions {
             let asset = AccountView.marginAsset(of: position.symbol)

@@ -75,7 +75,7 @@ public actor MetricsRegistry {
     /// reaches `/metrics` within the coalescing delay (250 ms by default).
     public func apply(account: String, stream event: StreamEvent) {
         guard var view = views[account] else { return }
-        view.apply(event)
+        view.apply(event, now: now())
         views[account] = view
         dirty.insert(account)
         scheduleRender()

@@ -36,6 +36,7 @@ extension AccountView {
             health.firstPollAttempted = true
         case .succeeded(let data, let at, let duration):
             self.data = data
+            reapplyStreamUpdates(since: at - duration)
             health.polls += 1
             health.lastPollSucceeded = true
             health.lastSuccess = at

@@ -49,7 +49,7 @@ struct UserStreamClientTests {
         do {
             try await connection.pingUserDataStream()
         } catch {
-            failure = error as? BinanceClientError
+            failure = error
         }
         guard case .api(let error)? = failure else {
             Issue.record("a ping of a stopped key must fail")

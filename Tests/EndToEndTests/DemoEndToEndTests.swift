@@ -19,8 +19,11 @@ import Testing
             await eventually(timeout: .seconds(15)) {
                 let text = (try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? ""
                 let e = Exposition(text)
-                return ["demo-main", "demo-hedge", "demo-rsa"].allSatisfy { e.value("binance_futures_up", ["account": $0]) == 1 }
-            })
+                return ["demo-main", "demo-hedge", "demo-rsa"].allSatisfy {
+                    e.value("binance_futures_up", ["account": $0]) == 1
+                        && e.value("binance_futures_user_stream_connected", ["account": $0]) == 1
+                }
+            }, "every demo account polls and has its user data stream subscribed")
         let gzip = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
         #expect(gzip.headers["content-encoding"] == "gzip")
         let body = try Gzip.decompress(gzip.body)

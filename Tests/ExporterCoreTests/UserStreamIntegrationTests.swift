@@ -1,11 +1,11 @@
 import BinanceSimulator
-import BinanceWebSocketAPI
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
+@testable import BinanceWebSocketAPI
 @testable import ExporterCore
 
 /// Keeps every log line (debug included) so tests can assert what was and was not said.
@@ -44,13 +44,15 @@ final class StreamRig: Sendable {
 
     init(
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
-        simulator: SimulatorConfiguration = SimulatorConfiguration(), keeper: AccountStreamKeeper.Settings = .init()
+        simulator: SimulatorConfiguration = SimulatorConfiguration(), keeper: AccountStreamKeeper.Settings = .init(),
+        maxConnectionAge: Double = 23 * 3600
     ) async throws {
         harness = try await ExporterHarness(accounts: accounts, simulatorConfiguration: simulator)
         var streams = UserStreamSettings(base: try WebSocketURL(parsing: harness.simulator.streamURL))
         streams.tick = .milliseconds(20)
         streams.backoff = Backoff(initial: 0.05, maximum: 0.2)
         streams.transport.pingInterval = nil
+        streams.maxConnectionAgeSeconds = maxConnectionAge
         hub = UserStreamHub(settings: streams, scheduler: harness.scheduler, logger: logs.logger("hub"))
         var settings = keeper
         settings.retryDelay = .milliseconds(50)
@@ -207,9 +209,14 @@ final class StreamRig: Sendable {
         #expect(rig.harness.simulator.stats.requestsByMethod["userDataStream.start"] == 2)
         #expect(rig.harness.simulator.stats.streamHandshakes == 1)
         let e = await rig.harness.exposition()
-        // Each account: handshake 5 + clock sync 2 + userDataStream.start 1; the stream handshake costs nothing.
-        #expect(e.value("binance_futures_request_weight_consumed_total", ["account": "gamma"]) == 8)
-        #expect(e.value("binance_futures_request_weight_consumed_total", ["account": "delta"]) == 8)
+        // The exchange charged each account a handshake (5), a clock sync (2) and
+        // userDataStream.start (1), and nothing for the shared stream handshake.
+        let charged = rig.harness.simulator.stats.clientWeightByMinute.values.reduce(0, +)
+        #expect(charged == 2 * (5 + 2 + 1))
+        // The exporter accounts at least that per account. (Its per-method ledger learns costs
+        // from the IP-wide counter, which concurrent accounts can inflate: see WeightLedger.)
+        let consumed = ["gamma", "delta"].compactMap { e.value("binance_futures_request_weight_consumed_total", ["account": $0]) }
+        #expect(consumed.count == 2 && consumed.allSatisfy { $0 >= 8 })
         rig.harness.simulator.fill(apiKey: "DELTA", symbol: "ETHUSDT", side: "BUY", quantity: 1)
         let after = await rig.exposition {
             $0.value("binance_futures_user_stream_events_total", ["account": "delta", "event": "ORDER_TRADE_UPDATE"]) == 1
@@ -295,5 +302,67 @@ final class StreamRig: Sendable {
         #expect(rig.harness.simulator.stats.streamHandshakes == 1, "the connection was kept")
         #expect(rig.logs.all.contains("malformed user stream"))
         #expect(!rig.logs.all.contains(key))
+    }
+}
+
+@Suite struct StreamRotationAndRaceTests {
+    @Test("a connection past its maximum age is replaced make-before-break: no gap, no poll, nothing counted twice")
+    func rotationWithoutGap() async throws {
+        let rig = try await StreamRig(
+            accounts: [
+                try UserStreamIntegrationTests.account(
+                    "THETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+            ], maxConnectionAge: 0.4)
+        defer { Task { await rig.stop() } }
+        #expect(await rig.connected(["theta"]))
+        #expect(await eventually(timeout: .seconds(5)) { rig.harness.simulator.stats.streamHandshakes >= 3 }, "rotated twice")
+        let polls = rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0
+        for _ in 0..<10 {
+            rig.harness.simulator.fill(apiKey: "THETA", symbol: "BTCUSDT", side: "SELL", quantity: 0.01)
+            try await Task.sleep(for: .milliseconds(60))
+        }
+        let e = try #require(
+            await rig.exposition {
+                $0.value("binance_futures_user_stream_events_total", ["account": "theta", "event": "ORDER_TRADE_UPDATE"]) == 10
+            })
+        let commission = e.value(
+            "binance_futures_income_total", ["account": "theta", "asset": "USDT", "type": "commission", "direction": "out"])
+        let ledger = rig.harness.simulator.incomeHistory(apiKey: "THETA").filter { $0.type == "COMMISSION" }.reduce(0) { $0 - $1.amount }
+        #expect(abs((commission ?? 0) - ledger) < 1e-9, "each fee once, though two connections carried the key for a moment")
+        #expect(e.value("binance_futures_user_stream_reconnects_total", ["account": "theta", "reason": "connection_lost"]) == nil)
+        #expect((rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0) == polls, "a rotation is no gap: no poll")
+    }
+
+    @Test("a poll that was in flight when a fill arrived does not undo the fill on /metrics")
+    func pollInFlightKeepsNewerStreamState() throws {
+        let position = StatusPosition(
+            symbol: "BTCUSDT", positionSide: "BOTH", positionAmount: 1, unrealizedProfit: 0, initialMargin: 0, maintMargin: 0,
+            entryPrice: 60_000, updateTime: 0)
+        let totals = AccountTotals(
+            walletBalance: 1000, unrealizedProfit: 0, marginBalance: 1000, initialMargin: 0, maintMargin: 0, positionInitialMargin: 0,
+            openOrderInitialMargin: 0, crossWalletBalance: 1000, crossUnrealizedProfit: 0, availableBalance: 1000,
+            maxWithdrawAmount: 1000)
+        let old = AccountData(
+            status: AccountStatus(version: .v2, flags: nil, totals: totals, assets: [], positions: [position]), positionDetails: nil,
+            polledAt: 100)
+        var view = AccountView(name: "a", data: old, health: AccountHealth(pollIntervalSeconds: 15))
+        let fill = AccountUpdate(
+            eventTime: 1, transactionTime: 1, reason: "ORDER",
+            balances: [AccountUpdate.Balance(asset: "USDT", walletBalance: 1010, crossWalletBalance: 1010, balanceChange: 0)],
+            positions: [
+                AccountUpdate.Position(
+                    symbol: "BTCUSDT", positionSide: "BOTH", amount: 0.5, entryPrice: 60_000, breakEvenPrice: nil, unrealizedProfit: 0,
+                    isolated: false, isolatedWallet: nil)
+            ])
+        view.apply(.event(.accountUpdate(fill)), now: 101)
+        // The poll was sent at 100.5 and answered at 102 with the state from before the fill.
+        view.apply(.succeeded(old, at: 102, duration: 1.5))
+        #expect(view.data?.status.positions.first?.positionAmount == 0.5)
+        #expect(view.data?.status.totals.walletBalance == 1010)
+        // A poll sent after the fill is Binance's word: the stream update is forgotten.
+        var newer = old
+        newer.status.positions[0].positionAmount = 0.4
+        view.apply(.succeeded(newer, at: 110, duration: 1))
+        #expect(view.data?.status.positions.first?.positionAmount == 0.4)
     }
 }
