@@ -61,7 +61,10 @@ def wait_for_data(base, timeout):
     deadline = time.time() + timeout
     needed = ['binance_futures_up == 1', 'rate(binance_futures_websocket_reconnects_total[30s])', 'rate(binance_futures_poll_errors_total[30s])',
               'binance_futures_up{account="never-polled"} == 0',
-              'binance_futures_request_weight_consumed_total', 'rate(binance_futures_polls_total[30s]) > 0']
+              'binance_futures_request_weight_consumed_total', 'rate(binance_futures_polls_total[30s]) > 0',
+              # The demo drops its user stream and auto-deleverages a position ~25 s after start.
+              'rate(binance_futures_user_stream_reconnects_total[30s])', 'rate(binance_futures_forced_closes_total[30s])',
+              'rate(binance_futures_income_total[30s]) > 0']
     missing = needed
     while time.time() < deadline:
         try:

@@ -64,6 +64,8 @@ struct DemoExchange {
                     SimulatedPosition(symbol: "DOGEUSDT", amount: 12_000, entryPrice: 0.118, leverage: 3),
                     SimulatedPosition(symbol: "XRPUSDT", amount: 0, entryPrice: 0, leverage: 5, openOrderInitialMargin: 25),
                 ]))
+        // The demo RSA key works from any IP: the key check's warning has something to show.
+        simulator.updateAccount(apiKey: rsaAPIKey) { $0.restrictions.ipRestrict = false }
         accounts.append(
             ("demo-rsa", APICredentials(apiKey: rsaAPIKey, signer: try RequestSigner.privateKey(pem: rsaKey.pemRepresentation))))
 
@@ -93,13 +95,15 @@ struct DemoExchange {
     }
 }
 
-/// Moves demo prices every second, opens/closes a LINKUSDT position every minute, and every
-/// five minutes replays two harmless faults Binance produces in real life (a `serverShutdown`
-/// reconnect and one −1001 answer), so every dashboard panel has something to show.
+/// Moves demo prices every second, trades and pays funding on the demo accounts (pushed on the
+/// user data stream), and every five minutes replays harmless faults Binance produces in real
+/// life (a `serverShutdown` reconnect, one −1001 answer, a dropped stream connection), so every
+/// dashboard panel has something to show.
 struct DemoMarketService: Service {
     let simulator: ExchangeSimulator
     let mainAPIKey: String
     var hedgeAPIKey: String?
+    var rsaAPIKey: String?
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -136,6 +140,14 @@ struct DemoMarketService: Service {
                     simulator.fill(apiKey: hedgeAPIKey, symbol: "BTCUSDT", side: side, quantity: 0.01, positionSide: "LONG", maker: true)
                 }
                 if let hedgeAPIKey, tick % 600 == 150 { simulator.marginCall(apiKey: hedgeAPIKey) }
+                // Every five minutes, like the faults above: the user stream connection drops (the
+                // exporter resubscribes and polls at once), and a small ADAUSDT position of the
+                // RSA account is auto-deleveraged, so the forced-close panels and alert have data.
+                if tick % 300 == 25 { simulator.dropUserStreams() }
+                if let rsaAPIKey, tick % 300 == 28 {
+                    simulator.fill(apiKey: rsaAPIKey, symbol: "ADAUSDT", side: "BUY", quantity: 200)
+                    simulator.forceClose(apiKey: rsaAPIKey, symbol: "ADAUSDT", kind: .adl)
+                }
             }
         }
     }

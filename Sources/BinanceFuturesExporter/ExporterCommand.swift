@@ -74,6 +74,8 @@ struct Serve: AsyncParsableCommand {
                 try await demo.simulator.start()
                 settings.url = try WebSocketURL(parsing: demo.simulator.url)
                 settings.streamURL = try WebSocketURL(parsing: demo.simulator.streamURL)
+                settings.restURL = try HTTPBaseURL(parsing: demo.simulator.restURL)
+                settings.spotRestURL = settings.restURL
             } catch {
                 throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
             }
@@ -87,7 +89,7 @@ struct Serve: AsyncParsableCommand {
             services.append(
                 DemoMarketService(
                     simulator: demo.simulator, mainAPIKey: demo.accounts[0].credentials.apiKey,
-                    hedgeAPIKey: demo.accounts[1].credentials.apiKey))
+                    hedgeAPIKey: demo.accounts[1].credentials.apiKey, rsaAPIKey: demo.accounts[2].credentials.apiKey))
             demoLog = demo.simulator.url
         }
 
@@ -109,7 +111,7 @@ struct Serve: AsyncParsableCommand {
         if let demoLog { logger.info("demo mode: polling the built-in simulator", metadata: ["url": "\(demoLog)"]) }
         let supervisor = PollerSupervisor(
             accounts: settings.accounts, connection: settings.connectionConfiguration(), streams: settings.userStreamSettings(),
-            scheduler: scheduler, registry: registry, logger: logger)
+            rest: settings.restConfiguration(), scheduler: scheduler, registry: registry, logger: logger)
         await registry.renderNow()
         // SIGHUP is always trapped (its default action would end the process): it reloads the
         // config file and the web config file, whichever were given.
@@ -176,6 +178,29 @@ struct ReloadService: Service {
 }
 
 struct CheckConfig: AsyncParsableCommand {
+    /// The same verdict as `BinanceFuturesAPIKeyCanMoveMoney` / `…TooPowerful`; advisory: the
+    /// exit code stays 0, since an exchange that cannot be reached says nothing about the config.
+    static func keyVerdict(_ account: AccountConfiguration, _ rest: RESTConfiguration) async -> String {
+        var rest = rest
+        rest.timeout = .seconds(5)
+        let client = BinanceRESTClient(configuration: rest, credentials: account.credentials)
+        do {
+            let restrictions: APIRestrictions
+            do {
+                restrictions = try await client.apiRestrictions(offsetMilliseconds: 0).value
+            } catch .api(let error) where error.isInvalidTimestamp {
+                // This host's clock is off: measure Binance's and sign with it, once.
+                restrictions = try await client.apiRestrictions(offsetMilliseconds: try await client.clockOffset()).value
+            }
+            let problems = APIKeyVerdict.problems(restrictions)
+            return problems.isEmpty
+                ? "OK (cannot move money or trade; IP-restricted)"
+                : "WARNING: this key \(problems.joined(separator: "; ")); monitoring needs a read-only, IP-restricted key"
+        } catch {
+            return "not checked (\(error))"
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate the configuration and keys, print a summary, exit (2 on error).")
 
@@ -201,6 +226,12 @@ struct CheckConfig: AsyncParsableCommand {
             print(
                 "  \(account.name): key \(account.credentials.redactedAPIKey) (\(account.credentials.signer.keyType.rawValue)\(account.credentials.signer.keyType.supportsSessionLogon ? ", session.logon" : "")), every \(account.intervalSeconds)s, positions detail \(account.positionsDetail), user stream \(account.userStream)"
             )
+        }
+        if !settings.accounts.isEmpty && !options.demo {
+            print("API key permissions (GET \(settings.spotRestURL)/sapi/v1/account/apiRestrictions):")
+            for account in settings.accounts {
+                print("  \(account.name): \(await Self.keyVerdict(account, settings.restConfiguration()))")
+            }
         }
         print("OK")
     }

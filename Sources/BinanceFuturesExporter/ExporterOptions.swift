@@ -33,6 +33,16 @@ struct ExporterOptions: ParsableArguments {
     var streamURL: String?
 
     @Option(
+        name: .customLong("binance.rest-url"),
+        help: "Binance USDⓈ-M futures REST base URL, for the income ledger (default https://fapi.binance.com).")
+    var restURL: String?
+
+    @Option(
+        name: .customLong("binance.spot-rest-url"),
+        help: "Binance spot REST base URL, for the API key permission check (default https://api.binance.com).")
+    var spotRestURL: String?
+
+    @Option(
         name: .customLong("binance.user-stream"),
         help:
             "Receive each account's user data stream (instant balances and positions, income, margin calls): true or false (default true).")

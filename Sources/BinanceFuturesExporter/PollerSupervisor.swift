@@ -26,6 +26,7 @@ actor PollerSupervisor: Service {
     private let registry: MetricsRegistry
     /// The user data stream connections every account's listen key shares.
     private let hub: UserStreamHub
+    private var rest: RESTConfiguration
     private let logger: Logger
     private var connection: ConnectionConfiguration
     private var running: [String: Running] = [:]
@@ -33,9 +34,10 @@ actor PollerSupervisor: Service {
     private let (reloads, reloadInput) = AsyncStream.makeStream(of: Reload.self)
 
     init(
-        accounts: [AccountConfiguration], connection: ConnectionConfiguration, streams: UserStreamSettings, scheduler: WeightScheduler,
-        registry: MetricsRegistry, logger: Logger
+        accounts: [AccountConfiguration], connection: ConnectionConfiguration, streams: UserStreamSettings, rest: RESTConfiguration,
+        scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger
     ) {
+        self.rest = rest
         self.hub = UserStreamHub(settings: streams, scheduler: scheduler, logger: logger)
         self.initial = accounts
         self.connection = connection
@@ -112,9 +114,13 @@ actor PollerSupervisor: Service {
             let poller = AccountPoller(account: account, environment: environment, scheduler: scheduler, registry: registry, logger: logger)
             let (stop, stopInput) = AsyncStream.makeStream(of: Bool.self)
             let registry = self.registry
+            let client = BinanceRESTClient(configuration: rest, credentials: account.credentials)
             let keeper =
                 account.userStream
-                ? AccountStreamKeeper(account: account.name, poller: poller, hub: hub, registry: registry, logger: logger) : nil
+                ? AccountStreamKeeper(
+                    account: account.name, poller: poller, hub: hub, registry: registry,
+                    ledger: IncomeLedger(client: client, scheduler: scheduler), logger: logger) : nil
+            let audit = APIKeyAudit(account: account.name, client: client, scheduler: scheduler, registry: registry, logger: logger)
             group.addTask {
                 // The poller runs until its stop stream ends (reload) or the group is cancelled.
                 let removed = await withTaskGroup(of: Bool?.self) { child in
@@ -127,6 +133,10 @@ actor PollerSupervisor: Service {
                             await keeper.run()
                             return nil
                         }
+                    }
+                    child.addTask {
+                        await audit.run()
+                        return nil
                     }
                     child.addTask {
                         var removed = false

@@ -9,10 +9,17 @@ struct Settings {
     static let testnetURL = "wss://testnet.binancefuture.com/ws-fapi/v1"
     static let productionStreamURL = "wss://fstream.binance.com/private"
     static let testnetStreamURL = "wss://fstream.binancefuture.com/private"
+    static let productionRESTURL = "https://fapi.binance.com"
+    static let testnetRESTURL = "https://testnet.binancefuture.com"
+    static let productionSpotRESTURL = "https://api.binance.com"
+    /// The spot testnet has no `/sapi`: the key check says so once and exports nothing.
+    static let testnetSpotRESTURL = "https://testnet.binance.vision"
 
     var listener = HTTPListenerConfiguration()
     var url: WebSocketURL
     var streamURL: WebSocketURL
+    var restURL: HTTPBaseURL
+    var spotRestURL: HTTPBaseURL
     var userStream: Bool
     var tlsCAFile: String?
     var policy: WeightPolicy
@@ -47,6 +54,22 @@ struct Settings {
             streamURL = try WebSocketURL(parsing: streamText)
         } catch {
             throw flag(options.streamURL != nil ? "--binance.stream-url" : "binance.stream_url", "\(error)")
+        }
+        let restText = options.restURL ?? (options.testnet ? testnetRESTURL : file?.restURL ?? (testnet ? testnetRESTURL : productionRESTURL))
+        let spotText =
+            options.spotRestURL
+            ?? (options.testnet ? testnetSpotRESTURL : file?.spotRestURL ?? (testnet ? testnetSpotRESTURL : productionSpotRESTURL))
+        let restURL: HTTPBaseURL
+        let spotRestURL: HTTPBaseURL
+        do {
+            restURL = try HTTPBaseURL(parsing: restText)
+        } catch {
+            throw flag(options.restURL != nil ? "--binance.rest-url" : "binance.rest_url", "\(error)")
+        }
+        do {
+            spotRestURL = try HTTPBaseURL(parsing: spotText)
+        } catch {
+            throw flag(options.spotRestURL != nil ? "--binance.spot-rest-url" : "binance.spot_rest_url", "\(error)")
         }
         var userStream = file?.userStream ?? true
         if let text = options.userStream {
@@ -84,7 +107,7 @@ struct Settings {
         }
 
         var settings = Settings(
-            url: url, streamURL: streamURL, userStream: userStream, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
+            url: url, streamURL: streamURL, restURL: restURL, spotRestURL: spotRestURL, userStream: userStream, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
             policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
             interval: interval, positionsDetail: positionsDetail, accountMethod: method)
         settings.listener.listenAddresses = options.listenAddresses.isEmpty ? [":9911"] : options.listenAddresses
@@ -149,6 +172,12 @@ struct Settings {
     func connectionConfiguration() -> ConnectionConfiguration {
         var configuration = ConnectionConfiguration(url: url)
         configuration.transport.tlsCAFile = tlsCAFile
+        return configuration
+    }
+
+    func restConfiguration() -> RESTConfiguration {
+        var configuration = RESTConfiguration(futuresBase: restURL, spotBase: spotRestURL)
+        configuration.tlsCAFile = tlsCAFile
         return configuration
     }
 

@@ -72,7 +72,7 @@ extension ExchangeSimulator {
             let fee = quantity * fillPrice * (maker ? AccountBook.feeRate / 2 : AccountBook.feeRate)
             account.wallets[asset, default: 0] += realized - fee
             account.positions.removeAll { $0.symbol == symbol && $0.side == leg }
-            if after != 0 { account.positions.append(position) }
+            if after != 0 || position.openOrderInitialMargin != 0 { account.positions.append(position) }
             state.accounts[apiKey] = account
             state.serial += 1
             let orderID = 8_000_000_000 + state.serial

@@ -102,6 +102,12 @@ public final class ExchangeSimulator: Sendable {
         dropUserStreams()
     }
 
+    /// `http://127.0.0.1:PORT` once started: the REST base (`--binance.rest-url`, `--binance.spot-rest-url`).
+    public var restURL: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "\(configuration.tls == nil ? "http" : "https")://127.0.0.1:\(port)"
+    }
+
     /// `ws://127.0.0.1:PORT/private` once started: the user data stream base (`--binance.stream-url`).
     public var streamURL: String {
         let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
@@ -287,18 +293,34 @@ final class HandshakeFallbackHandler: ChannelInboundHandler, RemovableChannelHan
     let simulator: ExchangeSimulator
     /// The status the upgrade check refused this handshake with; nil for a plain HTTP request.
     let refusal = NIOLockedValueBox<Int?>(nil)
+    private let head = NIOLockedValueBox<HTTPRequestHead?>(nil)
 
     init(simulator: ExchangeSimulator) { self.simulator = simulator }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .end = unwrapInboundIn(data) else { return }
-        let status = refusal.withLockedValue { $0 } ?? simulator.admitHandshake() ?? 400
+        let part = unwrapInboundIn(data)
+        if case .head(let requestHead) = part { head.withLockedValue { $0 = requestHead } }
+        guard case .end = part else { return }
+        let requestHead = head.withLockedValue { $0 }
         var headers = HTTPHeaders()
-        if let seconds = simulator.retryAfterSeconds(status: status) { headers.add(name: "Retry-After", value: String(seconds)) }
-        headers.add(name: "Content-Length", value: "0")
+        let status: Int
+        var body = ByteBuffer()
+        if refusal.withLockedValue({ $0 }) == nil, let requestHead,
+            let answer = simulator.handleREST(method: requestHead.method, uri: requestHead.uri, headers: requestHead.headers)
+        {
+            status = answer.status
+            for (name, value) in answer.headers { headers.add(name: name, value: value) }
+            headers.add(name: "Content-Type", value: "application/json")
+            body = ByteBuffer(string: answer.body)
+        } else {
+            status = refusal.withLockedValue { $0 } ?? simulator.admitHandshake() ?? 400
+            if let seconds = simulator.retryAfterSeconds(status: status) { headers.add(name: "Retry-After", value: String(seconds)) }
+        }
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
         headers.add(name: "Connection", value: "close")
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers))), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }

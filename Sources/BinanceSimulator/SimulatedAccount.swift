@@ -56,6 +56,8 @@ public struct SimulatedAccount: Sendable {
     public var canDeposit = true
     public var canWithdraw = true
     public var revoked = false
+    /// What the key may do (`/sapi/v1/account/apiRestrictions`); read-only and IP-bound by default.
+    public var restrictions = SimulatedRestrictions()
 
     public init(
         apiKey: String, key: SimulatedKey, multiAssetsMargin: Bool = false, hedgeMode: Bool = false,

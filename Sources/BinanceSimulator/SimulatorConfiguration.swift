@@ -14,6 +14,8 @@ public struct SimulatorConfiguration: Sendable {
     public var listenKeyWeight: Int64 = 1
     /// A listen key lives this long after its last start or ping (Binance: 60 minutes).
     public var listenKeyValidityMilliseconds: Int64 = 3_600_000
+    /// Serve `/sapi/...` (a testnet has no spot API: 404).
+    public var serveSpotAPI = true
     /// A stream connection is closed after this long (Binance: 24 hours).
     public var streamMaxAge: TimeAmount = .hours(24)
     /// First ban length; doubles for repeat offenders (Binance: 2 minutes up to 3 days).
@@ -106,6 +108,7 @@ public struct SimulatorStats: Sendable {
     /// Local ms times of account-method requests, per API key (staggering tests).
     public var accountRequestTimes: [String: [Int64]] = [:]
     public var streamHandshakes = 0
+    public var restRequestsByPath: [String: Int] = [:]
     public var listenKeysIssued = 0
     public var listenKeyPings = 0
     public var listenKeysExpired = 0

@@ -63,6 +63,8 @@ public struct AccountUpdate: Sendable, Equatable {
     public var reason: String
     public var balances: [Balance]
     public var positions: [Position]
+    /// `S`: the symbol of a FUNDING_FEE update (absent otherwise).
+    public var fundingSymbol: String? = nil
 }
 
 /// `ORDER_TRADE_UPDATE`: one order's execution report.
@@ -163,7 +165,7 @@ public enum UserDataEventDecoder {
                                 entryPrice: try row.decimal("ep"), breakEvenPrice: try row.optionalDecimal("bep"),
                                 unrealizedProfit: try row.optionalDecimal("up") ?? 0,
                                 isolated: try row.optionalString("mt") == "isolated", isolatedWallet: try row.optionalDecimal("iw"))
-                        } : []))
+                        } : [], fundingSymbol: try update.optionalString("S")))
         case "ORDER_TRADE_UPDATE":
             let order = try FieldReader(event.object["o"] ?? .null, path: "event.o")
             return .orderTradeUpdate(

@@ -28,6 +28,11 @@ public struct AccountActivity: Sendable {
     /// Exchange time (`E`) of the last event, in Unix seconds.
     public var lastEventTime: Double?
     public var reconnectsByReason: [String: UInt64] = [:]
+    /// Income already counted, by the key both sources share (see `IncomeKeys`): the stream and
+    /// the REST ledger may both report the same fill or funding payment.
+    var countedIncome = RecentSet<String>(capacity: 50_000)
+    /// Income backfills from the REST ledger after stream gaps, by result.
+    public var backfillsByResult: [String: UInt64] = [:]
     /// Forced-close orders already counted: one order may fill in several trades.
     var countedForcedOrders = RecentSet<Int64>(capacity: 256)
     /// Stream updates of balances, positions and settings, with the local time they arrived: a
@@ -81,6 +86,20 @@ public enum StreamEvent: Sendable {
     case unsubscribed
     case event(UserDataEvent)
     case malformed
+    /// Rows of Binance's income ledger (`GET /fapi/v1/income`) covering a stream gap; only what
+    /// the stream did not already count is added.
+    case ledger([IncomeEntry])
+    /// A backfill attempt ended: `success` or `failed`.
+    case backfill(succeeded: Bool)
+}
+
+/// The dedupe rule between the user data stream and the REST income ledger: a realized PnL or
+/// commission is identified by its type and trade id (`t` on the stream, `tradeId` in the
+/// ledger); a funding payment by its symbol and time (`S` and `T` of the FUNDING_FEE
+/// `ACCOUNT_UPDATE`, `symbol` and `time` in the ledger).
+enum IncomeKeys {
+    static func trade(_ type: IncomeType, _ tradeID: String) -> String { "\(type.rawValue)/\(tradeID)" }
+    static func funding(symbol: String, time: Int64) -> String { "funding_fee/\(symbol)/\(time)" }
 }
 
 /// A bounded set of recent values, oldest forgotten first.
@@ -114,6 +133,27 @@ extension AccountView {
             activity.streamConnected = false
         case .malformed:
             activity.malformedEvents += 1
+        case .backfill(let succeeded):
+            activity.backfillsByResult[succeeded ? "success" : "failed", default: 0] += 1
+        case .ledger(let rows):
+            for row in rows {
+                switch row.incomeType {
+                case "REALIZED_PNL" where !row.tradeID.isEmpty:
+                    if activity.countedIncome.insert(IncomeKeys.trade(.realizedPnL, row.tradeID)) {
+                        addIncome(row.asset, .realizedPnL, row.income)
+                    }
+                case "COMMISSION" where !row.tradeID.isEmpty:
+                    if activity.countedIncome.insert(IncomeKeys.trade(.commission, row.tradeID)) {
+                        addIncome(row.asset, .commission, row.income)
+                    }
+                case "FUNDING_FEE":
+                    if activity.countedIncome.insert(IncomeKeys.funding(symbol: row.symbol, time: row.time)) {
+                        addIncome(row.asset, .fundingFee, row.income)
+                    }
+                default:
+                    break
+                }
+            }
         case .event(let event):
             activity.eventsByType[Self.eventLabel(event.typeName), default: 0] += 1
             if let time = event.eventTime { activity.lastEventTime = Double(time) / 1000 }
@@ -163,13 +203,23 @@ extension AccountView {
         switch event {
         case .accountUpdate(let update):
             if update.reason == "FUNDING_FEE" {
-                for balance in update.balances { addIncome(balance.asset, .fundingFee, balance.balanceChange) }
+                let key = IncomeKeys.funding(symbol: update.fundingSymbol ?? "", time: update.transactionTime)
+                if update.fundingSymbol == nil || activity.countedIncome.insert(key) {
+                    for balance in update.balances { addIncome(balance.asset, .fundingFee, balance.balanceChange) }
+                }
             }
             if var data { data.apply(update); self.data = data }
         case .orderTradeUpdate(let order):
             guard order.isFill else { return }
-            addIncome(Self.marginAsset(of: order.symbol), .realizedPnL, order.realizedProfit)
-            if let commission = order.commission, let asset = order.commissionAsset { addIncome(asset, .commission, -commission) }
+            let trade = order.tradeID.map(String.init)
+            if order.realizedProfit != 0, trade.map({ activity.countedIncome.insert(IncomeKeys.trade(.realizedPnL, $0)) }) ?? true {
+                addIncome(Self.marginAsset(of: order.symbol), .realizedPnL, order.realizedProfit)
+            }
+            if let commission = order.commission, let asset = order.commissionAsset, commission != 0,
+                trade.map({ activity.countedIncome.insert(IncomeKeys.trade(.commission, $0)) }) ?? true
+            {
+                addIncome(asset, .commission, -commission)
+            }
             if let kind = order.forcedCloseKind, activity.countedForcedOrders.insert(order.orderID) {
                 let key = AccountActivity.ForcedCloseKey(symbol: order.symbol, positionSide: order.positionSide, kind: kind)
                 activity.forcedCloses[key, default: 0] += 1

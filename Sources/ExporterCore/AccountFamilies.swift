@@ -121,6 +121,12 @@ public enum AccountFamilies {
             sink.add(C.websocketReconnects, [("account", account), ("reason", reason)], Double(count))
         }
         sink.add(C.clockOffset, a, h.clockOffsetSeconds)
+        if let restrictions = h.keyRestrictions {
+            for (flag, granted) in restrictions.flags {
+                sink.add(C.apiKeyPermission, [("account", account), ("permission", APIKeyVerdict.label(flag))], granted ? 1 : 0)
+            }
+            sink.add(C.apiKeyIPRestricted, a, restrictions.ipRestricted ? 1 : 0)
+        }
         // Every reason, 0 or 1: a restarted account shows 0 again instead of a vanished series.
         for reason in AccountStopReason.allCases {
             sink.add(C.accountStopped, [("account", account), ("reason", reason.rawValue)], h.stopped == reason ? 1 : 0)
@@ -163,6 +169,9 @@ public enum AccountFamilies {
             sink.add(C.userStreamReconnects, [("account", account), ("reason", reason)], Double(count))
         }
         sink.add(C.userStreamMalformed, a, Double(activity.malformedEvents))
+        for (result, count) in activity.backfillsByResult {
+            sink.add(C.incomeBackfills, [("account", account), ("result", result)], Double(count))
+        }
     }
 
     static func appendScheduler(_ scheduler: SchedulerView, now: Double, to sink: inout FamilySink) {

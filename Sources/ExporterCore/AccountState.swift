@@ -35,6 +35,8 @@ public struct AccountHealth: Sendable {
     public var clockOffsetSeconds: Double = 0
     public var firstPollAttempted = false
     public var stopped: AccountStopReason?
+    /// The key's permissions from the last successful audit.
+    public var keyRestrictions: APIRestrictions?
     /// The method actually polled (after a v1 → v2 fallback this is `v2/account.status`).
     public var accountMethod: String = "account.status"
 

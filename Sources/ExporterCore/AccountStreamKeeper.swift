@@ -14,6 +14,11 @@ public actor AccountStreamKeeper {
         public var pingInterval: Duration = .seconds(30 * 60)
         /// Retry delay while no key can be had (no connection yet, deferral, errors).
         public var retryDelay: Duration = .seconds(5)
+        /// Retry delay of an income backfill that could not run (deferral, transport error).
+        public var backfillRetryDelay: Duration = .seconds(15)
+        /// How far before a detected disconnect the backfill window starts: TCP may have been
+        /// dead for a while before anyone noticed. Overlap is harmless (dedupe).
+        public var backfillMarginMilliseconds: Int64 = 60_000
         public init() {}
     }
 
@@ -28,6 +33,16 @@ public actor AccountStreamKeeper {
     private let registry: MetricsRegistry
     private let settings: Settings
     private let logger: Logger
+    /// Binance's income ledger, to count what the stream missed; nil: gaps are not backfilled.
+    private let ledger: IncomeLedger?
+    private let clock: WallClock
+    /// Local ms: when the exporter started watching this account. Nothing before counts.
+    private let startedAt: Int64
+    /// Local ms: the start of the stream gap not yet backfilled (the start of the exporter first).
+    private var unfilledSince: Int64?
+    private var backfillRunning = false
+    /// Local ms of the last gap's start, to see whether one began during a backfill.
+    private var lastGapAt: Int64 = 0
     /// Why the stream is down, while it is; reported and cleared on the next subscription.
     private var gap: UserStreamGapReason?
     private var subscribedOnce = false
@@ -37,8 +52,12 @@ public actor AccountStreamKeeper {
 
     public init(
         account: String, poller: AccountPoller, hub: UserStreamHub, registry: MetricsRegistry, settings: Settings = Settings(),
-        logger: Logger
+        ledger: IncomeLedger? = nil, clock: WallClock = .system, logger: Logger
     ) {
+        self.ledger = ledger
+        self.clock = clock
+        self.startedAt = clock.nowMilliseconds()
+        self.unfilledSince = startedAt
         self.account = account
         self.poller = poller
         self.hub = hub
@@ -115,6 +134,10 @@ public actor AccountStreamKeeper {
             gap = nil
             subscribedOnce = true
             await registry.apply(account: account, stream: .subscribed(after: after))
+            if ledger != nil, unfilledSince != nil, !backfillRunning {
+                backfillRunning = true
+                group.addTask { await self.backfill() }
+            }
             if wasGap {
                 // Whatever happened while nothing was subscribed is only in the exchange's state.
                 let poller = self.poller
@@ -132,13 +155,55 @@ public actor AccountStreamKeeper {
             await registry.apply(account: account, stream: .malformed)
         case .disconnected(let reason):
             if gap == nil { gap = reason }
+            markGap()
             await registry.apply(account: account, stream: .unsubscribed)
         case .keyRejected:
             await lost(.keyExpired, input: input, group: &group)
         }
     }
 
+    private func markGap() {
+        lastGapAt = clock.nowMilliseconds()
+        if unfilledSince == nil { unfilledSince = max(startedAt, clock.nowMilliseconds() - settings.backfillMarginMilliseconds) }
+    }
+
+    /// Counts what the stream missed from Binance's income ledger, from the start of the gap to
+    /// a little after the resubscription; retried until it succeeds or Binance refuses.
+    private func backfill() async {
+        defer { backfillRunning = false }
+        guard let ledger else { return }
+        while !Task.isCancelled, let since = unfilledSince {
+            let requestedAt = clock.nowMilliseconds()
+            let until = requestedAt + 5_000
+            let offset = await ledger.scheduler.clockOffsetMilliseconds
+            let outcome = await ledger.fetch(from: since + offset, to: until + offset)
+            switch outcome {
+            case .rows(let rows, let spent):
+                await registry.apply(account: account, .spent(spent))
+                await registry.apply(account: account, stream: .ledger(rows))
+                await registry.apply(account: account, stream: .backfill(succeeded: true))
+                logger.info("income backfilled from the ledger", metadata: ["rows": "\(rows.count)", "window_s": "\((until - since) / 1000)"])
+                // A gap that began meanwhile is still to be filled, from its own start.
+                unfilledSince = lastGapAt >= requestedAt ? max(startedAt, lastGapAt - settings.backfillMarginMilliseconds) : nil
+            case .retryLater(let why, let spent):
+                await registry.apply(account: account, .spent(spent))
+                await registry.apply(account: account, stream: .backfill(succeeded: false))
+                logger.warning("income backfill failed; retrying", metadata: ["why": "\(why)"])
+                try? await Task.sleep(for: settings.backfillRetryDelay)
+            case .refused(let why, let spent):
+                await registry.apply(account: account, .spent(spent))
+                await registry.apply(account: account, stream: .backfill(succeeded: false))
+                logger.error(
+                    "Binance refused the income ledger (GET /fapi/v1/income); income missed during stream gaps will not be counted",
+                    metadata: ["why": "\(why)"])
+                unfilledSince = nil
+                return
+            }
+        }
+    }
+
     private func lost(_ reason: UserStreamGapReason, input: AsyncStream<Input>.Continuation, group: inout DiscardingTaskGroup) async {
+        markGap()
         gap = reason
         hasKey = false
         await hub.detach(account: account)

@@ -173,9 +173,21 @@ public enum MetricCatalog {
         "user_stream_malformed_events_total", "User data stream frames that could not be read (logged, skipped; the connection is kept).",
         account)
 
+    public static let apiKeyPermission = gauge(
+        "api_key_permission",
+        "1 when the API key has this permission (GET /sapi/v1/account/apiRestrictions, checked hourly): reading, futures, withdrawals, internal_transfer, universal_transfer, spot_and_margin_trading, margin, vanilla_options, portfolio_margin_trading, fix_api_trade, fix_read_only.",
+        ["account", "permission"])
+    public static let apiKeyIPRestricted = gauge(
+        "api_key_ip_restricted", "1 when the API key only works from whitelisted IPs (apiRestrictions ipRestrict).", account)
+
+    public static let incomeBackfills = counter(
+        "income_backfills_total",
+        "Income backfills from Binance's ledger (GET /fapi/v1/income) after user stream gaps, by result (success, failed).",
+        ["account", "result"])
+
     public static let activityFamilies: [MetricDefinition] = [
         income, marginCalls, forcedCloses, userStreamConnected, userStreamEvents, userStreamLastEvent, userStreamReconnects,
-        userStreamMalformed,
+        userStreamMalformed, incomeBackfills,
     ]
 
     /// All account-scoped value families (dropped when stale), in table order.
@@ -194,7 +206,7 @@ public enum MetricCatalog {
 
     public static let selfFamilies: [MetricDefinition] = [
         up, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected, websocketReconnects,
-        clockOffset, accountStopped, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned, buildInfo,
+        clockOffset, accountStopped, apiKeyPermission, apiKeyIPRestricted, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned, buildInfo,
         configReloadSuccess, configReloadTimestamp,
     ]
 

@@ -71,6 +71,9 @@ public actor MetricsRegistry {
 
     public func apply(account: String, _ event: PollerEvent) { apply(account: account, [event]) }
 
+    /// One account's current view (tests and diagnostics).
+    public func view(of account: String) -> AccountView? { views[account] }
+
     /// Applies a user stream event to its account and schedules one render: an instant update
     /// reaches `/metrics` within the coalescing delay (250 ms by default).
     public func apply(account: String, stream event: StreamEvent) {

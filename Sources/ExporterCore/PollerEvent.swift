@@ -1,3 +1,5 @@
+import BinanceWebSocketAPI
+
 /// What happened to one account's polling. The poller reports these; `AccountView.apply` is the
 /// one place that turns them into the account's data and self metrics.
 public enum PollerEvent: Sendable {
@@ -22,6 +24,8 @@ public enum PollerEvent: Sendable {
     case clockOffset(seconds: Double)
     /// Binance rejected the key: polling stopped.
     case stopped(AccountStopReason)
+    /// What the key may do, from the hourly audit.
+    case apiKey(APIRestrictions)
 }
 
 extension AccountView {
@@ -60,6 +64,8 @@ extension AccountView {
             health.connected = false
         case .clockOffset(let seconds):
             health.clockOffsetSeconds = seconds
+        case .apiKey(let restrictions):
+            health.keyRestrictions = restrictions
         case .stopped(let reason):
             health.stopped = reason
             health.lastPollSucceeded = false

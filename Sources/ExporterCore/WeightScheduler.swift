@@ -112,6 +112,16 @@ public actor WeightScheduler {
         await publish()
     }
 
+    /// Learns the IP-wide count from a REST answer's `X-MBX-USED-WEIGHT-1M` header, which gives
+    /// no limit: the limit stays what `rateLimits` said.
+    public func observe(usedWeight count: Int64) async {
+        observedCount = (minute(of: now), count)
+        await publish()
+    }
+
+    /// Exchange − local clock offset in ms, as the pollers last measured it (REST timestamps).
+    public var clockOffsetMilliseconds: Int64 { offsetMilliseconds }
+
     /// 429 −1003: nobody sends until `retryAfter`, or the next minute when Binance gives none.
     public func rateLimited(retryAfter until: Int64?) async {
         let time = now

@@ -95,18 +95,21 @@ import Testing
                 interval: 1m
             """)
         let result = try await ExporterProcess.run(
-            ["check-config", "--config.file", config], environment: ["BFE_TEST_HEDGE_KEY": "HEDGEKEY12345678"])
+            ["check-config", "--config.file", config, "--binance.spot-rest-url", "http://127.0.0.1:9"],
+            environment: ["BFE_TEST_HEDGE_KEY": "HEDGEKEY12345678"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("main: key vmPUZE6m… (HMAC), every 30.0s"))
         #expect(result.stdout.contains("hedge-bot: key HEDGEKEY… (Ed25519, session.logon), every 60.0s"))
         #expect(result.stdout.contains("readable by group or others"))
+        #expect(result.stdout.contains("main: not checked (transport error: connect failed"), "an unreachable exchange is reported, not fatal")
         #expect(!result.stdout.contains("NhqPtmdS"))
         #expect(!result.stdout.contains("MC4CAQAw"))
     }
 
     @Test func environmentSingleAccountMode() async throws {
         let result = try await ExporterProcess.run(
-            ["check-config"], environment: ["BINANCE_API_KEY": "ENVKEY0123456789", "BINANCE_API_SECRET": "top-secret-value"])
+            ["check-config", "--binance.spot-rest-url", "http://127.0.0.1:9"],
+            environment: ["BINANCE_API_KEY": "ENVKEY0123456789", "BINANCE_API_SECRET": "top-secret-value"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("default: key ENVKEY01… (HMAC)"))
         #expect(!result.stdout.contains("top-secret-value"))

@@ -37,7 +37,9 @@ import _CryptoExtras
                 apiKey: "HMACKEY000000001", key: .hmac(secret: Self.hmacSecret),
                 positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)]))
         simulator.addAccount(SimulatedAccount(apiKey: "EDKEY00000000001", key: .ed25519(publicKey: edKey.publicKey)))
-        simulator.addAccount(SimulatedAccount(apiKey: "RSAKEY0000000001", key: .rsa(publicKey: rsa.key.publicKey)))
+        var rsaAccount = SimulatedAccount(apiKey: "RSAKEY0000000001", key: .rsa(publicKey: rsa.key.publicKey))
+        rsaAccount.restrictions.flags["enableWithdrawals"] = true
+        simulator.addAccount(rsaAccount)
         // The exchange holds a different secret for this one: every request fails with −1022.
         simulator.addAccount(SimulatedAccount(apiKey: "BADSIGKEY0000001", key: .hmac(secret: "the-exchange-has-another-secret")))
         try await simulator.start()
@@ -50,6 +52,9 @@ import _CryptoExtras
             """
             binance:
               ws_url: \(simulator.url)
+              stream_url: \(simulator.streamURL)
+              rest_url: \(simulator.restURL)
+              spot_rest_url: \(simulator.restURL)
             poll:
               interval: 1s
             weight:
@@ -70,6 +75,14 @@ import _CryptoExtras
                 let e = Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "")
                 return e.value("binance_futures_up", ["account": "ed"]) == 1 && e.value("binance_futures_up", ["account": "rsa"]) == 1
             }, "\(exporter.stderr)")
+        // Listen keys are secrets too: remember them while the streams are up.
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                let e = Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "")
+                return e.value("binance_futures_user_stream_connected", ["account": "rsa"]) == 1
+            })
+        let listenKeys = ["HMACKEY000000001", "EDKEY00000000001", "RSAKEY0000000001"].compactMap { simulator.listenKey(apiKey: $0) }
+        #expect(listenKeys.count >= 2)
         // Faults: clock skew (−1021), a garbage frame, a dropped connection, a revoked key.
         simulator.updateFaults { $0.clockSkewMilliseconds = -4000 }
         simulator.broadcast(text: "garbage \(Self.hmacSecret.prefix(0))")
@@ -83,6 +96,8 @@ import _CryptoExtras
         outputs.append(("/", try await RawHTTPClient.get(port: port, path: "/").text))
         let check = try await ExporterProcess.run(["check-config", "--config.file", config, "--log.level", "debug"])
         outputs.append(("check-config", check.stdout + check.stderr))
+        #expect(check.stdout.contains("rsa: WARNING: this key can move money out (withdrawals)"), "\(check.stdout)")
+        #expect(check.stdout.contains("hmac: OK (cannot move money or trade; IP-restricted)"), "\(check.stdout)")
         let badFile = try ConfigErrorTests.write("accounts:\n  - {name: x, api_key: K, secret: \(Self.hmacSecret), bogus: 1}\n")
         let bad = try await ExporterProcess.run(["check-config", "--config.file", badFile])
         outputs.append(("config error", bad.stdout + bad.stderr))
@@ -97,7 +112,8 @@ import _CryptoExtras
         #expect(exporter.stderr.contains("-1021"), "the skew fault happened")
         for (name, text) in outputs {
             #expect(
-                Self.leaks(in: text, secrets: [Self.hmacSecret, "MC4CAQAw", String(rsa.pem.split(separator: "\n")[1])]).isEmpty,
+                Self.leaks(in: text, secrets: [Self.hmacSecret, "MC4CAQAw", String(rsa.pem.split(separator: "\n")[1])] + listenKeys)
+                    .isEmpty,
                 "\(name) leaks: \(Self.leaks(in: text, secrets: [Self.hmacSecret]))")
         }
     }

@@ -58,6 +58,8 @@ final class ExporterHarness: Sendable {
         for name in pollers.keys.sorted() { await poll(name) }
     }
 
+    func registryView(_ account: String) async -> AccountView? { await registry.view(of: account) }
+
     func moveClock(by seconds: Double) { advance.withLockedValue { $0 += seconds } }
 
     func exposition() async -> Exposition {

@@ -45,7 +45,7 @@ final class StreamRig: Sendable {
     init(
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
         simulator: SimulatorConfiguration = SimulatorConfiguration(), keeper: AccountStreamKeeper.Settings = .init(),
-        maxConnectionAge: Double = 23 * 3600
+        maxConnectionAge: Double = 23 * 3600, withLedger: Bool = false
     ) async throws {
         harness = try await ExporterHarness(accounts: accounts, simulatorConfiguration: simulator)
         var streams = UserStreamSettings(base: try WebSocketURL(parsing: harness.simulator.streamURL))
@@ -56,10 +56,18 @@ final class StreamRig: Sendable {
         hub = UserStreamHub(settings: streams, scheduler: harness.scheduler, logger: logs.logger("hub"))
         var settings = keeper
         settings.retryDelay = .milliseconds(50)
+        settings.backfillRetryDelay = .milliseconds(100)
         let sharedHub = hub
+        let base = try HTTPBaseURL(parsing: harness.simulator.restURL)
+        let scheduler = harness.scheduler
         let keepers = accounts.map {
             AccountStreamKeeper(
                 account: $0.name, poller: harness.pollers[$0.name]!, hub: sharedHub, registry: harness.registry, settings: settings,
+                ledger: withLedger
+                    ? IncomeLedger(
+                        client: BinanceRESTClient(
+                            configuration: RESTConfiguration(futuresBase: base, spotBase: base), credentials: $0.credentials),
+                        scheduler: scheduler) : nil,
                 logger: logs.logger("keeper"))
         }
         task.withLockedValue {

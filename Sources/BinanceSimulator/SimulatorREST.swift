@@ -1,0 +1,131 @@
+import Foundation
+import NIOHTTP1
+
+/// What an API key may do, as `GET /sapi/v1/account/apiRestrictions` reports it.
+public struct SimulatedRestrictions: Sendable, Equatable {
+    public var ipRestrict = true
+    /// Flags by Binance's JSON names (`enableReading`, `enableWithdrawals`, …).
+    public var flags: [String: Bool] = [
+        "enableReading": true, "enableFutures": false, "enableWithdrawals": false, "enableInternalTransfer": false,
+        "permitsUniversalTransfer": false, "enableSpotAndMarginTrading": false, "enableMargin": false, "enableVanillaOptions": false,
+        "enablePortfolioMarginTrading": false, "enableFixApiTrade": false, "enableFixReadOnly": false,
+    ]
+
+    public init() {}
+}
+
+/// A REST answer of the simulator.
+struct RESTAnswer {
+    var status: Int
+    var headers: [(String, String)] = []
+    var body: String
+}
+
+/// The signed REST endpoints the exporter uses, with Binance's rules: `X-MBX-APIKEY`, the
+/// signature over the query string as sent, the timestamp window, weight in the same per-IP
+/// window as the WebSocket API, `X-MBX-USED-WEIGHT-1M` on every answer, 429 then 418 with
+/// `Retry-After`.
+extension ExchangeSimulator {
+    static let restWeights: [String: Int64] = ["/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1]
+
+    /// Nil when `uri` is not a REST path (the caller answers it as a failed handshake).
+    func handleREST(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> RESTAnswer? {
+        let path = String(uri.prefix { $0 != "?" })
+        guard path.hasPrefix("/fapi/") || path.hasPrefix("/sapi/") || path.hasPrefix("/api/") else { return nil }
+        let query = uri.contains("?") ? String(uri[uri.index(after: uri.firstIndex(of: "?")!)...]) : ""
+        let localNow = clock()
+        return state.withLockedValue { state -> RESTAnswer in
+            let now = localNow + state.faults.clockSkewMilliseconds
+            func error(_ status: Int, _ code: Int, _ message: String, retryAfter: Int64? = nil) -> RESTAnswer {
+                var answer = RESTAnswer(status: status, body: "{\"code\":\(code),\"msg\":\(JSONOut.quote(message))}")
+                answer.headers.append(("X-MBX-USED-WEIGHT-1M", String(state.count)))
+                if let retryAfter { answer.headers.append(("Retry-After", String(max(1, (retryAfter - now + 999) / 1000)))) }
+                return answer
+            }
+            state.stats.restRequestsByPath[path, default: 0] += 1
+            if state.bannedUntil > now {
+                state.stats.answered418 += 1
+                return error(418, -1003, "Way too many requests; IP banned until \(state.bannedUntil).", retryAfter: state.bannedUntil)
+            }
+            if state.rateLimitedUntil > now {
+                state.bans += 1
+                state.bannedUntil = now + configuration.banMilliseconds << Int64(min(state.bans - 1, 10))
+                state.stats.answered418 += 1
+                return error(418, -1003, "Way too many requests; IP banned until \(state.bannedUntil).", retryAfter: state.bannedUntil)
+            }
+            guard method == .GET, let weight = Self.restWeights[path], path.hasPrefix("/fapi/") || configuration.serveSpotAPI else {
+                return error(404, -1, "Not found.")
+            }
+            state.roll(to: now)
+            if state.count + weight > configuration.weightLimit {
+                state.rateLimitedUntil = (state.minute + 1) * 60_000
+                state.stats.answered429 += 1
+                return error(
+                    429, -1003, "Too many requests; current limit is \(configuration.weightLimit) requests per minute.",
+                    retryAfter: state.rateLimitedUntil)
+            }
+            state.charge(weight, now: now, ownClient: true)
+            if path == "/fapi/v1/time" {
+                return RESTAnswer(status: 200, headers: [("X-MBX-USED-WEIGHT-1M", String(state.count))], body: "{\"serverTime\":\(now)}")
+            }
+            guard let apiKey = headers.first(name: "X-MBX-APIKEY"), let account = state.accounts[apiKey], !account.revoked else {
+                return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+            }
+            guard let range = query.range(of: "&signature=") ?? query.range(of: "signature=") else {
+                return error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+            }
+            let payload = range.lowerBound == query.startIndex ? "" : String(query[..<range.lowerBound])
+            let signature = String(query[range.upperBound...]).removingPercentEncoding ?? ""
+            guard rules.verify(signature: signature, payload: payload, key: account.key) else {
+                state.stats.signatureFailures += 1
+                return error(400, -1022, "Signature for this request is not valid.")
+            }
+            var params: [String: String] = [:]
+            for pair in payload.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                params[String(parts[0])] = parts.count > 1 ? String(parts[1]).removingPercentEncoding : ""
+            }
+            guard let timestamp = params["timestamp"].flatMap({ Int64($0) }) else {
+                return error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
+            }
+            let recvWindow = params["recvWindow"].flatMap { Int64($0) } ?? 5000
+            if timestamp >= now + 1000 || now - timestamp > recvWindow {
+                state.stats.timestampFailures += 1
+                return error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            }
+            var answer: RESTAnswer
+            switch path {
+            case "/fapi/v1/income":
+                let start = params["startTime"].flatMap { Int64($0) } ?? (now - 7 * 86_400_000)
+                let end = params["endTime"].flatMap { Int64($0) } ?? now
+                let limit = min(1000, max(1, params["limit"].flatMap { Int($0) } ?? 100))
+                let rows = state.income.filter { $0.apiKey == apiKey && $0.time >= start && $0.time <= end }
+                    .sorted { ($0.time, $0.tranID) < ($1.time, $1.tranID) }.prefix(limit)
+                answer = RESTAnswer(status: 200, body: JSONOut.array(rows.map(Self.incomeJSON)))
+            default:
+                var out = JSONOut()
+                out.bool("ipRestrict", account.restrictions.ipRestrict)
+                out.int("createTime", 1_700_000_000_000)
+                for key in account.restrictions.flags.keys.sorted() { out.bool(key, account.restrictions.flags[key]!) }
+                out.int("tradingAuthorityExpirationTime", 0)
+                answer = RESTAnswer(status: 200, body: out.finished())
+                answer.headers.append(("X-SAPI-USED-IP-WEIGHT-1M", String(state.count)))
+            }
+            answer.headers.append(("X-MBX-USED-WEIGHT-1M", String(state.count)))
+            return answer
+        }
+    }
+
+    static func incomeJSON(_ record: IncomeRecord) -> String {
+        var out = JSONOut()
+        out.string("symbol", record.symbol)
+        out.string("incomeType", record.type)
+        out.dec("income", record.amount)
+        out.string("asset", record.asset)
+        out.string("info", record.type)
+        out.int("time", record.time)
+        out.string("tranId", String(record.tranID))
+        out.string("tradeId", record.tradeID)
+        return out.finished()
+    }
+}

@@ -1,0 +1,200 @@
+import NIOHTTP1
+
+/// Where the signed REST calls go and how.
+public struct RESTConfiguration: Sendable {
+    /// USDⓈ-M futures REST (`--binance.rest-url`): `/fapi/...`.
+    public var futuresBase: HTTPBaseURL
+    /// Spot REST (`--binance.spot-rest-url`): `/sapi/...` (API key permissions).
+    public var spotBase: HTTPBaseURL
+    public var tlsCAFile: String?
+    public var timeout: Duration = .seconds(10)
+    public var recvWindow: Int64 = 5000
+    /// As on the WebSocket API: a timestamp in the future has 1 s of slack, one in the past has
+    /// `recvWindow`.
+    public var timestampBiasMilliseconds: Int64 = 100
+
+    public init(futuresBase: HTTPBaseURL, spotBase: HTTPBaseURL) {
+        self.futuresBase = futuresBase
+        self.spotBase = spotBase
+    }
+}
+
+/// A REST answer with the IP-wide weight Binance reported in its headers.
+public struct RESTResponse<Value: Sendable>: Sendable {
+    public var value: Value
+    /// `X-MBX-USED-WEIGHT-1M`: the IP's USDⓈ-M weight this minute (futures endpoints only).
+    public var usedWeight: Int64?
+}
+
+/// One row of `GET /fapi/v1/income`.
+public struct IncomeEntry: Sendable, Equatable {
+    public var symbol: String
+    /// `REALIZED_PNL`, `COMMISSION`, `FUNDING_FEE`, `TRANSFER`, …
+    public var incomeType: String
+    public var income: Double
+    public var asset: String
+    public var time: Int64
+    public var tranID: Int64
+    /// The trade a REALIZED_PNL or COMMISSION entry belongs to; empty otherwise.
+    public var tradeID: String
+}
+
+/// `GET /sapi/v1/account/apiRestrictions`: what the API key may do.
+public struct APIRestrictions: Sendable, Equatable {
+    public var ipRestricted: Bool
+    /// Every `enable*` / `permits*` flag Binance returned, by its JSON name.
+    public var flags: [String: Bool]
+}
+
+/// Binance's signed REST API for the few things the WebSocket API lacks: the income ledger and
+/// the key's permissions. Query-string signing (HMAC hex; RSA and Ed25519 base64, URL-encoded),
+/// `X-MBX-APIKEY`, the same timestamp rule as the WebSocket client. It never retries by itself:
+/// the caller owns the weight budget.
+public struct BinanceRESTClient: Sendable {
+    public let configuration: RESTConfiguration
+    private let credentials: APICredentials
+    private let clock: WallClock
+
+    public init(configuration: RESTConfiguration, credentials: APICredentials, clock: WallClock = .system) {
+        self.configuration = configuration
+        self.credentials = credentials
+        self.clock = clock
+    }
+
+    /// The query string as sent, signature last: `params` in order, then `timestamp` and
+    /// `recvWindow`, then `signature` over everything before it.
+    public static func signedQuery(
+        _ params: [(String, String)], timestamp: Int64, recvWindow: Int64, signer: RequestSigner
+    ) throws(BinanceClientError) -> String {
+        let query = (params + [("timestamp", String(timestamp)), ("recvWindow", String(recvWindow))])
+            .map { "\($0.0)=\(percentEncode($0.1))" }.joined(separator: "&")
+        let signature: String
+        do {
+            signature = try signer.sign(query)
+        } catch {
+            throw .configuration("signing failed (\(signer.keyType.rawValue) key)")
+        }
+        return query + "&signature=" + percentEncode(signature)
+    }
+
+    /// RFC 3986 unreserved characters stay; everything else (a base64 signature's `+ / =`) is
+    /// percent-encoded.
+    static func percentEncode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
+    }
+
+    /// `GET /fapi/v1/income` (weight 30): the ledger between `startTime` and `endTime`
+    /// (inclusive, ms), oldest first, at most `limit` (≤ 1000) rows.
+    public func income(startTime: Int64, endTime: Int64, limit: Int = 1000, offsetMilliseconds: Int64) async throws(BinanceClientError)
+        -> RESTResponse<[IncomeEntry]>
+    {
+        let path = "/fapi/v1/income"
+        let answer = try await signedGet(
+            configuration.futuresBase, path,
+            [("startTime", String(startTime)), ("endTime", String(endTime)), ("limit", String(min(1000, max(1, limit))))],
+            offsetMilliseconds: offsetMilliseconds)
+        let rows: [IncomeEntry]
+        do {
+            guard case .array(let elements) = try JSONParser.parse(answer.body) else {
+                throw DecodeError(path: "body", problem: "expected an array")
+            }
+            rows = try elements.enumerated().map { (index, element) throws(DecodeError) in
+                let row = try FieldReader(element, path: "body[\(index)]")
+                return IncomeEntry(
+                    symbol: try row.optionalString("symbol") ?? "", incomeType: try row.string("incomeType"), income: try row.decimal("income"),
+                    asset: try row.string("asset"), time: try row.int64("time"), tranID: try row.int64("tranId"),
+                    tradeID: try row.optionalString("tradeId") ?? "")
+            }
+        } catch let error as DecodeError {
+            throw .decode(method: "GET \(path)", error)
+        } catch {
+            throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
+        }
+        return RESTResponse(value: rows, usedWeight: Self.usedWeight(answer.headers))
+    }
+
+    /// `GET /sapi/v1/account/apiRestrictions` (weight 1) on the spot API.
+    public func apiRestrictions(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<APIRestrictions> {
+        let path = "/sapi/v1/account/apiRestrictions"
+        let answer = try await signedGet(configuration.spotBase, path, [], offsetMilliseconds: offsetMilliseconds)
+        do {
+            let value = try JSONParser.parse(answer.body)
+            let reader = try FieldReader(value, path: "body")
+            var flags: [String: Bool] = [:]
+            for (key, member) in reader.object.members where key.hasPrefix("enable") || key.hasPrefix("permits") {
+                if case .bool(let flag) = member { flags[key] = flag }
+            }
+            return RESTResponse(
+                value: APIRestrictions(ipRestricted: try reader.bool("ipRestrict"), flags: flags), usedWeight: nil)
+        } catch let error as DecodeError {
+            throw .decode(method: "GET \(path)", error)
+        } catch {
+            throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
+        }
+    }
+
+    /// `GET /fapi/v1/time` (weight 1, unsigned): exchange time minus local time in ms, from
+    /// the midpoint of the request, for callers without a WebSocket clock sync (`check-config`).
+    public func clockOffset() async throws(BinanceClientError) -> Int64 {
+        let sent = clock.nowMilliseconds()
+        let answer = try await HTTPSClient.get(
+            configuration.futuresBase, pathAndQuery: "/fapi/v1/time", headers: [], tlsCAFile: configuration.tlsCAFile,
+            timeout: configuration.timeout)
+        let received = clock.nowMilliseconds()
+        do {
+            guard answer.status == 200 else { throw DecodeError(path: "status", problem: "HTTP \(answer.status)") }
+            let serverTime = try FieldReader(try JSONParser.parse(answer.body), path: "body").int64("serverTime")
+            return serverTime - (sent + received) / 2
+        } catch let error as DecodeError {
+            throw .decode(method: "GET /fapi/v1/time", error)
+        } catch {
+            throw .decode(method: "GET /fapi/v1/time", DecodeError(path: "body", problem: "not JSON"))
+        }
+    }
+
+    static func usedWeight(_ headers: HTTPHeaders) -> Int64? {
+        headers.first(name: "X-MBX-USED-WEIGHT-1M").flatMap { Int64($0) }
+    }
+
+    private func signedGet(
+        _ base: HTTPBaseURL, _ path: String, _ params: [(String, String)], offsetMilliseconds: Int64
+    ) async throws(BinanceClientError) -> HTTPAnswer {
+        let timestamp = clock.nowMilliseconds() + offsetMilliseconds - configuration.timestampBiasMilliseconds
+        let query = try Self.signedQuery(params, timestamp: timestamp, recvWindow: configuration.recvWindow, signer: credentials.signer)
+        let answer = try await HTTPSClient.get(
+            base, pathAndQuery: path + "?" + query, headers: [("X-MBX-APIKEY", credentials.apiKey)], tlsCAFile: configuration.tlsCAFile,
+            timeout: configuration.timeout)
+        guard answer.status == 200 else {
+            var code = 0
+            var message = "HTTP \(answer.status)"
+            if let value = try? JSONParser.parse(answer.body), let reader = try? FieldReader(value, path: "body") {
+                code = Int((try? reader.optionalInt64("code")) ?? nil ?? 0)
+                message = ((try? reader.optionalString("msg")) ?? nil) ?? message
+            }
+            if code == 0, answer.status == 429 || answer.status == 418 { code = -1003 }
+            let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int64($0) }.map {
+                clock.nowMilliseconds() + offsetMilliseconds + $0 * 1000
+            }
+            let weight = Self.usedWeight(answer.headers)
+            throw .api(
+                APIError(
+                    method: "GET \(path)", status: answer.status, code: code, message: message, retryAfter: retryAfter,
+                    rateLimit: weight.map { RateLimitStatus(limit: 0, count: $0) }))
+        }
+        return answer
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}
