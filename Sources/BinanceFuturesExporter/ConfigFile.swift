@@ -73,7 +73,8 @@ struct ConfigFile {
         let top = try reader.mapping(root, field: "(top level)", allowed: ["binance", "poll", "weight", "accounts", "user_stream"])
         config.userStream = try top["user_stream"].map { try reader.bool($0, field: "user_stream") }
         if let binance = top["binance"] {
-            let section = try reader.mapping(binance, field: "binance", allowed: ["ws_url", "stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file"])
+            let section = try reader.mapping(
+                binance, field: "binance", allowed: ["ws_url", "stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file"])
             config.restURL = try section["rest_url"].map { try reader.string($0, field: "binance.rest_url") }
             config.spotRestURL = try section["spot_rest_url"].map { try reader.string($0, field: "binance.spot_rest_url") }
             config.wsURL = try section["ws_url"].map { try reader.string($0, field: "binance.ws_url") }

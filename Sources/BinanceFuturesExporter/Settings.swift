@@ -55,7 +55,8 @@ struct Settings {
         } catch {
             throw flag(options.streamURL != nil ? "--binance.stream-url" : "binance.stream_url", "\(error)")
         }
-        let restText = options.restURL ?? (options.testnet ? testnetRESTURL : file?.restURL ?? (testnet ? testnetRESTURL : productionRESTURL))
+        let restText =
+            options.restURL ?? (options.testnet ? testnetRESTURL : file?.restURL ?? (testnet ? testnetRESTURL : productionRESTURL))
         let spotText =
             options.spotRestURL
             ?? (options.testnet ? testnetSpotRESTURL : file?.spotRestURL ?? (testnet ? testnetSpotRESTURL : productionSpotRESTURL))
@@ -107,7 +108,8 @@ struct Settings {
         }
 
         var settings = Settings(
-            url: url, streamURL: streamURL, restURL: restURL, spotRestURL: spotRestURL, userStream: userStream, tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
+            url: url, streamURL: streamURL, restURL: restURL, spotRestURL: spotRestURL, userStream: userStream,
+            tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
             policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
             interval: interval, positionsDetail: positionsDetail, accountMethod: method)
         settings.listener.listenAddresses = options.listenAddresses.isEmpty ? [":9911"] : options.listenAddresses

@@ -78,7 +78,8 @@ public enum HTTPSClient {
         let channel: any Channel
         let collector: ResponseCollector
         do {
-            let connectTimeout = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            let connectTimeout = TimeAmount.nanoseconds(
+                Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
             let connected = try await ClientBootstrap(group: group)
                 .connectTimeout(connectTimeout)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -86,7 +87,8 @@ public enum HTTPSClient {
                     channel.eventLoop.makeCompletedFuture { () -> (any Channel, ResponseCollector) in
                         if let sslContext {
                             let sni = base.host.first?.isNumber == true || base.host.contains(":") ? nil : base.host
-                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: sslContext, serverHostname: sni))
+                            try channel.pipeline.syncOperations.addHandler(
+                                try NIOSSLClientHandler(context: sslContext, serverHostname: sni))
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         let collector = ResponseCollector(promise: channel.eventLoop.makePromise(), maxBodySize: maxBodySize)

@@ -111,7 +111,8 @@ public struct BinanceRESTClient: Sendable {
             rows = try elements.enumerated().map { (index, element) throws(DecodeError) in
                 let row = try FieldReader(element, path: "body[\(index)]")
                 return IncomeEntry(
-                    symbol: try row.optionalString("symbol") ?? "", incomeType: try row.string("incomeType"), income: try row.decimal("income"),
+                    symbol: try row.optionalString("symbol") ?? "", incomeType: try row.string("incomeType"),
+                    income: try row.decimal("income"),
                     asset: try row.string("asset"), time: try row.int64("time"), tranID: try row.int64("tranId"),
                     tradeID: try row.optionalString("tradeId") ?? "")
             }

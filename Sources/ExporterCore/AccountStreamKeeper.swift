@@ -182,7 +182,8 @@ public actor AccountStreamKeeper {
                 await registry.apply(account: account, .spent(spent))
                 await registry.apply(account: account, stream: .ledger(rows))
                 await registry.apply(account: account, stream: .backfill(succeeded: true))
-                logger.info("income backfilled from the ledger", metadata: ["rows": "\(rows.count)", "window_s": "\((until - since) / 1000)"])
+                logger.info(
+                    "income backfilled from the ledger", metadata: ["rows": "\(rows.count)", "window_s": "\((until - since) / 1000)"])
                 // A gap that began meanwhile is still to be filled, from its own start.
                 unfilledSince = lastGapAt >= requestedAt ? max(startedAt, lastGapAt - settings.backfillMarginMilliseconds) : nil
             case .retryLater(let why, let spent):

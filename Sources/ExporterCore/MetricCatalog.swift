@@ -206,7 +206,8 @@ public enum MetricCatalog {
 
     public static let selfFamilies: [MetricDefinition] = [
         up, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected, websocketReconnects,
-        clockOffset, accountStopped, apiKeyPermission, apiKeyIPRestricted, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned, buildInfo,
+        clockOffset, accountStopped, apiKeyPermission, apiKeyIPRestricted, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned,
+        buildInfo,
         configReloadSuccess, configReloadTimestamp,
     ]
 

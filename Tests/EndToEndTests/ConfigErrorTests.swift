@@ -101,7 +101,8 @@ import Testing
         #expect(result.stdout.contains("main: key vmPUZE6m… (HMAC), every 30.0s"))
         #expect(result.stdout.contains("hedge-bot: key HEDGEKEY… (Ed25519, session.logon), every 60.0s"))
         #expect(result.stdout.contains("readable by group or others"))
-        #expect(result.stdout.contains("main: not checked (transport error: connect failed"), "an unreachable exchange is reported, not fatal")
+        #expect(
+            result.stdout.contains("main: not checked (transport error: connect failed"), "an unreachable exchange is reported, not fatal")
         #expect(!result.stdout.contains("NhqPtmdS"))
         #expect(!result.stdout.contains("MC4CAQAw"))
     }
