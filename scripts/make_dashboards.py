@@ -326,6 +326,15 @@ def health():
         ts(f'sum by (account, reason) (rate(binance_futures_user_stream_reconnects_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{reason}}"),
         ts(f'sum by (account) (rate(binance_futures_user_stream_malformed_events_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} malformed"),
     ], 8, 8, 16, "suffix: /h", defaults={"min": 0})
+    b.add("table", "API key permissions", "What each account's API key may do (GET /sapi/v1/account/apiRestrictions, checked hourly): 1 = granted. A monitoring key needs reading only and an IP whitelist; the key alerts fire otherwise. Accounts whose key may not read this (or a testnet) have no rows.", [
+        table_q(f'binance_futures_api_key_permission{{{SEL}}} == 1'),
+        table_q(f'binance_futures_api_key_ip_restricted{{{SEL}}}'),
+    ], 24, 6, 0, "none", transformations=[
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
+                                       "renameByName": {"account": "Account", "permission": "Granted permission",
+                                                        "Value #A": "Granted", "Value #B": "IP-restricted"}}},
+    ])
     b.row("Process")
     b.add("timeseries", "Resident memory", "Resident memory of the exporter process.",
           [ts(f'process_resident_memory_bytes{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")],

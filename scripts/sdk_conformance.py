@@ -19,12 +19,15 @@ import subprocess
 import sys
 
 import websockets
-from binance_common.configuration import ConfigurationWebSocketAPI
+import time
+
+from binance_common.configuration import ConfigurationRestAPI, ConfigurationWebSocketAPI
 from binance_sdk_derivatives_trading_usds_futures.derivatives_trading_usds_futures import (
     DerivativesTradingUsdsFutures,
 )
 from binance_sdk_derivatives_trading_usds_futures.websocket_streams import models as stream_models
 from binance_sdk_derivatives_trading_usds_futures.websocket_api import models as api_models
+from binance_sdk_derivatives_trading_usds_futures.rest_api import models as rest_models
 
 problems = []
 
@@ -181,6 +184,30 @@ async def check_stream(info, key):
     print(f"user stream: events parsed by the official SDK: {counts}")
 
 
+def check_rest(info):
+    """The income ledger through the SDK's REST client (its signing, its models)."""
+    client = DerivativesTradingUsdsFutures(
+        config_rest_api=ConfigurationRestAPI(api_key=info["api_key"], api_secret=info["api_secret"], base_path=info["rest"])
+    )
+    now = int(time.time() * 1000)
+    try:
+        response = client.rest_api.get_income_history(start_time=now - 3_600_000, end_time=now + 60_000, limit=1000)
+    except Exception as error:
+        problems.append(f"GET /fapi/v1/income: the SDK's request failed: {type(error).__name__}: {error}")
+        return
+    rows = json.loads(json.dumps([row.to_dict() for row in response.data()]))
+    for index, row in enumerate(rows):
+        check_fields(f"income[{index}]", row, rest_models.GetIncomeHistoryResponseInner)
+    kinds = {row.get("incomeType") for row in rows}
+    for kind in ("REALIZED_PNL", "COMMISSION", "FUNDING_FEE"):
+        if kind not in kinds:
+            problems.append(f"GET /fapi/v1/income: no {kind} row after a full activity cycle")
+    weights = [limit for limit in response.rate_limits if "WEIGHT" in str(getattr(limit, "rateLimitType", "")).upper()]
+    if not weights:
+        problems.append("GET /fapi/v1/income: the SDK found no X-MBX-USED-WEIGHT-1M header")
+    print(f"REST: {len(rows)} income rows parsed by the official SDK ({sorted(kinds)}); weight headers: {len(weights)}")
+
+
 async def main(binary):
     process = subprocess.Popen(
         [binary, "simulate", "--activity-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -192,6 +219,7 @@ async def main(binary):
             problems.append("no listen key")
         else:
             await check_stream(info, key)
+        check_rest(info)
     finally:
         process.terminate()
         process.wait(10)

@@ -124,7 +124,7 @@ extension ExchangeSimulator {
         out.string("asset", record.asset)
         out.string("info", record.type)
         out.int("time", record.time)
-        out.string("tranId", String(record.tranID))
+        out.int("tranId", record.tranID)
         out.string("tradeId", record.tradeID)
         return out.finished()
     }
