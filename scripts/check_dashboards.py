@@ -17,7 +17,8 @@ REQUIRED_VARIABLES = {"datasource", "job", "instance", "account"}
 # Series without an account label (IP-wide, process, build, Prometheus's own).
 NO_ACCOUNT = re.compile(r"^(up|scrape_duration_seconds|process_\w+|binance_futures_(exporter_build_info|request_weight_used|"
                         r"request_weight_limit|scheduler_deferrals_total|rate_limited_until_timestamp_seconds|ip_banned|"
-                        r"config_last_reload_successful|config_last_reload_success_timestamp_seconds))$")
+                        r"config_last_reload_successful|config_last_reload_success_timestamp_seconds|mark_feed_connected|"
+                        r"mark_feed_last_frame_timestamp_seconds|mark_price|funding_rate|next_funding_timestamp_seconds))$")
 SELECTOR = re.compile(r"\b((?:binance_futures|process)_[a-z_]+|up|scrape_duration_seconds)\b(\{[^}]*\})?")
 FUNCTIONS = {"sum", "max", "min", "count", "abs", "rate", "increase", "clamp_min", "vector", "time", "on", "by"}
 

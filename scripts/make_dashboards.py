@@ -326,6 +326,15 @@ def health():
         ts(f'sum by (account, reason) (rate(binance_futures_user_stream_reconnects_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{reason}}"),
         ts(f'sum by (account) (rate(binance_futures_user_stream_malformed_events_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} malformed"),
     ], 8, 8, 16, "suffix: /h", defaults={"min": 0})
+    b.row("Live values (mark price feed) and reconciliation")
+    b.add("state-timeline", "Mark price feed", "Whether the public !markPrice@arr@1s connection is up. With an account's user stream it makes the account's values live and its polls reconciliations.",
+          [ts(f'max by (instance) (binance_futures_mark_feed_connected{{{SEL_IP}}})', "{{instance}}")], 8, 7, 0, "none",
+          defaults=state_mappings("down", "connected"))
+    b.add("timeseries", "Mark feed age", "Seconds since the last mark price frame (one per second when healthy; above 3 s the accounts return to their normal poll interval).",
+          [ts(f'(time() - max by (instance) (binance_futures_mark_feed_last_frame_timestamp_seconds{{{SEL_IP}}})) and max by (instance) (binance_futures_mark_feed_last_frame_timestamp_seconds{{{SEL_IP}}}) > 0', "{{instance}}")],
+          8, 7, 8, "s", defaults={"min": 0})
+    b.add("timeseries", "Reconcile drift of the margin ratio", "Locally recomputed margin ratio minus Binance's at each poll (0 within rounding). The alert fires above 0.01 for 15 minutes.",
+          [ts(f'binance_futures_reconcile_drift{{{SEL}, field="margin_ratio"}}', "{{account}}")], 8, 7, 16, "percentunit")
     b.add("table", "API key permissions", "What each account's API key may do (GET /sapi/v1/account/apiRestrictions, checked hourly): 1 = granted. A monitoring key needs reading only and an IP whitelist; the key alerts fire otherwise. Accounts whose key may not read this (or a testnet) have no rows.", [
         table_q(f'binance_futures_api_key_permission{{{SEL}}} == 1'),
         table_q(f'binance_futures_api_key_ip_restricted{{{SEL}}}'),

@@ -184,6 +184,27 @@ async def check_stream(info, key):
     print(f"user stream: events parsed by the official SDK: {counts}")
 
 
+async def check_marks(info):
+    """The public mark price stream, parsed by the SDK's model of !markPrice@arr."""
+    url = info["market"].rstrip("/") + "/stream"
+    async with websockets.connect(url) as stream:
+        await stream.send(json.dumps({"method": "SUBSCRIBE", "params": ["!markPrice@arr@1s"], "id": 1}))
+        answer = json.loads(await asyncio.wait_for(stream.recv(), 5))
+        if answer != {"result": None, "id": 1}:
+            problems.append(f"market SUBSCRIBE answered {answer!r}")
+        frame = json.loads(await asyncio.wait_for(stream.recv(), 5))
+    if frame.get("stream") != "!markPrice@arr@1s" or not isinstance(frame.get("data"), list) or not frame["data"]:
+        problems.append("mark price frame: not a combined frame with a non-empty data array")
+        return
+    for index, row in enumerate(frame["data"]):
+        check_fields(f"markPrice[{index}]", row, stream_models.MarkPriceStreamForAllMarketResponseInner)
+    # The SDK's response model is one row; the stream delivers an array of them.
+    for index, row in enumerate(frame["data"]):
+        if stream_models.MarkPriceStreamForAllMarketResponse.from_dict(row) is None:
+            problems.append(f"markPrice[{index}]: the SDK could not parse it")
+    print(f"market stream: {len(frame['data'])} mark prices parsed by the official SDK")
+
+
 def check_rest(info):
     """The income ledger through the SDK's REST client (its signing, its models)."""
     client = DerivativesTradingUsdsFutures(
@@ -220,6 +241,7 @@ async def main(binary):
         else:
             await check_stream(info, key)
         check_rest(info)
+        await check_marks(info)
     finally:
         process.terminate()
         process.wait(10)

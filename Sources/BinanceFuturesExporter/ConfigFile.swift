@@ -29,6 +29,8 @@ struct ConfigFile {
     var path: String
     var wsURL: String?
     var streamURL: String?
+    var marketStreamURL: String?
+    var reconcileInterval: Double?
     var restURL: String?
     var spotRestURL: String?
     var userStream: Bool?
@@ -74,7 +76,9 @@ struct ConfigFile {
         config.userStream = try top["user_stream"].map { try reader.bool($0, field: "user_stream") }
         if let binance = top["binance"] {
             let section = try reader.mapping(
-                binance, field: "binance", allowed: ["ws_url", "stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file"])
+                binance, field: "binance",
+                allowed: ["ws_url", "stream_url", "market_stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file"])
+            config.marketStreamURL = try section["market_stream_url"].map { try reader.string($0, field: "binance.market_stream_url") }
             config.restURL = try section["rest_url"].map { try reader.string($0, field: "binance.rest_url") }
             config.spotRestURL = try section["spot_rest_url"].map { try reader.string($0, field: "binance.spot_rest_url") }
             config.wsURL = try section["ws_url"].map { try reader.string($0, field: "binance.ws_url") }
@@ -83,7 +87,9 @@ struct ConfigFile {
             config.tlsCAFile = try section["tls_ca_file"].map { try reader.string($0, field: "binance.tls_ca_file") }
         }
         if let poll = top["poll"] {
-            let section = try reader.mapping(poll, field: "poll", allowed: ["interval", "positions_detail", "account_method"])
+            let section = try reader.mapping(
+                poll, field: "poll", allowed: ["interval", "reconcile_interval", "positions_detail", "account_method"])
+            config.reconcileInterval = try section["reconcile_interval"].map { try reader.duration($0, field: "poll.reconcile_interval") }
             config.interval = try section["interval"].map { try reader.duration($0, field: "poll.interval") }
             config.positionsDetail = try section["positions_detail"].map { try reader.bool($0, field: "poll.positions_detail") }
             config.accountMethod = try section["account_method"].map { try reader.accountMethod($0, field: "poll.account_method") }

@@ -76,10 +76,14 @@ struct Serve: AsyncParsableCommand {
                 settings.streamURL = try WebSocketURL(parsing: demo.simulator.streamURL)
                 settings.restURL = try HTTPBaseURL(parsing: demo.simulator.restURL)
                 settings.spotRestURL = settings.restURL
+                settings.marketStreamURL = try WebSocketURL(parsing: demo.simulator.marketStreamURL)
             } catch {
                 throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
             }
             if options.pollInterval == nil { settings.interval = 10 }
+            // The demo keeps polling at its interval (its panels show polls and faults); the
+            // values between polls are live all the same.
+            if options.reconcileInterval == nil { settings.reconcileInterval = settings.interval }
             for account in demo.accounts {
                 settings.accounts.append(
                     AccountConfiguration(
@@ -111,7 +115,8 @@ struct Serve: AsyncParsableCommand {
         if let demoLog { logger.info("demo mode: polling the built-in simulator", metadata: ["url": "\(demoLog)"]) }
         let supervisor = PollerSupervisor(
             accounts: settings.accounts, connection: settings.connectionConfiguration(), streams: settings.userStreamSettings(),
-            rest: settings.restConfiguration(), scheduler: scheduler, registry: registry, logger: logger)
+            rest: settings.restConfiguration(), marks: settings.markFeedSettings(), reconcileInterval: settings.reconcileInterval,
+            scheduler: scheduler, registry: registry, logger: logger)
         await registry.renderNow()
         // SIGHUP is always trapped (its default action would end the process): it reloads the
         // config file and the web config file, whichever were given.
@@ -216,6 +221,9 @@ struct CheckConfig: AsyncParsableCommand {
         for warning in settings.warnings { print("warning: \(warning)") }
         print("Binance WebSocket API: \(settings.url)")
         print("User data streams: \(UserStreamConnection.streamURL(base: settings.streamURL))")
+        print(
+            "Mark price feed: \(UserStreamConnection.streamURL(base: settings.marketStreamURL)) (reconcile every \(settings.reconcileInterval)s while live)"
+        )
         print(
             "Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")"
         )

@@ -33,6 +33,16 @@ struct ExporterOptions: ParsableArguments {
     var streamURL: String?
 
     @Option(
+        name: .customLong("binance.market-stream-url"),
+        help: "Binance market stream base URL, for the public mark price feed (default wss://fstream.binance.com/market).")
+    var marketStreamURL: String?
+
+    @Option(
+        name: .customLong("poll.reconcile-interval"),
+        help: "Poll interval while an account's user stream and the mark price feed are healthy (Prometheus duration, default 5m).")
+    var reconcileInterval: String?
+
+    @Option(
         name: .customLong("binance.rest-url"),
         help: "Binance USDⓈ-M futures REST base URL, for the income ledger (default https://fapi.binance.com).")
     var restURL: String?

@@ -27,6 +27,9 @@ actor PollerSupervisor: Service {
     /// The user data stream connections every account's listen key shares.
     private let hub: UserStreamHub
     private var rest: RESTConfiguration
+    /// The public mark price feed; with the user streams it makes values live between polls.
+    private let markFeed: MarkPriceFeed
+    private let reconcileInterval: Double
     private let logger: Logger
     private var connection: ConnectionConfiguration
     private var running: [String: Running] = [:]
@@ -35,8 +38,10 @@ actor PollerSupervisor: Service {
 
     init(
         accounts: [AccountConfiguration], connection: ConnectionConfiguration, streams: UserStreamSettings, rest: RESTConfiguration,
-        scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger
+        marks: MarkFeedSettings, reconcileInterval: Double, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger
     ) {
+        self.markFeed = MarkPriceFeed(settings: marks, scheduler: scheduler, registry: registry, logger: logger)
+        self.reconcileInterval = reconcileInterval
         self.rest = rest
         self.hub = UserStreamHub(settings: streams, scheduler: scheduler, logger: logger)
         self.initial = accounts
@@ -56,8 +61,12 @@ actor PollerSupervisor: Service {
         let reloads = self.reloads
         let input = reloadInput
         let hub = self.hub
+        let markFeed = self.markFeed
+        // The mark feed only makes sense when some account has a user stream to go with it.
+        let live = initial.contains { $0.userStream }
         await withDiscardingTaskGroup { group in
             group.addTask { await hub.run() }
+            if live { group.addTask { await markFeed.run() } }
             await apply(initial, stopped: [], in: &group)
             await withGracefulShutdownHandler {
                 for await reload in reloads {
@@ -72,6 +81,7 @@ actor PollerSupervisor: Service {
             for entry in running.values { entry.stop.finish() }
             running.removeAll()
             await hub.shutdown()
+            await markFeed.shutdown()
         }
     }
 
@@ -110,6 +120,10 @@ actor PollerSupervisor: Service {
         let toStart = accounts.filter { running[$0.name] == nil }
         for (index, account) in toStart.enumerated() {
             var environment = PollerEnvironment(connection: connection)
+            if account.userStream {
+                environment.reconcileIntervalSeconds = reconcileInterval
+                environment.markFeed = markFeed
+            }
             environment.staggerFraction = toStart.count > 1 ? Double(index) / Double(toStart.count) : 0
             let poller = AccountPoller(account: account, environment: environment, scheduler: scheduler, registry: registry, logger: logger)
             let (stop, stopInput) = AsyncStream.makeStream(of: Bool.self)

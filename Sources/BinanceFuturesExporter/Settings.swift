@@ -9,6 +9,8 @@ struct Settings {
     static let testnetURL = "wss://testnet.binancefuture.com/ws-fapi/v1"
     static let productionStreamURL = "wss://fstream.binance.com/private"
     static let testnetStreamURL = "wss://fstream.binancefuture.com/private"
+    static let productionMarketStreamURL = "wss://fstream.binance.com/market"
+    static let testnetMarketStreamURL = "wss://fstream.binancefuture.com/market"
     static let productionRESTURL = "https://fapi.binance.com"
     static let testnetRESTURL = "https://testnet.binancefuture.com"
     static let productionSpotRESTURL = "https://api.binance.com"
@@ -18,6 +20,8 @@ struct Settings {
     var listener = HTTPListenerConfiguration()
     var url: WebSocketURL
     var streamURL: WebSocketURL
+    var marketStreamURL: WebSocketURL
+    var reconcileInterval: Double
     var restURL: HTTPBaseURL
     var spotRestURL: HTTPBaseURL
     var userStream: Bool
@@ -72,6 +76,23 @@ struct Settings {
         } catch {
             throw flag(options.spotRestURL != nil ? "--binance.spot-rest-url" : "binance.spot_rest_url", "\(error)")
         }
+        let marketText =
+            options.marketStreamURL
+            ?? (options.testnet
+                ? testnetMarketStreamURL : file?.marketStreamURL ?? (testnet ? testnetMarketStreamURL : productionMarketStreamURL))
+        let marketStreamURL: WebSocketURL
+        do {
+            marketStreamURL = try WebSocketURL(parsing: marketText)
+        } catch {
+            throw flag(options.marketStreamURL != nil ? "--binance.market-stream-url" : "binance.market_stream_url", "\(error)")
+        }
+        var reconcileInterval = file?.reconcileInterval ?? 300
+        if let text = options.reconcileInterval {
+            switch PrometheusDuration.pollInterval(text) {
+            case .success(let value): reconcileInterval = value
+            case .failure(let problem): throw flag("--poll.reconcile-interval", problem.description)
+            }
+        }
         var userStream = file?.userStream ?? true
         if let text = options.userStream {
             guard let value = Bool(text.lowercased()) else { throw flag("--binance.user-stream", "expected true or false") }
@@ -108,7 +129,8 @@ struct Settings {
         }
 
         var settings = Settings(
-            url: url, streamURL: streamURL, restURL: restURL, spotRestURL: spotRestURL, userStream: userStream,
+            url: url, streamURL: streamURL, marketStreamURL: marketStreamURL, reconcileInterval: reconcileInterval, restURL: restURL,
+            spotRestURL: spotRestURL, userStream: userStream,
             tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
             policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
             interval: interval, positionsDetail: positionsDetail, accountMethod: method)
@@ -181,6 +203,12 @@ struct Settings {
         var configuration = RESTConfiguration(futuresBase: restURL, spotBase: spotRestURL)
         configuration.tlsCAFile = tlsCAFile
         return configuration
+    }
+
+    func markFeedSettings() -> MarkFeedSettings {
+        var settings = MarkFeedSettings(base: marketStreamURL)
+        settings.transport.tlsCAFile = tlsCAFile
+        return settings
     }
 
     func userStreamSettings() -> UserStreamSettings {

@@ -11,6 +11,8 @@ enum SimulatorRoute: Equatable {
     case userStream
     /// `/private/ws?listenKey=K&events=E/E`: raw frames of one key, optionally filtered.
     case userStreamRaw(listenKey: String?, events: Set<String>?)
+    /// `/market/stream`: public market streams (`!markPrice@arr@1s`).
+    case marketStream
     /// `/ws/<listenKey>` and other retired or unknown stream paths: 404.
     case retired
 
@@ -24,6 +26,7 @@ enum SimulatorRoute: Equatable {
         }
         switch path {
         case "/private/stream", "/private/stream/": self = .userStream
+        case "/market/stream", "/market/stream/": self = .marketStream
         case "/private/ws", "/private/ws/":
             self = .userStreamRaw(
                 listenKey: parameters["listenKey"],
@@ -62,6 +65,9 @@ extension ExchangeSimulator {
                 return nil
             case .userStream:
                 state.stats.streamHandshakes += 1
+                return nil
+            case .marketStream:
+                state.stats.marketStreamHandshakes += 1
                 return nil
             case .api: return nil
             }

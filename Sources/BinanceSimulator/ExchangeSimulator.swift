@@ -17,6 +17,7 @@ public final class ExchangeSimulator: Sendable {
     let state: NIOLockedValueBox<ExchangeState>
     let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     let streamClients = NIOLockedValueBox<[ObjectIdentifier: StreamClient]>([:])
+    let marketClients = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
     let clock: @Sendable () -> Int64
     let logger: Logger
@@ -64,6 +65,8 @@ public final class ExchangeSimulator: Sendable {
                                 if route == .api {
                                     try channel.pipeline.syncOperations.addHandler(
                                         SimulatorConnectionHandler(simulator: simulator, connectedSince: simulator.clock()))
+                                } else if route == .marketStream {
+                                    try channel.pipeline.syncOperations.addHandler(MarketStreamConnectionHandler(simulator: simulator))
                                 } else {
                                     try channel.pipeline.syncOperations.addHandler(
                                         UserStreamConnectionHandler(simulator: simulator, route: route))
@@ -100,12 +103,19 @@ public final class ExchangeSimulator: Sendable {
         try? await channel?.close()
         dropAllConnections()
         dropUserStreams()
+        dropMarketStreams()
     }
 
     /// `http://127.0.0.1:PORT` once started: the REST base (`--binance.rest-url`, `--binance.spot-rest-url`).
     public var restURL: String {
         let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
         return "\(configuration.tls == nil ? "http" : "https")://127.0.0.1:\(port)"
+    }
+
+    /// `ws://127.0.0.1:PORT/market` once started: the market stream base (`--binance.market-stream-url`).
+    public var marketStreamURL: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/market"
     }
 
     /// `ws://127.0.0.1:PORT/private` once started: the user data stream base (`--binance.stream-url`).

@@ -20,7 +20,11 @@ public struct Market: Sendable {
         return Market(markPrices: prices, symbols: symbols)
     }
 
+    /// Funding rate per symbol (default 0.0001, Binance's usual base rate).
+    public var fundingRates: [String: Double] = [:]
+
     public func price(_ symbol: String) -> Double { markPrices[symbol] ?? 1 }
+    public func fundingRate(_ symbol: String) -> Double { fundingRates[symbol] ?? 0.0001 }
 
     /// The USD price of an asset, for multi-assets totals (stablecoins at 1).
     func usdPrice(of asset: String) -> Double {

@@ -14,6 +14,8 @@ public struct SimulatorConfiguration: Sendable {
     public var listenKeyWeight: Int64 = 1
     /// A listen key lives this long after its last start or ping (Binance: 60 minutes).
     public var listenKeyValidityMilliseconds: Int64 = 3_600_000
+    /// How often `!markPrice@arr@1s` is pushed (Binance: 1 s).
+    public var markPriceInterval: TimeAmount = .seconds(1)
     /// Serve `/sapi/...` (a testnet has no spot API: 404).
     public var serveSpotAPI = true
     /// A stream connection is closed after this long (Binance: 24 hours).
@@ -74,6 +76,8 @@ public struct Faults: Sendable {
     public var rejectStreamHandshakes = false
     /// Generate account activity but push none of it (a stream that silently lost events).
     public var pauseUserStream = false
+    /// Stop pushing mark prices (the feed goes silent; the connection stays).
+    public var pauseMarkPrices = false
 
     public init() {}
 }
@@ -108,6 +112,9 @@ public struct SimulatorStats: Sendable {
     /// Local ms times of account-method requests, per API key (staggering tests).
     public var accountRequestTimes: [String: [Int64]] = [:]
     public var streamHandshakes = 0
+    public var marketStreamHandshakes = 0
+    /// `!markPrice@arr@1s` frames pushed.
+    public var markPriceFrames = 0
     public var restRequestsByPath: [String: Int] = [:]
     public var listenKeysIssued = 0
     public var listenKeyPings = 0

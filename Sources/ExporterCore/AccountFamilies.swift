@@ -121,6 +121,9 @@ public enum AccountFamilies {
             sink.add(C.websocketReconnects, [("account", account), ("reason", reason)], Double(count))
         }
         sink.add(C.clockOffset, a, h.clockOffsetSeconds)
+        for (field, drift) in h.reconcileDrift {
+            sink.add(C.reconcileDrift, [("account", account), ("field", field)], drift)
+        }
         if let restrictions = h.keyRestrictions {
             for (flag, granted) in restrictions.flags {
                 sink.add(C.apiKeyPermission, [("account", account), ("permission", APIKeyVerdict.label(flag))], granted ? 1 : 0)

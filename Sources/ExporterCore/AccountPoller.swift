@@ -47,6 +47,10 @@ public actor AccountPoller: Service {
     private var fallbackAllowed: Bool
     private var effectiveInterval: Double
     private var lastClockSync: Int64?
+    /// Set by the account's stream keeper: its listen key is subscribed.
+    private var userStreamHealthy = false
+    /// The last poll ran at the reconcile interval.
+    private var reconciling = false
     private var offsetMilliseconds: Int64 = 0
 
     public init(
@@ -97,26 +101,56 @@ public actor AccountPoller: Service {
         await shutdown()
     }
 
+    /// The account's stream keeper reports whether its listen key is subscribed.
+    public func setUserStreamHealthy(_ healthy: Bool) { userStreamHealthy = healthy }
+
+    /// Both feeds healthy: the values on `/metrics` are live, and a poll only reconciles.
+    private func isLive() async -> Bool {
+        guard environment.reconcileIntervalSeconds != nil, userStreamHealthy, let feed = environment.markFeed else { return false }
+        return await feed.isHealthy
+    }
+
+    /// The interval in use: the reconcile interval while live (never shorter than the
+    /// stretched normal one), else the normal interval stretched to fit the weight budget.
+    private var currentInterval: Double {
+        reconciling ? max(environment.reconcileIntervalSeconds ?? 0, effectiveInterval) : effectiveInterval
+    }
+
     private func updateStretch() async {
-        let demand = Double(pollWeight) * 60 / account.intervalSeconds
+        let base = reconciling ? max(environment.reconcileIntervalSeconds ?? 0, account.intervalSeconds) : account.intervalSeconds
+        let demand = Double(pollWeight) * 60 / base
         let factor = await scheduler.register(account: account.name, weightPerMinute: demand)
-        let interval = account.intervalSeconds * factor
-        if interval != effectiveInterval {
-            effectiveInterval = interval
-            await report(.interval(interval))
+        effectiveInterval = account.intervalSeconds * factor
+        if currentInterval != reportedInterval {
+            reportedInterval = currentInterval
+            await report(.interval(currentInterval))
         }
     }
 
+    /// The interval `binance_futures_poll_interval_seconds` shows.
+    private var reportedInterval: Double?
+
     private func loop() async {
         try? await Task.sleep(for: .seconds(effectiveInterval * environment.staggerFraction))
-        var next = now
         while !Task.isCancelled && !lifecycle.isStopped {
+            let started = now
             await pollOnce()
+            reconciling = await isLive()
             await updateStretch()
-            let interval = Int64(effectiveInterval * 1000)
-            next += interval
-            if next < now { next = now + interval }
-            try? await Task.sleep(for: .milliseconds(max(0, next - now)))
+            // Wait for the next poll; a feed that fails meanwhile ends the wait at once, so
+            // nothing stays as old as the reconcile interval without the feeds that made it live.
+            while !Task.isCancelled && !lifecycle.isStopped {
+                let live = await isLive()
+                if reconciling && !live {
+                    logger.info("a live feed failed; polling now and at the normal interval again")
+                    reconciling = false
+                    await updateStretch()
+                    break
+                }
+                let due = started + Int64(currentInterval * 1000)
+                if now >= due { break }
+                try? await Task.sleep(for: .milliseconds(min(250, max(1, due - now))))
+            }
         }
         // A stopped account keeps its self metrics until the process ends or a reload.
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }

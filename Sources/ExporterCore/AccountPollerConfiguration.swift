@@ -54,6 +54,11 @@ public struct PollerEnvironment: Sendable {
     public var clockSyncSamples = 1
     /// Re-measure the clock offset this often (weight 2), besides at connect and after −1021.
     public var clockResyncSeconds: Double = 300
+    /// While the account's user stream and the mark feed are both healthy, poll this often
+    /// instead (`--poll.reconcile-interval`); nil: always the normal interval.
+    public var reconcileIntervalSeconds: Double?
+    /// The process's mark price feed, whose health decides the interval with the user stream's.
+    public var markFeed: MarkPriceFeed?
 
     public init(connection: ConnectionConfiguration) { self.connection = connection }
 }

@@ -35,6 +35,10 @@ public struct AccountHealth: Sendable {
     public var clockOffsetSeconds: Double = 0
     public var firstPollAttempted = false
     public var stopped: AccountStopReason?
+    /// local − Binance per field at the last reconcile (a poll after mark-price revaluation).
+    public var reconcileDrift: [String: Double] = [:]
+    /// Positions were revalued from the mark feed since the last poll.
+    public var revaluedSincePoll = false
     /// The key's permissions from the last successful audit.
     public var keyRestrictions: APIRestrictions?
     /// The method actually polled (after a v1 → v2 fallback this is `v2/account.status`).

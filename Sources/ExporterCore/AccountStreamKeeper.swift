@@ -133,6 +133,7 @@ public actor AccountStreamKeeper {
             let wasGap = gap != nil
             gap = nil
             subscribedOnce = true
+            await poller.setUserStreamHealthy(true)
             await registry.apply(account: account, stream: .subscribed(after: after))
             if ledger != nil, unfilledSince != nil, !backfillRunning {
                 backfillRunning = true
@@ -154,6 +155,7 @@ public actor AccountStreamKeeper {
             logger.warning("malformed user stream event skipped", metadata: ["problem": "\(problem)"])
             await registry.apply(account: account, stream: .malformed)
         case .disconnected(let reason):
+            await poller.setUserStreamHealthy(false)
             if gap == nil { gap = reason }
             markGap()
             await registry.apply(account: account, stream: .unsubscribed)
@@ -204,6 +206,7 @@ public actor AccountStreamKeeper {
     }
 
     private func lost(_ reason: UserStreamGapReason, input: AsyncStream<Input>.Continuation, group: inout DiscardingTaskGroup) async {
+        await poller.setUserStreamHealthy(false)
         markGap()
         gap = reason
         hasKey = false

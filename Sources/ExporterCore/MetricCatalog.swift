@@ -180,6 +180,21 @@ public enum MetricCatalog {
     public static let apiKeyIPRestricted = gauge(
         "api_key_ip_restricted", "1 when the API key only works from whitelisted IPs (apiRestrictions ipRestrict).", account)
 
+    public static let markPrice = gauge(
+        "mark_price", "Mark price from Binance's public !markPrice@arr@1s feed, for symbols with an open position (at most ~1 s old).",
+        ["symbol"])
+    public static let fundingRate = gauge(
+        "funding_rate", "Current funding rate from the mark price feed, for symbols with an open position.", ["symbol"])
+    public static let nextFundingTimestamp = gauge(
+        "next_funding_timestamp_seconds", "Unix time of the next funding payment, for symbols with an open position.", ["symbol"])
+    public static let markFeedConnected = gauge("mark_feed_connected", "1 while the public mark price feed is connected.", [])
+    public static let markFeedLastFrame = gauge(
+        "mark_feed_last_frame_timestamp_seconds", "Unix time of the last mark price frame; 0 before the first.", [])
+    public static let reconcileDrift = gauge(
+        "reconcile_drift",
+        "Locally recomputed value minus Binance's at the last poll (reconcile), by field: unrealized_profit, margin_balance, maint_margin (USDT), margin_ratio. Within rounding while the stream and the mark feed are healthy.",
+        ["account", "field"])
+
     public static let incomeBackfills = counter(
         "income_backfills_total",
         "Income backfills from Binance's ledger (GET /fapi/v1/income) after user stream gaps, by result (success, failed).",
@@ -187,7 +202,8 @@ public enum MetricCatalog {
 
     public static let activityFamilies: [MetricDefinition] = [
         income, marginCalls, forcedCloses, userStreamConnected, userStreamEvents, userStreamLastEvent, userStreamReconnects,
-        userStreamMalformed, incomeBackfills,
+        userStreamMalformed, incomeBackfills, reconcileDrift, markPrice, fundingRate, nextFundingTimestamp, markFeedConnected,
+        markFeedLastFrame,
     ]
 
     /// All account-scoped value families (dropped when stale), in table order.

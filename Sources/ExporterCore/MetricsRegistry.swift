@@ -71,6 +71,31 @@ public actor MetricsRegistry {
 
     public func apply(account: String, _ event: PollerEvent) { apply(account: account, [event]) }
 
+    /// The latest mark price per symbol, from the process's feed.
+    private var marks: [String: MarkPriceUpdate] = [:]
+    private var markFeedConnected: Bool?
+    private var lastMarkFrame: Double = 0
+
+    /// A `!markPrice@arr@1s` frame: every account with open positions is revalued at once.
+    public func updateMarks(_ updates: [MarkPriceUpdate]) {
+        for update in updates { marks[update.symbol] = update }
+        lastMarkFrame = now()
+        let marks = self.marks
+        for (name, var view) in views {
+            guard var data = view.data, data.revalue(at: { marks[$0]?.markPrice }) else { continue }
+            view.data = data
+            view.health.revaluedSincePoll = true
+            views[name] = view
+            dirty.insert(name)
+        }
+        scheduleRender()
+    }
+
+    public func setMarkFeed(connected: Bool) {
+        markFeedConnected = connected
+        scheduleRender()
+    }
+
     /// One account's current view (tests and diagnostics).
     public func view(of account: String) -> AccountView? { views[account] }
 
@@ -124,6 +149,23 @@ public actor MetricsRegistry {
     private func globalFamilies(now time: Double) -> [MetricFamily] {
         var sink = FamilySink()
         AccountFamilies.appendScheduler(scheduler, now: time, to: &sink)
+        if let markFeedConnected {
+            sink.add(MetricCatalog.markFeedConnected, [], markFeedConnected ? 1 : 0)
+            sink.add(MetricCatalog.markFeedLastFrame, [], lastMarkFrame)
+            // Only symbols someone holds: all 600 would drown the exposition.
+            var held = Set<String>()
+            for view in views.values where view.isFresh(now: time) {
+                for position in view.data?.status.positions ?? [] where position.positionAmount != 0 { held.insert(position.symbol) }
+            }
+            for symbol in held.sorted() {
+                guard let mark = marks[symbol] else { continue }
+                sink.add(MetricCatalog.markPrice, [("symbol", symbol)], mark.markPrice)
+                if let rate = mark.fundingRate { sink.add(MetricCatalog.fundingRate, [("symbol", symbol)], rate) }
+                if let next = mark.nextFundingTime {
+                    sink.add(MetricCatalog.nextFundingTimestamp, [("symbol", symbol)], Double(next) / 1000)
+                }
+            }
+        }
         sink.add(MetricCatalog.buildInfo, [("version", build.version), ("revision", build.revision)], 1)
         if let configReload {
             sink.add(MetricCatalog.configReloadSuccess, [], configReload.success ? 1 : 0)

@@ -39,6 +39,10 @@ extension AccountView {
         case .skipped:
             health.firstPollAttempted = true
         case .succeeded(let data, let at, let duration):
+            if health.revaluedSincePoll, let local = self.data {
+                health.reconcileDrift = data.drift(of: local)
+            }
+            health.revaluedSincePoll = false
             self.data = data
             reapplyStreamUpdates(since: at - duration)
             health.polls += 1

@@ -15,13 +15,15 @@ final class ExporterHarness: Sendable {
     let registry: MetricsRegistry
     let scheduler: WeightScheduler
     let pollers: [String: AccountPoller]
+    /// With `reconcileInterval`: the mark price feed on the simulator's market stream (not started).
+    let markFeed: MarkPriceFeed?
     private let advance = NIOLockedValueBox<Double>(0)
 
     init(
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
         simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
         policy: WeightPolicy = WeightPolicy(), interval: Double = 15, method: AccountMethodChoice = .v1WithFallback,
-        requestTimeout: Duration = .seconds(5), adjust: (inout PollerEnvironment) -> Void = { _ in }
+        requestTimeout: Duration = .seconds(5), reconcileInterval: Double? = nil, adjust: (inout PollerEnvironment) -> Void = { _ in }
     ) async throws {
         simulator = ExchangeSimulator(configuration: simulatorConfiguration)
         for entry in accounts { simulator.addAccount(entry.account) }
@@ -38,6 +40,16 @@ final class ExporterHarness: Sendable {
         connection.transport.pingInterval = nil
         var environment = PollerEnvironment(connection: connection)
         environment.backoff = Backoff(initial: 0.01, maximum: 0.05)
+        if let reconcileInterval {
+            var marks = MarkFeedSettings(base: try WebSocketURL(parsing: simulator.marketStreamURL))
+            marks.backoff = Backoff(initial: 0.05, maximum: 0.2)
+            marks.transport.pingInterval = nil
+            markFeed = MarkPriceFeed(settings: marks, scheduler: scheduler, registry: registry, logger: testLogger("marks"))
+            environment.markFeed = markFeed
+            environment.reconcileIntervalSeconds = reconcileInterval
+        } else {
+            markFeed = nil
+        }
         adjust(&environment)
         var pollers: [String: AccountPoller] = [:]
         for (index, entry) in accounts.enumerated() {

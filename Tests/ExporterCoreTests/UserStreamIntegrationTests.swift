@@ -45,9 +45,11 @@ final class StreamRig: Sendable {
     init(
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
         simulator: SimulatorConfiguration = SimulatorConfiguration(), keeper: AccountStreamKeeper.Settings = .init(),
-        maxConnectionAge: Double = 23 * 3600, withLedger: Bool = false
+        maxConnectionAge: Double = 23 * 3600, withLedger: Bool = false, interval: Double = 15, reconcileInterval: Double? = nil,
+        runPollers: Bool = false
     ) async throws {
-        harness = try await ExporterHarness(accounts: accounts, simulatorConfiguration: simulator)
+        harness = try await ExporterHarness(
+            accounts: accounts, simulatorConfiguration: simulator, interval: interval, reconcileInterval: reconcileInterval)
         var streams = UserStreamSettings(base: try WebSocketURL(parsing: harness.simulator.streamURL))
         streams.tick = .milliseconds(20)
         streams.backoff = Backoff(initial: 0.05, maximum: 0.2)
@@ -70,18 +72,23 @@ final class StreamRig: Sendable {
                         scheduler: scheduler) : nil,
                 logger: logs.logger("keeper"))
         }
+        let markFeed = harness.markFeed
+        let pollers = runPollers ? Array(harness.pollers.values) : []
         task.withLockedValue {
             $0 = Task {
                 await withDiscardingTaskGroup { group in
                     group.addTask { await sharedHub.run() }
+                    if let markFeed { group.addTask { await markFeed.run() } }
+                    for poller in pollers { group.addTask { try? await poller.run() } }
                     for keeper in keepers { group.addTask { await keeper.run() } }
                 }
             }
         }
     }
 
-    /// The exposition once `condition` holds on it, or nil after `timeout`.
-    func exposition(within timeout: Duration = .seconds(3), where condition: (Exposition) -> Bool) async -> Exposition? {
+    /// The exposition once `condition` holds on it, or nil after `timeout` (generous: CI runs
+    /// the suites in parallel on two cores; a passing check returns at once).
+    func exposition(within timeout: Duration = .seconds(10), where condition: (Exposition) -> Bool) async -> Exposition? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let e = await harness.exposition()
@@ -320,10 +327,10 @@ final class StreamRig: Sendable {
             accounts: [
                 try UserStreamIntegrationTests.account(
                     "THETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
-            ], maxConnectionAge: 0.4)
+            ], maxConnectionAge: 1.0)
         defer { Task { await rig.stop() } }
         #expect(await rig.connected(["theta"]))
-        #expect(await eventually(timeout: .seconds(5)) { rig.harness.simulator.stats.streamHandshakes >= 3 }, "rotated twice")
+        #expect(await eventually(timeout: .seconds(15)) { rig.harness.simulator.stats.streamHandshakes >= 3 }, "rotated twice")
         let polls = rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0
         for _ in 0..<10 {
             rig.harness.simulator.fill(apiKey: "THETA", symbol: "BTCUSDT", side: "SELL", quantity: 0.01)

@@ -1,0 +1,114 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One symbol's entry of `!markPrice@arr@1s` (fields as the official SDK's
+/// `MarkPriceStreamForAllMarketResponseInner`: `e E s p i P r ap T st`).
+public struct MarkPriceUpdate: Sendable, Equatable {
+    public var symbol: String
+    public var markPrice: Double
+    public var indexPrice: Double?
+    /// `r`: the current funding rate.
+    public var fundingRate: Double?
+    /// `T`: the next funding time (ms).
+    public var nextFundingTime: Int64?
+    public var eventTime: Int64
+}
+
+/// What the market stream connection reports.
+public enum MarketStreamEvent: Sendable, Equatable {
+    case markPrices([MarkPriceUpdate])
+    case malformed(String)
+    case closed(reason: CloseReason)
+}
+
+/// The public mark-price feed: one connection to `…/market/stream` subscribed to
+/// `!markPrice@arr@1s`, every USDⓈ-M symbol once a second, at no request weight. COIN-M rows
+/// (`st` = 2, which the market stream may carry after Binance's migration) are dropped.
+public actor MarketStreamConnection {
+    public static let allMarkPrices = "!markPrice@arr@1s"
+    private let transport: WebSocketTransport
+    private var readerTask: Task<Void, Never>?
+    private var closedReason: CloseReason?
+    private let continuation: AsyncStream<MarketStreamEvent>.Continuation
+    public nonisolated let events: AsyncStream<MarketStreamEvent>
+    public nonisolated let connectedAt: Int64
+
+    public static func connect(
+        base: WebSocketURL, transport configuration: TransportConfiguration, clock: WallClock = .system,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(BinanceClientError) -> MarketStreamConnection {
+        let transport = try await WebSocketTransport.connect(
+            url: UserStreamConnection.streamURL(base: base), configuration: configuration, group: group)
+        let connection = MarketStreamConnection(transport: transport, connectedAt: clock.nowMilliseconds())
+        await connection.start()
+        try await transport.send(text: "{\"method\":\"SUBSCRIBE\",\"params\":[\"\(allMarkPrices)\"],\"id\":1}")
+        return connection
+    }
+
+    private init(transport: WebSocketTransport, connectedAt: Int64) {
+        self.transport = transport
+        self.connectedAt = connectedAt
+        (events, continuation) = AsyncStream.makeStream(of: MarketStreamEvent.self, bufferingPolicy: .bufferingNewest(64))
+    }
+
+    private func start() {
+        let events = transport.events
+        readerTask = Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                switch event {
+                case .text(let bytes): await self.receive(bytes)
+                case .unexpectedFrame(let what): await self.report(.malformed("unexpected \(what)"))
+                case .closed(let reason): await self.didClose(reason)
+                }
+            }
+            await self?.didClose(.connectionLost)
+        }
+    }
+
+    private func report(_ event: MarketStreamEvent) { continuation.yield(event) }
+
+    private func receive(_ bytes: [UInt8]) {
+        do {
+            let value = try JSONParser.parse(bytes)
+            guard case .object(let object) = value else { throw DecodeError(path: "frame", problem: "not an object") }
+            if object["result"] != nil || object["id"] != nil { return }  // the SUBSCRIBE answer
+            let data = object["data"] ?? value
+            guard case .array(let rows) = data else { throw DecodeError(path: "data", problem: "expected an array") }
+            report(.markPrices(try Self.decode(rows)))
+        } catch let error as DecodeError {
+            report(.malformed(error.description))
+        } catch {
+            report(.malformed("not JSON (\(bytes.count) bytes)"))
+        }
+    }
+
+    static func decode(_ rows: [JSONValue]) throws(DecodeError) -> [MarkPriceUpdate] {
+        var out: [MarkPriceUpdate] = []
+        out.reserveCapacity(rows.count)
+        for (index, row) in rows.enumerated() {
+            let reader = try FieldReader(row, path: "data[\(index)]")
+            if let kind = try reader.optionalInt64("st"), kind != 1 { continue }
+            out.append(
+                MarkPriceUpdate(
+                    symbol: try reader.string("s"), markPrice: try reader.decimal("p"), indexPrice: try reader.optionalDecimal("i"),
+                    fundingRate: try reader.optionalDecimal("r"), nextFundingTime: try reader.optionalInt64("T"),
+                    eventTime: try reader.optionalInt64("E") ?? 0))
+        }
+        return out
+    }
+
+    private func didClose(_ reason: CloseReason) {
+        guard closedReason == nil else { return }
+        closedReason = reason
+        continuation.yield(.closed(reason: reason))
+        continuation.finish()
+    }
+
+    public func close() async {
+        await transport.close()
+        didClose(.closedByClient)
+        readerTask?.cancel()
+    }
+}

@@ -1,0 +1,111 @@
+import BinanceWebSocketAPI
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Settings of the process's mark-price feed.
+public struct MarkFeedSettings: Sendable {
+    /// The market stream base, e.g. `wss://fstream.binance.com/market`.
+    public var base: WebSocketURL
+    public var transport = TransportConfiguration()
+    public var clock: WallClock = .system
+    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+    public var backoff = Backoff()
+    public var maxConnectionAgeSeconds: Double = 23 * 3600
+    /// No frame for this long: the feed is unhealthy (frames come every second).
+    public var staleAfterMilliseconds: Int64 = 3_000
+
+    public init(base: WebSocketURL) { self.base = base }
+}
+
+/// One public `!markPrice@arr@1s` connection for the whole process. Every frame goes to the
+/// registry, which revalues open positions at once; pollers ask `isHealthy` to choose between
+/// their normal interval and the reconcile interval.
+public actor MarkPriceFeed {
+    private let settings: MarkFeedSettings
+    private let scheduler: WeightScheduler
+    private let registry: MetricsRegistry
+    private let logger: Logger
+    private let group: any EventLoopGroup
+    private var connection: MarketStreamConnection?
+    private var lastFrameAt: Int64 = 0
+    private var backoff: Backoff
+    private var stopped = false
+
+    public init(
+        settings: MarkFeedSettings, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
+        self.settings = settings
+        self.scheduler = scheduler
+        self.registry = registry
+        var logger = logger
+        logger[metadataKey: "component"] = "mark-feed"
+        self.logger = logger
+        self.group = group
+        self.backoff = settings.backoff
+    }
+
+    private var now: Int64 { settings.clock.nowMilliseconds() }
+
+    /// Connected, and a frame arrived within `staleAfterMilliseconds`.
+    public var isHealthy: Bool { connection != nil && now - lastFrameAt <= settings.staleAfterMilliseconds }
+
+    public func shutdown() { stopped = true }
+
+    /// Until cancelled or shut down: keeps one connection, reconnecting with backoff and rotating
+    /// it before 24 h (make-before-break).
+    public func run() async {
+        await registry.setMarkFeed(connected: false)
+        while !Task.isCancelled && !stopped {
+            guard let fresh = await open() else {
+                try? await Task.sleep(for: .milliseconds(Int(backoff.nextDelay(random: settings.random) * 1000)))
+                continue
+            }
+            connection = fresh
+            await registry.setMarkFeed(connected: true)
+            let reason = await read(fresh)
+            if connection === fresh { connection = nil }
+            await registry.setMarkFeed(connected: false)
+            if Task.isCancelled || stopped { break }
+            logger.warning("mark price feed closed; reconnecting", metadata: ["reason": "\(reason)"])
+            try? await Task.sleep(for: .milliseconds(Int(backoff.nextDelay(random: settings.random) * 1000)))
+        }
+        if let connection { await connection.close() }
+    }
+
+    private func open() async -> MarketStreamConnection? {
+        if case .deferred = await scheduler.admit(weight: BinanceMethod.streamHandshakeWeight) { return nil }
+        do {
+            let fresh = try await MarketStreamConnection.connect(
+                base: settings.base, transport: settings.transport, clock: settings.clock, group: group)
+            logger.info("mark price feed connected", metadata: ["url": "\(UserStreamConnection.streamURL(base: settings.base))"])
+            return fresh
+        } catch {
+            logger.warning("mark price feed connect failed; retrying with backoff", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Reads until the connection closes (or is due for rotation); returns why it ended.
+    private func read(_ connection: MarketStreamConnection) async -> String {
+        for await event in connection.events {
+            if stopped { break }
+            switch event {
+            case .markPrices(let updates):
+                lastFrameAt = now
+                backoff.reset()
+                await registry.updateMarks(updates)
+                if Double(now - connection.connectedAt) > settings.maxConnectionAgeSeconds * 1000 {
+                    await connection.close()
+                    return "max age"
+                }
+            case .malformed(let problem):
+                logger.warning("malformed mark price frame skipped", metadata: ["problem": "\(problem)"])
+            case .closed(let reason):
+                return "\(reason)"
+            }
+        }
+        return "closed"
+    }
+}
