@@ -30,7 +30,8 @@ struct SimulateCommand: AsyncParsableCommand {
                 positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 0.5, entryPrice: 62_000, leverage: 10)]))
         try await simulator.start(port: port)
         let line: [String: String] = [
-            "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL, "api_key": apiKey, "api_secret": secret,
+            "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL,
+            "api_key": apiKey, "api_secret": secret,
         ]
         let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
