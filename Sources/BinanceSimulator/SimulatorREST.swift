@@ -26,7 +26,7 @@ struct RESTAnswer {
 /// window as the WebSocket API, `X-MBX-USED-WEIGHT-1M` on every answer, 429 then 418 with
 /// `Retry-After`.
 extension ExchangeSimulator {
-    static let restWeights: [String: Int64] = ["/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1]
+    static let restWeights: [String: Int64] = ["/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1, "/fapi/v1/leverageBracket": 1]
 
     /// Nil when `uri` is not a REST path (the caller answers it as a failed handshake).
     func handleREST(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> RESTAnswer? {
@@ -102,6 +102,24 @@ extension ExchangeSimulator {
                 let rows = state.income.filter { $0.apiKey == apiKey && $0.time >= start && $0.time <= end }
                     .sorted { ($0.time, $0.tranID) < ($1.time, $1.tranID) }.prefix(limit)
                 answer = RESTAnswer(status: 200, body: JSONOut.array(rows.map(Self.incomeJSON)))
+            case "/fapi/v1/leverageBracket":
+                // One tier per symbol: the flat rate `AccountBook` values positions with, so a
+                // client that recomputes from brackets agrees with account.status exactly.
+                let rows = state.market.symbols.map { symbol -> String in
+                    var tier = JSONOut()
+                    tier.int("bracket", 1)
+                    tier.int("initialLeverage", 125)
+                    tier.int("notionalCap", 1_000_000_000)
+                    tier.int("notionalFloor", 0)
+                    tier.raw("maintMarginRatio", "0.005")
+                    tier.int("cum", 0)
+                    var out = JSONOut()
+                    out.string("symbol", symbol)
+                    out.raw("notionalCoef", "1.0")
+                    out.raw("brackets", JSONOut.array([tier.finished()]))
+                    return out.finished()
+                }
+                answer = RESTAnswer(status: 200, body: JSONOut.array(rows))
             default:
                 var out = JSONOut()
                 out.bool("ipRestrict", account.restrictions.ipRestrict)

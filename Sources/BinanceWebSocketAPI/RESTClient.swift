@@ -39,6 +39,33 @@ public struct IncomeEntry: Sendable, Equatable {
     public var tradeID: String
 }
 
+/// One maintenance-margin tier of a symbol (`GET /fapi/v1/leverageBracket`).
+public struct LeverageBracket: Sendable, Equatable {
+    public var notionalFloor: Double
+    public var notionalCap: Double
+    public var maintMarginRatio: Double
+    /// Binance's cumulative amount: maintenance margin = |notional| × ratio − cum.
+    public var cum: Double
+    public var initialLeverage: Double
+
+    public init(notionalFloor: Double, notionalCap: Double, maintMarginRatio: Double, cum: Double, initialLeverage: Double) {
+        self.notionalFloor = notionalFloor
+        self.notionalCap = notionalCap
+        self.maintMarginRatio = maintMarginRatio
+        self.cum = cum
+        self.initialLeverage = initialLeverage
+    }
+
+    /// The maintenance margin of a position of `notional` in `tiers` (ascending), nil when none
+    /// covers it.
+    public static func maintenanceMargin(notional: Double, tiers: [LeverageBracket]) -> Double? {
+        let size = abs(notional)
+        guard let tier = tiers.first(where: { size >= $0.notionalFloor && size < $0.notionalCap }) ?? tiers.last(where: { size >= $0.notionalFloor })
+        else { return nil }
+        return max(0, size * tier.maintMarginRatio - tier.cum)
+    }
+}
+
 /// `GET /sapi/v1/account/apiRestrictions`: what the API key may do.
 public struct APIRestrictions: Sendable, Equatable {
     public var ipRestricted: Bool
@@ -122,6 +149,33 @@ public struct BinanceRESTClient: Sendable {
             throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
         }
         return RESTResponse(value: rows, usedWeight: Self.usedWeight(answer.headers))
+    }
+
+    /// `GET /fapi/v1/leverageBracket` (weight 1): every symbol's maintenance-margin tiers as they
+    /// apply to this account.
+    public func leverageBrackets(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<[String: [LeverageBracket]]> {
+        let path = "/fapi/v1/leverageBracket"
+        let answer = try await signedGet(configuration.futuresBase, path, [], offsetMilliseconds: offsetMilliseconds)
+        do {
+            guard case .array(let symbols) = try JSONParser.parse(answer.body) else {
+                throw DecodeError(path: "body", problem: "expected an array")
+            }
+            var out: [String: [LeverageBracket]] = [:]
+            for (index, element) in symbols.enumerated() {
+                let row = try FieldReader(element, path: "body[\(index)]")
+                out[try row.string("symbol")] = try row.rows("brackets") { (tier) throws(DecodeError) in
+                    LeverageBracket(
+                        notionalFloor: try tier.decimal("notionalFloor"), notionalCap: try tier.decimal("notionalCap"),
+                        maintMarginRatio: try tier.decimal("maintMarginRatio"), cum: try tier.optionalDecimal("cum") ?? 0,
+                        initialLeverage: try tier.optionalDecimal("initialLeverage") ?? 0)
+                }.sorted { $0.notionalFloor < $1.notionalFloor }
+            }
+            return RESTResponse(value: out, usedWeight: Self.usedWeight(answer.headers))
+        } catch let error as DecodeError {
+            throw .decode(method: "GET \(path)", error)
+        } catch {
+            throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
+        }
     }
 
     /// `GET /sapi/v1/account/apiRestrictions` (weight 1) on the spot API.

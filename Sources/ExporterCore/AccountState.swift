@@ -53,6 +53,8 @@ public struct AccountView: Sendable {
     public var data: AccountData?
     public var health: AccountHealth
     public var activity = AccountActivity()
+    /// Maintenance-margin tiers per symbol, for recomputing maintenance margin between polls.
+    public var brackets: [String: [LeverageBracket]] = [:]
 
     public init(name: String, data: AccountData? = nil, health: AccountHealth) {
         self.name = name

@@ -16,6 +16,8 @@ public actor AccountStreamKeeper {
         public var retryDelay: Duration = .seconds(5)
         /// Retry delay of an income backfill that could not run (deferral, transport error).
         public var backfillRetryDelay: Duration = .seconds(15)
+        /// Maintenance-margin tiers are re-read this often (and after every leverage change).
+        public var bracketRefresh: Duration = .seconds(3600)
         /// How far before a detected disconnect the backfill window starts: TCP may have been
         /// dead for a while before anyone noticed. Overlap is harmless (dedupe).
         public var backfillMarginMilliseconds: Int64 = 60_000
@@ -82,6 +84,15 @@ public actor AccountStreamKeeper {
                 }
             }
             group.addTask { await self.renew(input) }
+            if ledger != nil {
+                let refresh = settings.bracketRefresh
+                group.addTask {
+                    while !Task.isCancelled {
+                        await self.refreshBrackets()
+                        try? await Task.sleep(for: refresh)
+                    }
+                }
+            }
             for await next in inputs {
                 if Task.isCancelled { break }
                 switch next {
@@ -147,6 +158,10 @@ public actor AccountStreamKeeper {
         case .event(let event):
             guard recent.insert(Self.fingerprint(event)) else { return }
             await registry.apply(account: account, stream: .event(event))
+            if case .accountConfigUpdate(let update) = event, update.leverage != nil {
+                // A leverage change can change the account's tiers.
+                group.addTask { await self.refreshBrackets() }
+            }
             if case .listenKeyExpired = event {
                 logger.info("listen key expired; obtaining a new one")
                 await lost(.keyExpired, input: input, group: &group)
@@ -161,6 +176,34 @@ public actor AccountStreamKeeper {
             await registry.apply(account: account, stream: .unsubscribed)
         case .keyRejected:
             await lost(.keyExpired, input: input, group: &group)
+        }
+    }
+
+    /// `GET /fapi/v1/leverageBracket` (weight 1) through the scheduler; retried a few times.
+    private func refreshBrackets() async {
+        guard let ledger else { return }
+        for attempt in 0..<5 {
+            if attempt > 0 { try? await Task.sleep(for: settings.backfillRetryDelay) }
+            guard case .admitted = await ledger.scheduler.admit(weight: 1) else { continue }
+            do {
+                let response = try await ledger.client.leverageBrackets(offsetMilliseconds: await ledger.scheduler.clockOffsetMilliseconds)
+                if let used = response.usedWeight { await ledger.scheduler.observe(usedWeight: used) }
+                await registry.apply(account: account, [.spent(1), .brackets(response.value)])
+                return
+            } catch {
+                await registry.apply(account: account, .spent(1))
+                if case .api(let apiError) = error {
+                    if apiError.isBanned { await ledger.scheduler.banned(until: apiError.retryAfter) }
+                    if apiError.isRateLimited { await ledger.scheduler.rateLimited(retryAfter: apiError.retryAfter) }
+                    if apiError.isCredentialProblem || apiError.status == 404 {
+                        logger.warning(
+                            "cannot read leverage brackets; maintenance margin between polls uses the rate of the last poll",
+                            metadata: ["error": "\(apiError)"])
+                        return
+                    }
+                }
+                logger.debug("leverage brackets not read; retrying", metadata: ["error": "\(error)"])
+            }
         }
     }
 

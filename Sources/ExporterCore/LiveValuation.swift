@@ -22,7 +22,7 @@ extension AccountData {
     /// rebuilds the USDT asset row and the account totals from them. Returns false when nothing
     /// could be revalued.
     @discardableResult
-    mutating func revalue(at marks: (String) -> Double?) -> Bool {
+    mutating func revalue(at marks: (String) -> Double?, brackets: [String: [LeverageBracket]] = [:]) -> Bool {
         guard revaluable else { return false }
         var changed = false
         var profitDelta = 0.0
@@ -37,8 +37,11 @@ extension AccountData {
             let oldNotional = detail.map { abs(positionDetails![$0].notional) } ?? row.notional.map(abs) ?? 0
             let profit = row.positionAmount * (mark - entry)
             let notional = row.positionAmount * mark
-            // Without a notional to derive the rate from (v1 status, no detail), keep the poll's.
-            let maint = oldNotional > 0 ? abs(notional) * (row.maintMargin / oldNotional) : row.maintMargin
+            // Binance's tiers when known; else the rate Binance applied at the poll; without a
+            // notional to derive it from (v1 status, no detail), the poll's value.
+            let maint =
+                brackets[row.symbol].flatMap { LeverageBracket.maintenanceMargin(notional: notional, tiers: $0) }
+                ?? (oldNotional > 0 ? abs(notional) * (row.maintMargin / oldNotional) : row.maintMargin)
             profitDelta += profit - row.unrealizedProfit
             if !(row.isolated ?? false) { crossProfitDelta += profit - row.unrealizedProfit }
             maintDelta += maint - row.maintMargin
@@ -84,10 +87,10 @@ extension AccountData {
 
     /// How far `local` (the state the stream and the mark feed kept, revalued at the marks this
     /// poll reports) is from this poll, field by field: local − Binance.
-    func drift(of local: AccountData) -> [String: Double] {
+    func drift(of local: AccountData, brackets: [String: [LeverageBracket]] = [:]) -> [String: Double] {
         var revalued = local
         let marks = Dictionary((positionDetails ?? []).map { ($0.symbol, $0.markPrice) }, uniquingKeysWith: { first, _ in first })
-        revalued.revalue { marks[$0] }
+        revalued.revalue(at: { marks[$0] }, brackets: brackets)
         let mine = revalued.driftValues
         return driftValues.reduce(into: [:]) { result, entry in
             let difference = (mine[entry.key] ?? 0) - entry.value

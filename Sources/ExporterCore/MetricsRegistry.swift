@@ -82,7 +82,7 @@ public actor MetricsRegistry {
         lastMarkFrame = now()
         let marks = self.marks
         for (name, var view) in views {
-            guard var data = view.data, data.revalue(at: { marks[$0]?.markPrice }) else { continue }
+            guard var data = view.data, data.revalue(at: { marks[$0]?.markPrice }, brackets: view.brackets) else { continue }
             view.data = data
             view.health.revaluedSincePoll = true
             views[name] = view

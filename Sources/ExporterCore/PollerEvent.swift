@@ -26,6 +26,8 @@ public enum PollerEvent: Sendable {
     case stopped(AccountStopReason)
     /// What the key may do, from the hourly audit.
     case apiKey(APIRestrictions)
+    /// The account's maintenance-margin tiers per symbol (`GET /fapi/v1/leverageBracket`).
+    case brackets([String: [LeverageBracket]])
 }
 
 extension AccountView {
@@ -40,7 +42,7 @@ extension AccountView {
             health.firstPollAttempted = true
         case .succeeded(let data, let at, let duration):
             if health.revaluedSincePoll, let local = self.data {
-                health.reconcileDrift = data.drift(of: local)
+                health.reconcileDrift = data.drift(of: local, brackets: brackets)
             }
             health.revaluedSincePoll = false
             self.data = data
@@ -70,6 +72,8 @@ extension AccountView {
             health.clockOffsetSeconds = seconds
         case .apiKey(let restrictions):
             health.keyRestrictions = restrictions
+        case .brackets(let brackets):
+            self.brackets = brackets
         case .stopped(let reason):
             health.stopped = reason
             health.lastPollSucceeded = false

@@ -126,3 +126,45 @@ import Testing
         #expect(await rig.exposition(within: .seconds(5)) { $0.value("binance_futures_poll_interval_seconds", interval) == 300 } != nil)
     }
 }
+
+@Suite struct LeverageBracketTests {
+    /// BTCUSDT-like tiers: the cumulative amounts make the maintenance margin continuous.
+    static let tiers = [
+        LeverageBracket(notionalFloor: 0, notionalCap: 50_000, maintMarginRatio: 0.004, cum: 0, initialLeverage: 125),
+        LeverageBracket(notionalFloor: 50_000, notionalCap: 600_000, maintMarginRatio: 0.005, cum: 50, initialLeverage: 100),
+        LeverageBracket(notionalFloor: 600_000, notionalCap: 3_000_000, maintMarginRatio: 0.01, cum: 3_050, initialLeverage: 75),
+    ]
+
+    @Test("maintenance margin = |notional| × ratio − cum of the tier the notional falls in, continuous across tiers")
+    func tiers() {
+        #expect(LeverageBracket.maintenanceMargin(notional: 10_000, tiers: Self.tiers) == 40)
+        #expect(LeverageBracket.maintenanceMargin(notional: -10_000, tiers: Self.tiers) == 40, "shorts by |notional|")
+        #expect(LeverageBracket.maintenanceMargin(notional: 100_000, tiers: Self.tiers) == 450)
+        #expect(LeverageBracket.maintenanceMargin(notional: 1_000_000, tiers: Self.tiers) == 6_950)
+        for boundary in [50_000.0, 600_000] {
+            let below = LeverageBracket.maintenanceMargin(notional: boundary - 0.01, tiers: Self.tiers)!
+            let at = LeverageBracket.maintenanceMargin(notional: boundary, tiers: Self.tiers)!
+            #expect(abs(at - below) < 0.001, "no jump at \(boundary)")
+        }
+        #expect(LeverageBracket.maintenanceMargin(notional: 5_000_000, tiers: Self.tiers) == 46_950, "beyond the last cap: the last tier")
+        #expect(LeverageBracket.maintenanceMargin(notional: 1, tiers: []) == nil)
+    }
+
+    @Test("the keeper reads the account's brackets at start and again after a leverage change; revaluation uses them")
+    func keeperReadsBrackets() async throws {
+        let rig = try await StreamRig(accounts: [try LiveValuationTests.account("PI")], withLedger: true)
+        defer { Task { await rig.stop() } }
+        await rig.harness.pollAll()
+        #expect(await rig.connected(["pi"]))
+        #expect(await eventually(timeout: .seconds(10)) { !((await rig.harness.registryView("pi"))?.brackets.isEmpty ?? true) })
+        let tiers = try #require(await rig.harness.registryView("pi")?.brackets["BTCUSDT"])
+        #expect(
+            tiers == [LeverageBracket(notionalFloor: 0, notionalCap: 1_000_000_000, maintMarginRatio: 0.005, cum: 0, initialLeverage: 125)])
+        let reads = rig.harness.simulator.stats.restRequestsByPath["/fapi/v1/leverageBracket"] ?? 0
+        rig.harness.simulator.setLeverage(apiKey: "PI", symbol: "BTCUSDT", leverage: 20)
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                (rig.harness.simulator.stats.restRequestsByPath["/fapi/v1/leverageBracket"] ?? 0) > reads
+            }, "a leverage change re-reads the tiers")
+    }
+}
