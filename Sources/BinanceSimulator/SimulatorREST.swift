@@ -26,7 +26,9 @@ struct RESTAnswer {
 /// window as the WebSocket API, `X-MBX-USED-WEIGHT-1M` on every answer, 429 then 418 with
 /// `Retry-After`.
 extension ExchangeSimulator {
-    static let restWeights: [String: Int64] = ["/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1, "/fapi/v1/leverageBracket": 1]
+    static let restWeights: [String: Int64] = [
+        "/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1, "/fapi/v1/leverageBracket": 1,
+    ]
 
     /// Nil when `uri` is not a REST path (the caller answers it as a failed handshake).
     func handleREST(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> RESTAnswer? {

@@ -60,7 +60,9 @@ public struct LeverageBracket: Sendable, Equatable {
     /// covers it.
     public static func maintenanceMargin(notional: Double, tiers: [LeverageBracket]) -> Double? {
         let size = abs(notional)
-        guard let tier = tiers.first(where: { size >= $0.notionalFloor && size < $0.notionalCap }) ?? tiers.last(where: { size >= $0.notionalFloor })
+        guard
+            let tier = tiers.first(where: { size >= $0.notionalFloor && size < $0.notionalCap })
+                ?? tiers.last(where: { size >= $0.notionalFloor })
         else { return nil }
         return max(0, size * tier.maintMarginRatio - tier.cum)
     }
