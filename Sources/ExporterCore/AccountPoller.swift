@@ -168,7 +168,11 @@ public actor AccountPoller: Service {
     /// One poll now (the loop's step; also a test hook).
     public func pollOnce() async {
         await exclusively { await poll() }
+        hasPolled = true
     }
+
+    /// True after the first poll attempt: the account's own start-up comes before its stream's.
+    public private(set) var hasPolled = false
 
     private func poll() async {
         let started = now

@@ -112,9 +112,12 @@ public actor AccountStreamKeeper {
         if hasKey { await poller.stopListenKey() }
     }
 
-    /// Obtains a key (retrying until it has one) and attaches it to the hub.
+    /// Obtains a key (retrying until it has one) and attaches it to the hub. The first time, only
+    /// after the account's first poll: with many accounts the weight budget serves their first
+    /// polls (what makes them up) before their streams.
     private func renew(_ input: AsyncStream<Input>.Continuation) async {
         hasKey = false
+        while !Task.isCancelled, await !poller.hasPolled { try? await Task.sleep(for: .milliseconds(200)) }
         while !Task.isCancelled {
             switch await poller.listenKey(.start) {
             case .key(let key):

@@ -218,20 +218,22 @@ final class StreamRig: Sendable {
     func sharedConnectionAndWeight() async throws {
         let rig = try await StreamRig(accounts: [try Self.account("GAMMA"), try Self.account("DELTA")])
         defer { Task { await rig.stop() } }
+        await rig.harness.pollAll()
         #expect(await rig.connected(["gamma", "delta"]))
         #expect(rig.harness.simulator.openUserStreams == 1)
         #expect(rig.harness.simulator.userStreamSubscriptionCounts == [2])
         #expect(rig.harness.simulator.stats.requestsByMethod["userDataStream.start"] == 2)
         #expect(rig.harness.simulator.stats.streamHandshakes == 1)
         let e = await rig.harness.exposition()
-        // The exchange charged each account a handshake (5), a clock sync (2) and
-        // userDataStream.start (1), and nothing for the shared stream handshake.
+        // The exchange charged each account a handshake (5), a clock sync (2), a poll
+        // (account.status 10 + v2/account.position 5) and userDataStream.start (1), and nothing
+        // for the shared stream handshake.
         let charged = rig.harness.simulator.stats.clientWeightByMinute.values.reduce(0, +)
-        #expect(charged == 2 * (5 + 2 + 1))
+        #expect(charged == 2 * (5 + 2 + 15 + 1))
         // The exporter accounts at least that per account. (Its per-method ledger learns costs
         // from the IP-wide counter, which concurrent accounts can inflate: see WeightLedger.)
         let consumed = ["gamma", "delta"].compactMap { e.value("binance_futures_request_weight_consumed_total", ["account": $0]) }
-        #expect(consumed.count == 2 && consumed.allSatisfy { $0 >= 8 })
+        #expect(consumed.count == 2 && consumed.allSatisfy { $0 >= 23 })
         rig.harness.simulator.fill(apiKey: "DELTA", symbol: "ETHUSDT", side: "BUY", quantity: 1)
         let after = await rig.exposition {
             $0.value("binance_futures_user_stream_events_total", ["account": "delta", "event": "ORDER_TRADE_UPDATE"]) == 1
@@ -329,6 +331,7 @@ final class StreamRig: Sendable {
                     "THETA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
             ], maxConnectionAge: 1.0)
         defer { Task { await rig.stop() } }
+        await rig.harness.pollAll()
         #expect(await rig.connected(["theta"]))
         #expect(await eventually(timeout: .seconds(15)) { rig.harness.simulator.stats.streamHandshakes >= 3 }, "rotated twice")
         let polls = rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0
