@@ -51,6 +51,9 @@ public actor AccountPoller: Service {
     private var userStreamHealthy = false
     /// The last poll ran at the reconcile interval.
     private var reconciling = false
+    /// Exchange ms when the scheduler will admit the poll it just deferred: the next attempt is
+    /// then, not a whole (possibly stretched) interval later, so the budget has no idle gaps.
+    private var deferredUntil: Int64?
     private var offsetMilliseconds: Int64 = 0
 
     public init(
@@ -134,7 +137,15 @@ public actor AccountPoller: Service {
         try? await Task.sleep(for: .seconds(effectiveInterval * environment.staggerFraction))
         while !Task.isCancelled && !lifecycle.isStopped {
             let started = now
+            deferredUntil = nil
             await pollOnce()
+            if let until = deferredUntil {
+                // Retry when the budget allows, spread over two seconds so that accounts
+                // deferred together do not all ask at the same instant.
+                let wait = until - (now + offsetMilliseconds) + Int64(environment.random() * 2000)
+                try? await Task.sleep(for: .milliseconds(max(50, min(wait, Int64(currentInterval * 1000)))))
+                continue
+            }
             reconciling = await isLive()
             await updateStretch()
             // Wait for the next poll; a feed that fails meanwhile ends the wait at once, so
@@ -299,7 +310,10 @@ public actor AccountPoller: Service {
         let setupWeight =
             BinanceMethod.handshakeWeight + ledger.weight(of: .sessionStatus) * Int64(environment.clockSyncSamples)
             + (keyType.supportsSessionLogon ? ledger.weight(of: .sessionLogon) : 0)
-        if case .deferred(let why, _) = await scheduler.admit(weight: setupWeight) { return .deferred(why) }
+        if case .deferred(let why, let until) = await scheduler.admit(weight: setupWeight) {
+            deferredUntil = until
+            return .deferred(why)
+        }
         let fresh: BinanceConnection
         do {
             fresh = try await BinanceConnection.connect(
@@ -393,7 +407,10 @@ public actor AccountPoller: Service {
     }
 
     private func fetch(_ connection: BinanceConnection) async throws(BinanceClientError) -> Fetch {
-        if case .deferred(let why, _) = await scheduler.admit(weight: pollWeight) { return .skipped(.deferred(why)) }
+        if case .deferred(let why, let until) = await scheduler.admit(weight: pollWeight) {
+            deferredUntil = until
+            return .skipped(.deferred(why))
+        }
         if let lastClockSync, Double(now - lastClockSync) > environment.clockResyncSeconds * 1000,
             case .admitted = await scheduler.admit(weight: ledger.weight(of: .sessionStatus))
         {
