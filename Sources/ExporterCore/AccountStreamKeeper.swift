@@ -45,6 +45,9 @@ public actor AccountStreamKeeper {
     private var backfillRunning = false
     /// Local ms of the last gap's start, to see whether one began during a backfill.
     private var lastGapAt: Int64 = 0
+    /// Wallets when the unfilled gap began: realized PnL, commissions and funding all move the
+    /// wallet, so a gap after which every wallet is unchanged needs no ledger read.
+    private var walletsBeforeGap: [String: Double]?
     /// Why the stream is down, while it is; reported and cleared on the next subscription.
     private var gap: UserStreamGapReason?
     private var subscribedOnce = false
@@ -153,10 +156,10 @@ public actor AccountStreamKeeper {
             await poller.setUserStreamHealthy(true)
             await registry.apply(account: account, stream: .subscribed(after: after))
             if ledger != nil, unfilledSince != nil, !backfillRunning {
+                // The gap's poll first: it tells whether any money moved at all.
                 backfillRunning = true
                 group.addTask { await self.backfill() }
-            }
-            if wasGap {
+            } else if wasGap {
                 // Whatever happened while nothing was subscribed is only in the exchange's state.
                 let poller = self.poller
                 group.addTask { await poller.pollOnce() }
@@ -178,7 +181,7 @@ public actor AccountStreamKeeper {
         case .disconnected(let reason):
             await poller.setUserStreamHealthy(false)
             if gap == nil { gap = reason }
-            markGap()
+            await markGap()
             await registry.apply(account: account, stream: .unsubscribed)
         case .keyRejected:
             await lost(.keyExpired, input: input, group: &group)
@@ -213,9 +216,18 @@ public actor AccountStreamKeeper {
         }
     }
 
-    private func markGap() {
+    private func markGap() async {
         lastGapAt = clock.nowMilliseconds()
-        if unfilledSince == nil { unfilledSince = max(startedAt, clock.nowMilliseconds() - settings.backfillMarginMilliseconds) }
+        if unfilledSince == nil {
+            unfilledSince = max(startedAt, clock.nowMilliseconds() - settings.backfillMarginMilliseconds)
+            walletsBeforeGap = await wallets()
+        }
+    }
+
+    /// Wallet balance per asset as `/metrics` shows it (the last poll plus the stream's updates).
+    private func wallets() async -> [String: Double]? {
+        guard let assets = await registry.view(of: account)?.data?.status.assets else { return nil }
+        return Dictionary(assets.map { ($0.asset, $0.walletBalance) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Counts what the stream missed from Binance's income ledger, from the start of the gap to
@@ -223,6 +235,18 @@ public actor AccountStreamKeeper {
     private func backfill() async {
         defer { backfillRunning = false }
         guard let ledger else { return }
+        await poller.pollOnce()
+        if let before = walletsBeforeGap, let after = await wallets(), unfilledSince != nil,
+            Set(before.keys) == Set(after.keys), before.allSatisfy({ abs($0.value - (after[$0.key] ?? .nan)) < 1e-9 })
+        {
+            // With 100 accounts on one stream connection, a reconnect would otherwise cost
+            // 3000 weight of ledger reads for nothing.
+            logger.debug("no wallet changed during the stream gap; no income to backfill")
+            unfilledSince = nil
+            walletsBeforeGap = nil
+            return
+        }
+        walletsBeforeGap = nil
         while !Task.isCancelled, let since = unfilledSince {
             let requestedAt = clock.nowMilliseconds()
             let until = requestedAt + 5_000
@@ -256,7 +280,7 @@ public actor AccountStreamKeeper {
 
     private func lost(_ reason: UserStreamGapReason, input: AsyncStream<Input>.Continuation, group: inout DiscardingTaskGroup) async {
         await poller.setUserStreamHealthy(false)
-        markGap()
+        await markGap()
         gap = reason
         hasKey = false
         await hub.detach(account: account)

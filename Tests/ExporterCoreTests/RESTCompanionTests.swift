@@ -72,6 +72,38 @@ import Testing
         #expect((rig.harness.simulator.stats.restRequestsByPath["/fapi/v1/income"] ?? 0) == 1, "one ledger read, for the one gap")
     }
 
+    @Test("a gap in which no wallet moved costs a poll, not a ledger read (100 accounts share one stream connection)")
+    func quietGapNeedsNoLedgerRead() async throws {
+        let rig = try await StreamRig(
+            accounts: [
+                try UserStreamIntegrationTests.account(
+                    "RHO", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000)])
+            ], withLedger: true)
+        defer { Task { await rig.stop() } }
+        await rig.harness.pollAll()
+        #expect(await rig.connected(["rho"]))
+        let polls = rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0
+        rig.harness.simulator.dropUserStreams()
+        #expect(
+            await rig.exposition {
+                $0.value("binance_futures_user_stream_reconnects_total", ["account": "rho", "reason": "connection_lost"]) == 1
+            } != nil)
+        #expect(await eventually { (rig.harness.simulator.stats.requestsByMethod["account.status"] ?? 0) > polls }, "the gap's poll")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect((rig.harness.simulator.stats.restRequestsByPath["/fapi/v1/income"] ?? 0) == 0, "nothing moved: no ledger read")
+        // The same gap with a funding payment in it does read the ledger, and counts the payment.
+        rig.harness.simulator.updateFaults { $0.pauseUserStream = true }
+        let paid = try #require(rig.harness.simulator.payFunding(apiKey: "RHO", symbol: "BTCUSDT", rate: 0.0001))
+        rig.harness.simulator.updateFaults { $0.pauseUserStream = false }
+        rig.harness.simulator.dropUserStreams()
+        let e = try #require(
+            await rig.exposition {
+                abs(Self.income($0, "rho", "funding_fee", "out") - abs(paid)) < 1e-9
+            }, "the payment the stream missed came from the ledger")
+        #expect((rig.harness.simulator.stats.restRequestsByPath["/fapi/v1/income"] ?? 0) == 1)
+        #expect(e.value("binance_futures_income_backfills_total", ["account": "rho", "result": "success"]) == 1)
+    }
+
     @Test("the weight a REST answer reports reaches the scheduler; a 429 over REST pauses the WebSocket polls too")
     func restWeightAndRateLimitAreIPWide() async throws {
         var configuration = SimulatorConfiguration()
