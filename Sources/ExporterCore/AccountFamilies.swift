@@ -92,6 +92,7 @@ public enum AccountFamilies {
             if let d {
                 sink.add(C.positionMarkPrice, l, d.markPrice)
                 sink.add(C.positionLiquidationPrice, l, d.liquidationPrice)
+                sink.add(C.positionLiquidationPriceTimestamp, l, data.polledAt)
                 sink.add(C.positionNotional, l, d.notional)
                 sink.add(C.positionIsolatedWallet, l, d.isolatedWallet)
                 sink.add(C.positionIsolatedMargin, l, d.isolatedMargin)

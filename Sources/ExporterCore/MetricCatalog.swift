@@ -102,6 +102,9 @@ public enum MetricCatalog {
     public static let positionMarkPrice = positionGauge("mark_price", "Mark price (v2/account.position).")
     public static let positionLiquidationPrice = positionGauge(
         "liquidation_price", "Estimated liquidation price; 0 when none (v2/account.position).")
+    public static let positionLiquidationPriceTimestamp = positionGauge(
+        "liquidation_price_timestamp_seconds",
+        "Unix time of the poll the liquidation price comes from: it is Binance's, not recomputed between polls (v2/account.position).")
     public static let positionNotional = positionGauge("notional", "Notional value at the mark price, signed (v2/account.position).")
     public static let positionIsolatedWallet = positionGauge(
         "isolated_wallet", "Isolated wallet amount; 0 for cross (v2/account.position).")
@@ -216,7 +219,8 @@ public enum MetricCatalog {
         assetCrossUnrealizedProfit, assetAvailableBalance, assetMaxWithdrawAmount, assetMarginAvailable, assetUpdateTimestamp,
         positionAmount, positionEntryPrice, positionBreakEvenPrice, positionUnrealizedProfit, positionInitialMargin,
         positionMaintMargin, positionPositionInitialMargin, positionOpenOrderInitialMargin, positionLeverage, positionIsolated,
-        positionMaxNotional, positionUpdateTimestamp, positionMarkPrice, positionLiquidationPrice, positionNotional,
+        positionMaxNotional, positionUpdateTimestamp, positionMarkPrice, positionLiquidationPrice, positionLiquidationPriceTimestamp,
+        positionNotional,
         positionIsolatedWallet, positionIsolatedMargin, positionAdlQuantile,
     ]
 
