@@ -20,8 +20,31 @@ struct SimulateCommand: AsyncParsableCommand {
         help: "Seconds between account activity steps (fills, funding, margin calls, forced closes).")
     var activityInterval = 0.5
 
+    @Option(
+        name: .customLong("extra-accounts"),
+        help: "Also create this many quiet HMAC accounts, each with two positions (scale measurements).")
+    var extraAccounts = 0
+
+    @Option(
+        name: .customLong("write-config"),
+        help: "Write an exporter config file (mode 600) for every simulated account, pointing at this simulator, to this path.")
+    var writeConfig: String?
+
     func run() async throws {
         let simulator = ExchangeSimulator(logger: Logger(label: "simulator"))
+        var quiet: [(name: String, key: String, secret: String)] = []
+        for index in 0..<max(0, extraAccounts) {
+            let key = "scale\(index)" + String((0..<50).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
+            let secret = String((0..<64).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+            simulator.addAccount(
+                SimulatedAccount(
+                    apiKey: key, key: .hmac(secret: secret), wallets: ["USDT": 10_000],
+                    positions: [
+                        SimulatedPosition(symbol: "BTCUSDT", amount: 0.1, entryPrice: 63_000, leverage: 10),
+                        SimulatedPosition(symbol: "ETHUSDT", amount: -1, entryPrice: 3_200, leverage: 5),
+                    ]))
+            quiet.append(("scale-\(index)", key, secret))
+        }
         let apiKey = "sim" + String((0..<61).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
         let secret = String((0..<64).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
         simulator.addAccount(
@@ -33,6 +56,24 @@ struct SimulateCommand: AsyncParsableCommand {
             "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL,
             "api_key": apiKey, "api_secret": secret,
         ]
+        if let writeConfig {
+            var yaml = """
+                binance:
+                  ws_url: \(simulator.url)
+                  stream_url: \(simulator.streamURL)
+                  market_stream_url: \(simulator.marketStreamURL)
+                  rest_url: \(simulator.restURL)
+                  spot_rest_url: \(simulator.restURL)
+                accounts:
+                  - {name: sim, api_key: \(apiKey), secret: \(secret)}
+
+                """
+            for account in quiet { yaml += "  - {name: \(account.name), api_key: \(account.key), secret: \(account.secret)}\n" }
+            guard FileManager.default.createFile(atPath: writeConfig, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
+            else {
+                throw ValidationError("cannot write \(writeConfig)")
+            }
+        }
         let json = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
         FileHandle.standardOutput.write(json + Data("\n".utf8))
         var step = 0
