@@ -4,7 +4,9 @@ import BinanceWebSocketAPI
 /// weights disagree (5 vs 10 for `account.status`), so the real cost of a method is the change
 /// in `rateLimits.count` between two answers that fall well inside one calendar minute of
 /// exchange time. Other programs on the IP can only inflate a change, so the smallest
-/// observation wins. A value: tested without sockets.
+/// observation wins, and a change beyond twice the documented weight is discarded (with many
+/// accounts polling at once, most changes include other accounts' requests). A value: tested
+/// without sockets.
 struct WeightLedger: Sendable {
     private(set) var measured: [BinanceMethod: Int64] = [:]
     /// The last `rateLimits.count` seen, with the local time (ms) of the answer.
@@ -17,7 +19,9 @@ struct WeightLedger: Sendable {
     mutating func charge(_ method: BinanceMethod, _ rateLimit: RateLimitStatus?, now: Int64, offset: Int64) -> Int64 {
         if let rateLimit, let lastSeen, Self.sameWindow(lastSeen.time + offset, now + offset), rateLimit.count > lastSeen.count {
             let delta = rateLimit.count - lastSeen.count
-            if delta <= 50, delta < measured[method] ?? Int64.max { measured[method] = delta }
+            // Other requests on the IP (other accounts' included) can only inflate a change; a
+            // change beyond twice the documented weight is such a mixture, not a measurement.
+            if delta <= 2 * method.assumedWeight, delta < measured[method] ?? Int64.max { measured[method] = delta }
         }
         let weight = weight(of: method)
         observe(rateLimit, now: now)

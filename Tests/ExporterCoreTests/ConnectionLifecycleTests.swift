@@ -129,6 +129,20 @@ import Testing
         #expect(step22 == 5)
     }
 
+    @Test("with 200 accounts polling at once, a first change that mixes in others' requests is no measurement")
+    func aChangeMixedWithOtherAccountsIsNoMeasurement() {
+        var ledger = WeightLedger()
+        ledger.observe(Self.limit(100), now: Self.t)
+        // 45 = this userDataStream.start (1) and other accounts' polls in between.
+        #expect(ledger.charge(.userDataStreamStart, Self.limit(145), now: Self.t + 1_000, offset: 0) == 1)
+        #expect(ledger.measured[.userDataStreamStart] == nil)
+        // account.status: Binance documents 5 and 10; 10 is measured, 45 is not.
+        #expect(ledger.charge(.accountStatus, Self.limit(190), now: Self.t + 2_000, offset: 0) == 10)
+        #expect(ledger.measured[.accountStatus] == nil)
+        #expect(ledger.charge(.accountStatus, Self.limit(200), now: Self.t + 3_000, offset: 0) == 10)
+        #expect(ledger.measured[.accountStatus] == 10)
+    }
+
     @Test func aMinuteBoundaryBetweenAnswersMeasuresNothing() {
         var ledger = WeightLedger()
         let nearEnd = Self.t + 49_000  // 59 s into the minute
