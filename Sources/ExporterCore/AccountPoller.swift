@@ -16,8 +16,11 @@ public enum ListenKeyResult: Sendable, Equatable {
     case key(String)
     /// −1125: the key no longer exists; start a new one.
     case gone
-    /// Not now (no connection, scheduler deferral, transport failure, rejected key): try later.
+    /// Not now (no connection, transport failure, rejected key): try later.
     case unavailable(String)
+    /// The scheduler deferred it until this local time (ms): ask again then, at the start of the
+    /// budget's next window, so a one-weight key request is not crowded out by polls.
+    case deferred(untilLocalMilliseconds: Int64)
 }
 
 /// Polls one account on its own connection and reports what happened as `PollerEvent`s.
@@ -237,12 +240,16 @@ public actor AccountPoller: Service {
     private func listenKeyRequest(_ operation: ListenKeyOperation) async -> ListenKeyResult {
         let method: BinanceMethod = operation == .start ? .userDataStreamStart : .userDataStreamPing
         var used: BinanceConnection?
+        deferredUntil = nil
         do {
             guard let ready = try await prepareConnection() else { return .unavailable("account stopped") }
-            guard case .ready(let connection) = ready else { return .unavailable("no connection yet") }
+            guard case .ready(let connection) = ready else {
+                if let deferredUntil { return .deferred(untilLocalMilliseconds: deferredUntil - offsetMilliseconds) }
+                return .unavailable("no connection yet")
+            }
             used = connection
-            if case .deferred(let why, _) = await scheduler.admit(weight: ledger.weight(of: method)) {
-                return .unavailable("deferred by the weight scheduler (\(why.rawValue))")
+            if case .deferred(_, let until) = await scheduler.admit(weight: ledger.weight(of: method)) {
+                return .deferred(untilLocalMilliseconds: until - offsetMilliseconds)
             }
             let response =
                 operation == .start ? try await connection.startUserDataStream() : try await connection.pingUserDataStream()

@@ -129,6 +129,10 @@ public actor AccountStreamKeeper {
                 return
             case .gone, .unavailable:
                 try? await Task.sleep(for: settings.retryDelay)
+            case .deferred(let until):
+                // Half a second into the next window at most: ahead of the polls deferred with it.
+                let wait = until - clock.nowMilliseconds() + Int64.random(in: 0...500)
+                try? await Task.sleep(for: .milliseconds(max(10, min(wait, 60_000))))
             }
         }
     }
@@ -140,6 +144,8 @@ public actor AccountStreamKeeper {
         case .gone:
             logger.info("listen key no longer exists (-1125); obtaining a new one")
             await lost(.keyExpired, input: input, group: &group)
+        case .deferred:
+            logger.debug("listen key ping deferred by the weight scheduler; will retry at the next ping")
         case .unavailable(let why):
             // The key lives 60 minutes and is pinged every 30: the next ping has time.
             logger.warning("listen key ping failed; will retry at the next ping", metadata: ["why": "\(why)"])
