@@ -182,10 +182,10 @@ public actor AccountPoller: Service {
     /// One poll now (the loop's step; also a test hook).
     public func pollOnce() async {
         await exclusively { await poll() }
-        hasPolled = true
     }
 
-    /// True after the first poll attempt: the account's own start-up comes before its stream's.
+    /// True once a poll was sent (answered or failed, not skipped): the account's own start-up
+    /// comes before its stream's.
     public private(set) var hasPolled = false
 
     private func poll() async {
@@ -209,10 +209,12 @@ public actor AccountPoller: Service {
                 logger.debug("poll skipped", metadata: ["reason": "\(skip)"])
                 await report(.skipped)
             case .fetched(let data):
+                hasPolled = true
                 backoff.reset()
                 await report(.succeeded(data, at: Double(now) / 1000, duration: Double(now - started) / 1000))
             }
         } catch {
+            hasPolled = true
             await handle(error, on: used)
             await report(.failed(code: error.errorCodeLabel, duration: Double(now - started) / 1000))
         }
