@@ -199,7 +199,7 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         simulator.expireListenKeys()
         let configuration = simulator.configuration
         if NIODeadline.now() - openedAt >= configuration.streamMaxAge {
-            close(context: context, code: .goingAway)
+            context.closeWebSocket(code: .goingAway)
             return
         }
         if let interval = configuration.serverPingInterval, NIODeadline.now() - lastPing >= interval {
@@ -225,7 +225,7 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         switch frame.opcode {
         case .text:
             guard frame.maskKey != nil else {
-                close(context: context, code: .protocolError)
+                context.closeWebSocket(code: .protocolError)
                 return
             }
             var payload = frame.unmaskedData
@@ -237,9 +237,9 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         case .pong:
             break
         case .connectionClose:
-            close(context: context, code: .normalClosure)
+            context.closeWebSocket(code: .normalClosure)
         default:
-            close(context: context, code: .protocolError)
+            context.closeWebSocket(code: .protocolError)
         }
     }
 
@@ -275,15 +275,6 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        close(context: context, code: .unexpectedServerError)
-    }
-
-    private func close(context: ChannelHandlerContext, code: WebSocketErrorCode) {
-        var data = ByteBuffer()
-        data.write(webSocketErrorCode: code)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        context.closeWebSocket(code: .unexpectedServerError)
     }
 }

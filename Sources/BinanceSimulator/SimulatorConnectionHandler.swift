@@ -54,7 +54,7 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
         case .text:
             guard frame.maskKey != nil else {
                 // RFC 6455: a server must close a connection that sends an unmasked frame.
-                close(context: context, code: .protocolError)
+                context.closeWebSocket(code: .protocolError)
                 return
             }
             var payload = frame.unmaskedData
@@ -76,7 +76,7 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
                     }
                     context.flush()
                 }
-                if outcome.closeAfter { close(context: context, code: .policyViolation) }
+                if outcome.closeAfter { context.closeWebSocket(code: .policyViolation) }
             }
             if faults.responseDelayMilliseconds > 0 {
                 let loopBound = NIOLoopBound(send, eventLoop: context.eventLoop)
@@ -85,7 +85,7 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
                 send()
             }
         case .binary:
-            close(context: context, code: .unacceptableData)
+            context.closeWebSocket(code: .unacceptableData)
         case .ping:
             let ignore = simulator.state.withLockedValue { $0.faults.ignoreClientPings }
             if !ignore {
@@ -96,9 +96,9 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
             simulator.state.withLockedValue { $0.stats.pongsReceived += 1 }
         case .connectionClose:
             simulator.state.withLockedValue { $0.stats.closeFramesReceived += 1 }
-            close(context: context, code: .normalClosure)
+            context.closeWebSocket(code: .normalClosure)
         default:
-            close(context: context, code: .protocolError)
+            context.closeWebSocket(code: .protocolError)
         }
     }
 
@@ -128,15 +128,6 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        close(context: context, code: .unexpectedServerError)
-    }
-
-    private func close(context: ChannelHandlerContext, code: WebSocketErrorCode) {
-        var data = ByteBuffer()
-        data.write(webSocketErrorCode: code)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))).whenComplete { _ in
-            channel.close(promise: nil)
-        }
+        context.closeWebSocket(code: .unexpectedServerError)
     }
 }
