@@ -8,7 +8,7 @@
 # Accept-Encoding: gzip. Then the poll-pipeline micro-benchmark and Python's json.loads anchor.
 #
 #   scripts/bench.sh            full run (release build, 10 s per server), writes bench-out/
-#   scripts/bench.sh --short    smoke run (2 s per server, debug binary OK) for CI
+#   scripts/bench.sh --short    smoke run (4 s per server, debug binary OK) for CI
 #
 # Needs: wrk nginx-light prometheus-node-exporter (Debian), prometheus_client (PyPI).
 # Loopback only; every process it starts is stopped on exit.
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 short=0
 [ "${1:-}" = "--short" ] && short=1
-duration=10s; [ $short = 1 ] && duration=2s
+duration=10s; [ $short = 1 ] && duration=4s
 threads=2
 connections=16
 extra_accounts=${BFE_BENCH_ACCOUNTS:-40}
