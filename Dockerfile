@@ -6,13 +6,12 @@ FROM swift:6.3 AS build
 ARG REVISION=""
 RUN apt-get update && apt-get install -y --no-install-recommends zlib1g-dev ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Package.swift declares the test, benchmark and plugin targets too, so their folders must exist
-# before SwiftPM loads the manifest.
+# Package.swift declares the test and plugin targets too, so their folders must exist before
+# SwiftPM loads the manifest. (The benchmarks are a package of their own, not needed here.)
 COPY Package.swift .swift-format ./
 COPY Plugins ./Plugins
 COPY Sources ./Sources
 COPY Tests ./Tests
-COPY Benchmarks ./Benchmarks
 RUN swift package resolve
 # BFE_REVISION: the build has no .git; the revision comes from `--build-arg REVISION=$(git rev-parse --short=12 HEAD)`.
 RUN BFE_REVISION="$REVISION" swift build -c release --static-swift-stdlib --product binance-futures-exporter \

@@ -86,12 +86,6 @@ let package = Package(
             plugins: ["BuildRevisionPlugin"]
         ),
         .plugin(name: "BuildRevisionPlugin", capability: .buildTool(), path: "Plugins/BuildRevisionPlugin"),
-        .executableTarget(
-            name: "PipelineBenchmark",
-            dependencies: ["ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator"],
-            path: "Benchmarks/PipelineBenchmark",
-            swiftSettings: strict
-        ),
         .target(
             name: "TestSupport",
             dependencies: [
@@ -119,7 +113,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ExporterCoreTests",
-            dependencies: ["ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator", "TestSupport"],
+            dependencies: [
+                "ExporterCore", "BinanceWebSocketAPI", "BinanceSimulator", "TestSupport",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ],
             resources: [.copy("Golden")],
             swiftSettings: strict
         ),

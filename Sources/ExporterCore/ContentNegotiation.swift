@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Parses `Accept` and `Accept-Encoding` the way Prometheus and curl send them.
 public enum ContentNegotiation {
@@ -53,5 +54,36 @@ public enum ContentNegotiation {
         }
         if let gzip { return gzip > 0 }
         return (wildcard ?? 0) > 0
+    }
+}
+
+/// The listener's memory of recent `Accept` and `Accept-Encoding` values, shared by every
+/// connection: Prometheus, curl and browsers send a handful of distinct values, so a new
+/// connection parses nothing. Bounded: a client sending endless distinct values only clears it.
+final class NegotiationCache: Sendable {
+    static let capacity = 32
+    private let formats = NIOLockedValueBox<[String: ExpositionFormat]>([:])
+    private let encodings = NIOLockedValueBox<[String: Bool]>([:])
+
+    func format(accept: String?) -> ExpositionFormat {
+        guard let accept, !accept.isEmpty else { return .text }
+        return Self.lookup(accept, in: formats) { ContentNegotiation.format(accept: $0) }
+    }
+
+    func acceptsGzip(_ header: String?) -> Bool {
+        guard let header else { return false }
+        return Self.lookup(header, in: encodings) { ContentNegotiation.acceptsGzip($0) }
+    }
+
+    private static func lookup<Value: Sendable>(
+        _ key: String, in box: NIOLockedValueBox<[String: Value]>, parse: (String) -> Value
+    ) -> Value {
+        if let hit = box.withLockedValue({ $0[key] }) { return hit }
+        let value = parse(key)
+        box.withLockedValue { table in
+            if table.count >= capacity { table.removeAll(keepingCapacity: true) }
+            table[key] = value
+        }
+        return value
     }
 }

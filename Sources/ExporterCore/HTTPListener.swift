@@ -6,9 +6,9 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
-/// The `/metrics` listener: NIO's HTTP/1.1 codec plus one small handler that writes the
-/// pre-rendered buffer. Keep-alive, pipelining and HTTP/1.0 come from the codec; limits,
-/// timeouts and auth from `ExporterHTTPHandler`.
+/// The `/metrics` listener: NIO's HTTP/1.1 request decoder plus one small handler that writes
+/// responses as prepared bytes. Keep-alive, pipelining, HTTP/1.0, limits, timeouts and auth are
+/// `ExporterHTTPHandler`'s.
 public final class HTTPListener: Service, Sendable {
     let configuration: HTTPListenerConfiguration
     let cache: ScrapeCache
@@ -54,9 +54,7 @@ public final class HTTPListener: Service, Sendable {
                             if let tls = shared.tls {
                                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                             }
-                            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                                withPipeliningAssistance: true, withErrorHandling: true)
-                            try channel.pipeline.syncOperations.addHandler(ExporterHTTPHandler(shared: shared))
+                            try shared.configurePipeline(channel.pipeline.syncOperations)
                         }
                     }
                     .bind(host: host, port: port)
@@ -71,6 +69,13 @@ public final class HTTPListener: Service, Sendable {
             }
         }
         return ports
+    }
+
+    /// Adds this listener's HTTP handlers (request decoder and scrape handler, no TLS) to a
+    /// channel: for serving the endpoint from another NIO server, and for the scrape benchmark,
+    /// which drives them in memory.
+    public func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try shared.configurePipeline(pipeline)
     }
 
     /// Swaps TLS context, basic-auth users and response headers (SIGHUP). New connections use
@@ -118,6 +123,7 @@ public final class HTTPListener: Service, Sendable {
 final class ListenerShared: Sendable {
     let configuration: HTTPListenerConfiguration
     let cache: ScrapeCache
+    let negotiation = NegotiationCache()
     private let security:
         NIOLockedValueBox<(tls: NIOSSLContext?, authenticator: BasicAuthenticator, headers: [(name: String, value: String)])>
     private let counters = NIOLockedValueBox((connections: 0, inFlight: 0))
@@ -126,6 +132,12 @@ final class ListenerShared: Sendable {
         self.configuration = configuration
         self.cache = cache
         self.security = NIOLockedValueBox((configuration.tls, authenticator, configuration.responseHeaders))
+    }
+
+    /// A connection's handlers after TLS: the request decoder and our handler (see its doc).
+    func configurePipeline(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+        try pipeline.addHandler(ExporterHTTPHandler(shared: self))
     }
 
     var tls: NIOSSLContext? { security.withLockedValue { $0.tls } }

@@ -9,8 +9,7 @@ import Testing
 /// The HTTP handler in memory (NIO's `EmbeddedChannel`): bytes in, bytes out, time advanced by
 /// hand — no ports, no sleeps. The real-socket tests in HTTPListenerTests cover the whole path.
 @Suite struct HTTPHandlerEmbeddedTests {
-    /// A channel with the listener's pipeline (HTTP codec with pipelining assistance and error
-    /// handling, then our handler) over a registry with one rendered account.
+    /// A channel with the listener's pipeline (NIO's request decoder, then our handler) over a registry with one rendered account.
     static func channel(_ adjust: (inout HTTPListenerConfiguration) -> Void = { _ in }) async throws -> EmbeddedChannel {
         var configuration = HTTPListenerConfiguration()
         configuration.build = BuildInfo(version: "1.2.3", revision: "abc")
@@ -21,8 +20,7 @@ import Testing
         let shared = ListenerShared(
             configuration: configuration, cache: registry.cache, authenticator: BasicAuthenticator(users: configuration.basicAuthUsers))
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(ExporterHTTPHandler(shared: shared))
+        try shared.configurePipeline(channel.pipeline.syncOperations)
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9911)).get()
         return channel
     }

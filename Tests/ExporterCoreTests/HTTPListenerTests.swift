@@ -1,4 +1,5 @@
 import Foundation
+import HummingbirdBcrypt
 import Logging
 import NIOCore
 import TestSupport
@@ -82,6 +83,42 @@ import Testing
         #expect(responses.map(\.status) == [200, 200, 404])
         let http10 = try await RawHTTPClient.exchange(port: port, request: "GET /metrics HTTP/1.0\r\n\r\n")
         #expect(String(decoding: http10.prefix(12), as: UTF8.self) == "HTTP/1.0 200")
+    }
+
+    /// Basic auth is checked off the event loop; requests pipelined behind one waiting for
+    /// bcrypt must still be answered, in order, and each with its own verdict.
+    @Test func pipelinedRequestsBehindABcryptCheckAreAnsweredInOrder() async throws {
+        let (listener, _, port) = try await Self.start {
+            $0.basicAuthUsers = ["alice": Bcrypt.hash("secret", cost: 4)]
+        }
+        defer { Task { await listener.close() } }
+        let good = "Basic " + Data("alice:secret".utf8).base64EncodedString()
+        let bad = "Basic " + Data("alice:wrong".utf8).base64EncodedString()
+        let pipelined =
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: \(bad)\r\n\r\n"
+            + "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: \(good)\r\nAccept-Encoding: gzip\r\n\r\n"
+            + "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        let responses = try HTTPResponse.parseAll(try await RawHTTPClient.exchange(port: port, request: pipelined))
+        #expect(responses.map(\.status) == [401, 200, 200, 401])
+        #expect(responses.first?.headers["www-authenticate"]?.hasPrefix("Basic realm=") == true)
+        #expect(responses.dropFirst(2).first?.headers["content-encoding"] == "gzip")
+    }
+
+    /// Configured security headers reach every response, scrapes included (which otherwise go
+    /// out as one prepared buffer).
+    @Test func configuredHeadersAreOnScrapesToo() async throws {
+        let (listener, _, port) = try await Self.start {
+            $0.responseHeaders = [("X-Content-Type-Options", "nosniff")]
+        }
+        defer { Task { await listener.close() } }
+        for headers in [[:], ["Accept-Encoding": "gzip"], ["Accept": "application/openmetrics-text; version=1.0.0"]] {
+            let scrape = try await RawHTTPClient.get(port: port, path: "/metrics", headers: headers)
+            #expect(scrape.status == 200)
+            #expect(scrape.headers["x-content-type-options"] == "nosniff", "\(headers)")
+            #expect(scrape.headers["content-length"] == String(scrape.body.count))
+        }
+        #expect(try await RawHTTPClient.get(port: port, path: "/nope").headers["x-content-type-options"] == "nosniff")
     }
 
     @Test func limitsAndMalformedRequests() async throws {
