@@ -296,7 +296,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     // MARK: responses
 
     private func respondMethodNotAllowed(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        respond(context: context, head: head, status: .methodNotAllowed, text: "Method not allowed\n", extraHeaders: [("Allow", "GET, HEAD")])
+        respond(
+            context: context, head: head, status: .methodNotAllowed, text: "Method not allowed\n", extraHeaders: [("Allow", "GET, HEAD")])
     }
 
     /// An error that ends the connection: answered, then closed once written.
