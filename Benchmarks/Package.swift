@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        .target(name: "CHeap", path: "Sources/CHeap"),
         .executableTarget(
             name: "PollPipeline",
             dependencies: [
@@ -29,6 +30,7 @@ let package = Package(
                 .product(name: "ExporterCore", package: root),
                 .product(name: "BinanceWebSocketAPI", package: root),
                 .product(name: "BinanceSimulator", package: root),
+                "CHeap",
             ],
             path: "Benchmarks/PollPipeline",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
