@@ -231,6 +231,10 @@ for name, values in rows:
     scale = " K" if "(K)" in unit else (" M" if "(M)" in unit else "")
     print(f"| {name} | {wall[2] if wall else '–'} | {wall[5] if wall else '–'} | {mallocs[2] if mallocs else '–'} | "
           f"{(size[2] + scale + 'B') if size else '–'} |")
+for name, values in rows:
+    for key, v in values.items():
+        if key.startswith("Peak heap"):
+            print(f"\n{name}: {key.split('(')[0].strip().lower()} {v[2]} KiB (p50).")
 PY
   json_ms=$(python3 - "$work/frame.json" <<'PY'
 import json, statistics, sys, time
