@@ -238,11 +238,11 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
                     context: context, head: head, status: .serviceUnavailable,
                     text: "Too many concurrent scrapes (--web.max-requests)\n")
             }
+            // The slot is held while the response is built and handed to the channel: a
+            // response is a shared buffer, so a slow reader holds no slot and no memory of its own.
             let (format, gzip) = negotiate(head.headers)
-            let shared = self.shared
-            respondScrape(context: context, head: head, response: shared.cache.response(format: format, gzip: gzip)) {
-                shared.releaseRequestSlot()
-            }
+            respondScrape(context: context, head: head, response: shared.cache.response(format: format, gzip: gzip))
+            shared.releaseRequestSlot()
         } else if path == "/" {
             guard isGetOrHead else { return respondMethodNotAllowed(context: context, head: head) }
             respond(context: context, head: head, status: .ok, type: "text/html; charset=utf-8", body: ByteBuffer(string: landingPage()))
@@ -335,34 +335,25 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         for (name, value) in extraHeaders { writer.add(name, value) }
         writer.add("Content-Type", type)
         writer.add("Content-Length", body.readableBytes)
-        write(context: context, head: head, writer: writer, body: body, completion: nil)
+        write(context: context, head: head, writer: writer, body: body)
     }
 
     /// A scrape: the prepared response as it is when the connection is kept alive over HTTP/1.1
     /// and no extra headers are configured (one write); otherwise its body behind a head built
     /// for this request.
-    private func respondScrape(
-        context: ChannelHandlerContext, head: HTTPRequestHead, response: PreparedResponse, completion: @escaping @Sendable () -> Void
-    ) {
-        guard case .responding = state else { return completion() }
-        let extra = shared.responseHeaders
-        if head.method == .GET, head.version == .http1_1, head.isKeepAlive, extra.isEmpty {
-            finish(context: context, keepAlive: true, last: response.bytes, completion: completion)
+    private func respondScrape(context: ChannelHandlerContext, head: HTTPRequestHead, response: PreparedResponse) {
+        guard case .responding = state else { return }
+        if head.method == .GET, head.version == .http1_1, head.isKeepAlive, shared.responseHeaders.isEmpty {
+            finish(context: context, keepAlive: true, last: response.bytes)
             return
         }
         var writer = ResponseHeadWriter(version: head.version, status: .ok)
-        writer.add("Content-Type", response.contentType)
-        writer.add("Content-Length", response.body.readableBytes)
-        writer.add("Vary", "Accept-Encoding")
-        if response.gzipped { writer.add("Content-Encoding", "gzip") }
-        write(context: context, head: head, writer: writer, body: response.body, completion: completion)
+        response.addHeaders(to: &writer)
+        write(context: context, head: head, writer: writer, body: response.body)
     }
 
     /// Adds the configured and connection headers, then writes head and body (none for HEAD).
-    private func write(
-        context: ChannelHandlerContext, head: HTTPRequestHead, writer: ResponseHeadWriter, body: ByteBuffer,
-        completion: (@Sendable () -> Void)?
-    ) {
+    private func write(context: ChannelHandlerContext, head: HTTPRequestHead, writer: ResponseHeadWriter, body: ByteBuffer) {
         var writer = writer
         for header in shared.responseHeaders { writer.add(header.name, header.value) }
         let keepAlive = head.isKeepAlive
@@ -372,30 +363,25 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             writer.add("Connection", "keep-alive")
         }
         if head.method == .HEAD {
-            finish(context: context, keepAlive: keepAlive, last: writer.finished(), completion: completion)
+            finish(context: context, keepAlive: keepAlive, last: writer.finished())
         } else {
             context.write(wrapOutboundOut(writer.finished()), promise: nil)
-            finish(context: context, keepAlive: keepAlive, last: body, completion: completion)
+            finish(context: context, keepAlive: keepAlive, last: body)
         }
     }
 
     /// Writes the response's last buffer and flushes. A kept-alive connection is ready for the
     /// next request at once (no promise, no callback per scrape); otherwise the connection
-    /// closes when the last byte has reached the socket. `completion` runs when the response is
-    /// handed to the channel: a scrape holds its `--web.max-requests` slot while it is built.
-    private func finish(
-        context: ChannelHandlerContext, keepAlive: Bool, last: ByteBuffer, completion: (@Sendable () -> Void)?
-    ) {
+    /// closes when the last byte has reached the socket.
+    private func finish(context: ChannelHandlerContext, keepAlive: Bool, last: ByteBuffer) {
         if keepAlive {
             context.writeAndFlush(wrapOutboundOut(last), promise: nil)
-            completion?()
             state = .idle
             setDeadline(context: context, after: shared.configuration.idleTimeout)
             closeIfDrained(context: context)
         } else {
             state = .closing
             queued.removeAll()
-            completion?()
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in channel.close(promise: nil) }
         }

@@ -14,10 +14,7 @@ public struct PreparedResponse: Sendable {
 
     init(body: some Collection<UInt8>, contentType: String, gzipped: Bool) {
         var head = ResponseHeadWriter(version: .http1_1, status: .ok)
-        head.add("Content-Type", contentType)
-        head.add("Content-Length", body.count)
-        head.add("Vary", "Accept-Encoding")
-        if gzipped { head.add("Content-Encoding", "gzip") }
+        Self.addHeaders(contentType: contentType, length: body.count, gzipped: gzipped, to: &head)
         var buffer = ByteBuffer()
         buffer.reserveCapacity(head.bytes.count + 2 + body.count)
         buffer.writeBytes(head.bytes)
@@ -31,6 +28,20 @@ public struct PreparedResponse: Sendable {
 
     /// The body alone: a view into `bytes`, no copy.
     public var body: ByteBuffer { bytes.getSlice(at: bytes.readerIndex + bodyOffset, length: bytes.readableBytes - bodyOffset)! }
+
+    /// This response's own headers, for a head built per request (HEAD, HTTP/1.0, a closing
+    /// connection, configured extra headers) in front of the same body.
+    func addHeaders(to writer: inout ResponseHeadWriter) {
+        Self.addHeaders(contentType: contentType, length: bytes.readableBytes - bodyOffset, gzipped: gzipped, to: &writer)
+    }
+
+    /// The one definition of a scrape response's headers, prepared or built per request.
+    private static func addHeaders(contentType: String, length: Int, gzipped: Bool, to writer: inout ResponseHeadWriter) {
+        writer.add("Content-Type", contentType)
+        writer.add("Content-Length", length)
+        writer.add("Vary", "Accept-Encoding")
+        if gzipped { writer.add("Content-Encoding", "gzip") }
+    }
 }
 
 /// Writes an HTTP/1.x response head as bytes. Names and values come from our code or from the
