@@ -45,9 +45,6 @@ wait_http() {
   return 1
 }
 
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 # What Prometheus 3 asks for by default: OpenMetrics first, with a long Accept header.
 prometheus_accept='application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2'
 text_accept='text/plain;version=0.0.4;q=1,*/*;q=0.1'
@@ -131,7 +128,7 @@ for extra in "${sizes[@]}"; do
   series=$(grep -vc '^#' "$work/metrics.prom")
   bytes=$(wc -c <"$work/metrics.prom")
   gz_bytes=$(wc -c <"$work/www/metrics.gz")
-  rss_idle=$(rss_kib $exporter_pid)
+  rss_idle=$(status_kib $exporter_pid VmRSS)
   ticks_before=$(cpu_ticks $exporter_pid)
   # Interleaved rounds, medians reported: this machine's throughput drifts by ±20 % from one
   # 10-second window to the next, which one run per server would turn into a false ratio.
@@ -142,7 +139,7 @@ for extra in "${sizes[@]}"; do
     run_wrk "nginx-om-$extra-$round" "http://127.0.0.1:$port_nginx_om/metrics" -H "Accept: $prometheus_accept" >/dev/null
   done
   ticks_after=$(cpu_ticks $exporter_pid)
-  rss_load=$(rss_kib $exporter_pid)
+  rss_load=$(status_kib $exporter_pid VmRSS)
   for name in exporter-text nginx-text exporter-om nginx-om; do
     for round in $(seq 1 "$rounds"); do
       require_answers "$name-$extra-$round" "$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$name-$extra-$round.txt")"

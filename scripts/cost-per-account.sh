@@ -23,8 +23,6 @@ exporter="$(swift build -c release --show-bin-path)/binance-futures-exporter"
 hz=$(getconf CLK_TCK)
 port=19960
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-status_kib() { awk -v key="$2:" '$1 == key {print $2}' "/proc/$1/status"; }
 scrape() { curl -fsS "http://127.0.0.1:$port/metrics"; }
 count() {  # how many series of a gauge are 1 (0 while the listener is not up yet)
   local metrics
