@@ -104,7 +104,10 @@ extension ExchangeSimulator {
     /// A funding payment on every leg of `symbol` at `rate`: longs pay shorts when it is
     /// positive. Returns the amount credited (negative: paid), nil without a position.
     @discardableResult
-    public func payFunding(apiKey: String, symbol: String, rate: Double) -> Double? {
+    ///
+    /// `namesSymbol: false` pushes the update as Binance documents it for a crossed position:
+    /// the balance only, with no `S` (the default keeps `S`, as the SDK's model declares it).
+    public func payFunding(apiKey: String, symbol: String, rate: Double, namesSymbol: Bool = true) -> Double? {
         let now = clock()
         let outcome = state.withLockedValue { state -> (String, Double)? in
             guard var account = state.accounts[apiKey] else { return nil }
@@ -124,7 +127,7 @@ extension ExchangeSimulator {
             let update = UserEventFrames.accountUpdate(
                 reason: "FUNDING_FEE",
                 balances: [UserEventFrames.BalanceChange(asset: asset, wallet: row.wallet, crossWallet: row.crossWallet, change: amount)],
-                positions: isolated, fundingSymbol: symbol, now: now)
+                positions: isolated, fundingSymbol: namesSymbol ? symbol : nil, now: now)
             return (update, amount)
         }
         guard let outcome else { return nil }

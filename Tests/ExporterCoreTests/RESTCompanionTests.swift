@@ -72,6 +72,52 @@ import Testing
         #expect((rig.harness.simulator.stats.restRequestsByPath["/fapi/v1/income"] ?? 0) == 1, "one ledger read, for the one gap")
     }
 
+    @Test("a crossed funding payment (no symbol on the stream) just before a gap is counted once after the backfill")
+    func crossedFundingBeforeAGapCountsOnce() async throws {
+        let rig = try await StreamRig(
+            accounts: [
+                try UserStreamIntegrationTests.account(
+                    "XI",
+                    positions: [
+                        SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000),
+                        SimulatedPosition(symbol: "ETHUSDT", amount: -5, entryPrice: 3_000),
+                    ])
+            ], withLedger: true)
+        defer { Task { await rig.stop() } }
+        let simulator = rig.harness.simulator
+        await rig.harness.pollAll()
+        #expect(await rig.connected(["xi"]))
+        // On the stream: a crossed payment as Binance pushes it (balance only), one with a symbol,
+        // and a fill with its fee. The backfill window after the gap starts before all of them.
+        let crossed = try #require(simulator.payFunding(apiKey: "XI", symbol: "BTCUSDT", rate: 0.0002, namesSymbol: false))
+        simulator.payFunding(apiKey: "XI", symbol: "ETHUSDT", rate: 0.0001)
+        simulator.fill(apiKey: "XI", symbol: "BTCUSDT", side: "SELL", quantity: 0.1, price: 61_000)
+        #expect(await rig.exposition { abs(Self.income($0, "xi", "funding_fee", "out") - abs(crossed)) < 1e-9 } != nil)
+        // The gap hides a payment of each kind and another fill.
+        simulator.updateFaults { $0.pauseUserStream = true }
+        simulator.payFunding(apiKey: "XI", symbol: "BTCUSDT", rate: 0.0003, namesSymbol: false)
+        simulator.payFunding(apiKey: "XI", symbol: "ETHUSDT", rate: -0.0002)
+        simulator.fill(apiKey: "XI", symbol: "ETHUSDT", side: "BUY", quantity: 1, price: 2_900)
+        simulator.updateFaults { $0.pauseUserStream = false }
+        simulator.dropUserStreams()
+        #expect(
+            await rig.exposition { $0.value("binance_futures_income_backfills_total", ["account": "xi", "result": "success"]) == 1 }
+                != nil)
+        // After the gap, on the stream again.
+        simulator.payFunding(apiKey: "XI", symbol: "BTCUSDT", rate: 0.0001, namesSymbol: false)
+        simulator.fill(apiKey: "XI", symbol: "BTCUSDT", side: "SELL", quantity: 0.1, price: 60_500)
+        let expected = Self.ledgerTotals(simulator, "XI")
+        let e = try #require(
+            await rig.exposition {
+                abs(Self.income($0, "xi", "funding_fee", "out") - (expected["funding_fee"]?.out ?? 0)) < 1e-9
+                    && abs(Self.income($0, "xi", "commission", "out") - (expected["commission"]?.out ?? 0)) < 1e-9
+            }, "income_total equals Binance's ledger")
+        for (type, totals) in expected {
+            #expect(abs(Self.income(e, "xi", type, "in") - totals.in) < 1e-9, "\(type) in")
+            #expect(abs(Self.income(e, "xi", type, "out") - totals.out) < 1e-9, "\(type) out")
+        }
+    }
+
     @Test("a gap in which no wallet moved costs a poll, not a ledger read (100 accounts share one stream connection)")
     func quietGapNeedsNoLedgerRead() async throws {
         let rig = try await StreamRig(

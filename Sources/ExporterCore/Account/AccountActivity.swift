@@ -28,9 +28,11 @@ public struct AccountActivity: Sendable {
     /// Exchange time (`E`) of the last event, in Unix seconds.
     public var lastEventTime: Double?
     public var reconnectsByReason: [String: UInt64] = [:]
-    /// Income already counted, by the key both sources share (see `IncomeKeys`): the stream and
-    /// the REST ledger may both report the same fill or funding payment.
+    /// Fills already counted, by the key both sources share (see `IncomeKeys`): the stream and
+    /// the REST ledger may both report the same fill.
     var countedIncome = RecentSet<String>(capacity: 50_000)
+    /// Funding payments seen by each source: both may report the same payment.
+    var funding = FundingTally(capacity: 50_000)
     /// Income backfills from the REST ledger after stream gaps, by result.
     public var backfillsByResult: [String: UInt64] = [:]
     /// Forced-close orders already counted: one order may fill in several trades.
@@ -95,11 +97,9 @@ public enum StreamEvent: Sendable {
 
 /// The dedupe rule between the user data stream and the REST income ledger: a realized PnL or
 /// commission is identified by its type and trade id (`t` on the stream, `tradeId` in the
-/// ledger); a funding payment by its symbol and time (`S` and `T` of the FUNDING_FEE
-/// `ACCOUNT_UPDATE`, `symbol` and `time` in the ledger).
+/// ledger). Funding payments: see `FundingTally`.
 enum IncomeKeys {
     static func trade(_ type: IncomeType, _ tradeID: String) -> String { "\(type.rawValue)/\(tradeID)" }
-    static func funding(symbol: String, time: Int64) -> String { "funding_fee/\(symbol)/\(time)" }
 }
 
 /// A bounded set of recent values, oldest forgotten first.
@@ -147,7 +147,8 @@ extension AccountView {
                         addIncome(row.asset, .commission, row.income)
                     }
                 case "FUNDING_FEE":
-                    if activity.countedIncome.insert(IncomeKeys.funding(symbol: row.symbol, time: row.time)) {
+                    let payment = FundingTally.Payment(asset: row.asset, time: row.time, amount: row.income)
+                    if activity.funding.ledgerRow(payment, transactionID: row.tranID) {
                         addIncome(row.asset, .fundingFee, row.income)
                     }
                 default:
@@ -203,9 +204,11 @@ extension AccountView {
         switch event {
         case .accountUpdate(let update):
             if update.reason == "FUNDING_FEE" {
-                let key = IncomeKeys.funding(symbol: update.fundingSymbol ?? "", time: update.transactionTime)
-                if update.fundingSymbol == nil || activity.countedIncome.insert(key) {
-                    for balance in update.balances { addIncome(balance.asset, .fundingFee, balance.balanceChange) }
+                // A crossed position's payment comes without a symbol: only the asset, the time
+                // and the amount identify it, in the stream as in the ledger.
+                for balance in update.balances {
+                    let payment = FundingTally.Payment(asset: balance.asset, time: update.transactionTime, amount: balance.balanceChange)
+                    if activity.funding.streamEvent(payment) { addIncome(balance.asset, .fundingFee, balance.balanceChange) }
                 }
             }
             if var data { data.apply(update); self.data = data }
