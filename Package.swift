@@ -89,6 +89,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "BinanceWebSocketAPI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

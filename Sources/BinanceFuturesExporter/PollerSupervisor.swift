@@ -4,16 +4,17 @@ import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
-/// Owns the account pollers: each is a child of one task group, started staggered over the
-/// interval. Reloads arrive as commands: added accounts start, removed or changed ones stop
-/// (their series vanish when removed), accounts Binance stopped restart, unchanged ones and
-/// their connections are left alone. Every poller has ended when `run` returns.
+/// Starts and stops account sessions, and nothing else: each session is a child of one task
+/// group, started staggered over the interval. Reloads arrive as commands: added accounts start,
+/// removed or changed ones stop (their series vanish when removed), accounts Binance stopped
+/// restart, unchanged ones and their connections are left alone. Every session has ended when
+/// `run` returns.
 actor PollerSupervisor: Service {
     private struct Running {
         let fingerprint: String
         let account: AccountConfiguration
-        let poller: AccountPoller
-        /// Finishing it ends the poller's child task; the value says whether to drop its series.
+        let session: AccountSession
+        /// Finishing it ends the session's child task; the value says whether to drop its series.
         let stop: AsyncStream<Bool>.Continuation
     }
 
@@ -72,7 +73,7 @@ actor PollerSupervisor: Service {
                 for await reload in reloads {
                     connection = reload.connection
                     var stopped: Set<String> = []
-                    for (name, entry) in running where await entry.poller.isStopped { stopped.insert(name) }
+                    for (name, entry) in running where await entry.session.isStopped { stopped.insert(name) }
                     await apply(reload.accounts, stopped: stopped, in: &group)
                 }
             } onGracefulShutdown: {
@@ -119,37 +120,23 @@ actor PollerSupervisor: Service {
         }
         let toStart = accounts.filter { running[$0.name] == nil }
         for (index, account) in toStart.enumerated() {
-            var environment = PollerEnvironment(connection: connection)
-            if account.userStream {
-                environment.reconcileIntervalSeconds = reconcileInterval
-                environment.markFeed = markFeed
-            }
-            environment.staggerFraction = toStart.count > 1 ? Double(index) / Double(toStart.count) : 0
-            let poller = AccountPoller(account: account, environment: environment, scheduler: scheduler, registry: registry, logger: logger)
+            var services = SessionServices(
+                scheduler: scheduler, registry: registry, connector: .webSocketAPI(connection), logger: logger)
+            let rest = self.rest
+            services.rest = { BinanceRESTClient(configuration: rest, credentials: $0) }
+            services.hub = hub
+            services.markFeed = markFeed
+            services.timing.requestTimeout = connection.requestTimeout
+            services.timing.reconcileIntervalSeconds = reconcileInterval
+            services.timing.staggerFraction = toStart.count > 1 ? Double(index) / Double(toStart.count) : 0
+            let session = AccountSession(account: account, services: services)
             let (stop, stopInput) = AsyncStream.makeStream(of: Bool.self)
             let registry = self.registry
-            let client = BinanceRESTClient(configuration: rest, credentials: account.credentials)
-            let keeper =
-                account.userStream
-                ? AccountStreamKeeper(
-                    account: account.name, poller: poller, hub: hub, registry: registry,
-                    ledger: IncomeLedger(client: client, scheduler: scheduler), logger: logger) : nil
-            let audit = APIKeyAudit(account: account.name, client: client, scheduler: scheduler, registry: registry, logger: logger)
             group.addTask {
-                // The poller runs until its stop stream ends (reload) or the group is cancelled.
+                // The session runs until its stop stream ends (reload) or the group is cancelled.
                 let removed = await withTaskGroup(of: Bool?.self) { child in
                     child.addTask {
-                        try? await poller.run()
-                        return nil
-                    }
-                    if let keeper {
-                        child.addTask {
-                            await keeper.run()
-                            return nil
-                        }
-                    }
-                    child.addTask {
-                        await audit.run()
+                        await session.run()
                         return nil
                     }
                     child.addTask {
@@ -166,7 +153,7 @@ actor PollerSupervisor: Service {
                 if removed { await registry.remove(account: account.name) }
             }
             running[account.name] = Running(
-                fingerprint: Self.fingerprint(account, connection), account: account, poller: poller, stop: stopInput)
+                fingerprint: Self.fingerprint(account, connection), account: account, session: session, stop: stopInput)
             logger.info(
                 "polling account",
                 metadata: [

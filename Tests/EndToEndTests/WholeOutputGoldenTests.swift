@@ -57,16 +57,24 @@ import Testing
         let scheduler = WeightScheduler(policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), logger: testLogger("scheduler"))
         await scheduler.setObserver { view in await registry.updateScheduler(view) }
         await registry.setConfigReload(success: true)
-        let environment = PollerEnvironment(connection: ConnectionConfiguration(url: try WebSocketURL(parsing: demo.simulator.url)))
-        var pollers: [AccountPoller] = []
-        for account in demo.accounts {
-            await registry.register(account: account.name, pollIntervalSeconds: 10)
-            pollers.append(
-                AccountPoller(
-                    account: AccountConfiguration(name: account.name, credentials: account.credentials, intervalSeconds: 10),
-                    environment: environment, scheduler: scheduler, registry: registry, logger: testLogger("poller")))
+        var services = SessionServices(
+            scheduler: scheduler, registry: registry,
+            connector: .webSocketAPI(ConnectionConfiguration(url: try WebSocketURL(parsing: demo.simulator.url))),
+            logger: testLogger("session"))
+        services.timing.pollsOnSchedule = false
+        let sessions = demo.accounts.map {
+            AccountSession(
+                account: AccountConfiguration(name: $0.name, credentials: $0.credentials, intervalSeconds: 10, userStream: false),
+                services: services)
         }
-        for poller in pollers { await poller.pollOnce() }
+        let running = Task {
+            await withDiscardingTaskGroup { group in
+                for session in sessions { group.addTask { await session.run() } }
+            }
+        }
+        for session in sessions { await session.pollOnce() }
+        running.cancel()
+        await running.value
         await registry.renderNow()
         let text = String(buffer: registry.cache.body(format: .text, gzip: false).buffer)
         let openMetrics = String(buffer: registry.cache.body(format: .openMetrics, gzip: false).buffer)

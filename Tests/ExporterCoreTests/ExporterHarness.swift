@@ -8,22 +8,29 @@ import TestSupport
 
 @testable import ExporterCore
 
-/// Registry + scheduler + pollers against a started simulator. Polls are driven explicitly
-/// with `pollOnce()`, and the registry's clock can be moved forward to test freshness.
+/// Registry + scheduler + account sessions against a started simulator, wired by the same
+/// `SessionServices` production uses. The sessions run from the start (so connection events are
+/// handled as in production); their polls are driven explicitly with `poll` unless `scheduled`
+/// is set, and the registry's clock can be moved forward to test freshness.
 final class ExporterHarness: Sendable {
     let simulator: ExchangeSimulator
     let registry: MetricsRegistry
     let scheduler: WeightScheduler
-    let pollers: [String: AccountPoller]
+    let sessions: [String: AccountSession]
     /// With `reconcileInterval`: the mark price feed on the simulator's market stream (not started).
     let markFeed: MarkPriceFeed?
+    /// What the sessions were built from.
+    let services: SessionServices
     private let advance = NIOLockedValueBox<Double>(0)
+    private let running = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     init(
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
         simulatorConfiguration: SimulatorConfiguration = SimulatorConfiguration(),
         policy: WeightPolicy = WeightPolicy(), interval: Double = 15, method: AccountMethodChoice = .v1WithFallback,
-        requestTimeout: Duration = .seconds(5), reconcileInterval: Double? = nil, adjust: (inout PollerEnvironment) -> Void = { _ in }
+        requestTimeout: Duration = .seconds(5), reconcileInterval: Double? = nil, scheduled: Bool = false, userStream: Bool = false,
+        adjust: (inout ConnectionConfiguration, inout SessionTiming) -> Void = { _, _ in },
+        services configure: (ExchangeSimulator, inout SessionServices) throws -> Void = { _, _ in }
     ) async throws {
         simulator = ExchangeSimulator(configuration: simulatorConfiguration)
         for entry in accounts { simulator.addAccount(entry.account) }
@@ -38,36 +45,52 @@ final class ExporterHarness: Sendable {
         var connection = ConnectionConfiguration(url: try WebSocketURL(parsing: simulator.url))
         connection.requestTimeout = requestTimeout
         connection.transport.pingInterval = nil
-        var environment = PollerEnvironment(connection: connection)
-        environment.backoff = Backoff(initial: 0.01, maximum: 0.05)
+        var timing = SessionTiming()
+        timing.backoff = Backoff(initial: 0.01, maximum: 0.05)
+        timing.requestTimeout = requestTimeout
+        timing.pollsOnSchedule = scheduled
+        timing.stream.keyRetryMilliseconds = 50
+        timing.stream.backfillRetryMilliseconds = 100
         if let reconcileInterval {
             var marks = MarkFeedSettings(base: try WebSocketURL(parsing: simulator.marketStreamURL))
             marks.backoff = Backoff(initial: 0.05, maximum: 0.2)
             marks.transport.pingInterval = nil
             markFeed = MarkPriceFeed(settings: marks, scheduler: scheduler, registry: registry, logger: testLogger("marks"))
-            environment.markFeed = markFeed
-            environment.reconcileIntervalSeconds = reconcileInterval
+            timing.reconcileIntervalSeconds = reconcileInterval
         } else {
             markFeed = nil
         }
-        adjust(&environment)
-        var pollers: [String: AccountPoller] = [:]
+        adjust(&connection, &timing)
+        var services = SessionServices(
+            scheduler: scheduler, registry: registry, connector: .webSocketAPI(connection), logger: testLogger("session"))
+        services.timing = timing
+        services.markFeed = markFeed
+        try configure(simulator, &services)
+        self.services = services
+        var sessions: [String: AccountSession] = [:]
         for (index, entry) in accounts.enumerated() {
-            environment.staggerFraction = Double(index) / Double(accounts.count)
+            var perAccount = services
+            perAccount.timing.staggerFraction = Double(index) / Double(accounts.count)
             let configuration = AccountConfiguration(
-                name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method)
-            let poller = AccountPoller(
-                account: configuration, environment: environment, scheduler: scheduler, registry: registry, logger: testLogger("poller"))
+                name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method, userStream: userStream)
+            sessions[entry.name] = AccountSession(account: configuration, services: perAccount)
             await registry.register(account: entry.name, pollIntervalSeconds: interval)
-            pollers[entry.name] = poller
         }
-        self.pollers = pollers
+        self.sessions = sessions
+        let all = Array(sessions.values)
+        running.withLockedValue {
+            $0 = Task {
+                await withDiscardingTaskGroup { group in
+                    for session in all { group.addTask { await session.run() } }
+                }
+            }
+        }
     }
 
-    func poll(_ name: String) async { await pollers[name]!.pollOnce() }
+    func poll(_ name: String) async { await sessions[name]!.pollOnce() }
 
     func pollAll() async {
-        for name in pollers.keys.sorted() { await poll(name) }
+        for name in sessions.keys.sorted() { await poll(name) }
     }
 
     func registryView(_ account: String) async -> AccountView? { await registry.view(of: account) }
@@ -79,7 +102,14 @@ final class ExporterHarness: Sendable {
         return Exposition(String(buffer: registry.cache.body(format: .text, gzip: false).buffer))
     }
 
+    /// Stops the sessions (awaited) and the simulator.
     func stop() async {
+        let task = running.withLockedValue { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
         await simulator.stop()
     }
 }

@@ -35,10 +35,8 @@ import Testing
         let (account, credentials) = try TestAccounts.hmac("SILENTKEY", positions: [])
         let harness = try await ExporterHarness(
             accounts: [("s", account, credentials)], policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), interval: 2,
-            requestTimeout: .seconds(10))
+            requestTimeout: .seconds(10), scheduled: true)
         defer { Task { await harness.stop() } }
-        let task = Task { try? await harness.pollers["s"]!.run() }
-        defer { task.cancel() }
         #expect(await eventually(timeout: .seconds(5)) { await harness.exposition().value("binance_futures_up", ["account": "s"]) == 1 })
         harness.simulator.updateFaults { $0.silent = true }
         let silent = ContinuousClock.now

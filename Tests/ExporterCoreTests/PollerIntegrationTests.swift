@@ -189,7 +189,7 @@ import Testing
     }
 
     @Test func connectionIsRotatedBeforeItsMaximumAge() async throws {
-        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge()) { $0.maxConnectionAgeSeconds = 0.2 }
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge()) { _, timing in timing.maxConnectionAgeSeconds = 0.2 }
         defer { Task { await harness.stop() } }
         await harness.poll("single")
         try await Task.sleep(for: .milliseconds(300))
@@ -202,9 +202,9 @@ import Testing
     }
 
     @Test func missedPongsLeadToAReconnect() async throws {
-        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge()) { environment in
-            environment.connection.transport.pingInterval = .milliseconds(100)
-            environment.connection.transport.pongTimeout = .milliseconds(200)
+        let harness = try await ExporterHarness(accounts: try Self.singleAndHedge()) { connection, _ in
+            connection.transport.pingInterval = .milliseconds(100)
+            connection.transport.pongTimeout = .milliseconds(200)
         }
         defer { Task { await harness.stop() } }
         await harness.poll("single")
@@ -235,10 +235,9 @@ import Testing
             accounts.append(("l\(index)", account, credentials))
         }
         let harness = try await ExporterHarness(
-            accounts: accounts, policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), interval: 1, requestTimeout: .milliseconds(400))
+            accounts: accounts, policy: WeightPolicy(maxShare: 0.9, ipHeadroom: 0.05), interval: 1, requestTimeout: .milliseconds(400),
+            scheduled: true)
         defer { Task { await harness.stop() } }
-        let tasks = harness.pollers.values.map { poller in Task { try? await poller.run() } }
-        defer { for task in tasks { task.cancel() } }
         try await Task.sleep(for: .milliseconds(2500))
         // Account i starts i/5 of the interval late: first polls are spread over most of the
         // interval (0.8 s planned; unstaggered they would all land within a few ms).

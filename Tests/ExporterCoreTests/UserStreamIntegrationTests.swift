@@ -35,52 +35,50 @@ final class CapturedLogs: Sendable {
     }
 }
 
-/// Simulator → listen key → shared stream connection → registry → exposition, over real sockets.
+/// Simulator → listen key → shared stream connection → registry → exposition, over real sockets,
+/// with the account sessions built as production builds them.
 final class StreamRig: Sendable {
     let harness: ExporterHarness
     let hub: UserStreamHub
-    let logs = CapturedLogs()
+    let logs: CapturedLogs
     private let task: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
 
     init(
         accounts: [(name: String, account: SimulatedAccount, credentials: APICredentials)],
-        simulator: SimulatorConfiguration = SimulatorConfiguration(), keeper: AccountStreamKeeper.Settings = .init(),
-        maxConnectionAge: Double = 23 * 3600, withLedger: Bool = false, interval: Double = 15, reconcileInterval: Double? = nil,
-        runPollers: Bool = false
+        simulator: SimulatorConfiguration = SimulatorConfiguration(), maxConnectionAge: Double = 23 * 3600, withLedger: Bool = false,
+        interval: Double = 15, reconcileInterval: Double? = nil, runPollers: Bool = false
     ) async throws {
+        let logs = CapturedLogs()
+        self.logs = logs
+        let built = NIOLockedValueBox<UserStreamHub?>(nil)
         harness = try await ExporterHarness(
-            accounts: accounts, simulatorConfiguration: simulator, interval: interval, reconcileInterval: reconcileInterval)
-        var streams = UserStreamSettings(base: try WebSocketURL(parsing: harness.simulator.streamURL))
-        streams.tick = .milliseconds(20)
-        streams.backoff = Backoff(initial: 0.05, maximum: 0.2)
-        streams.transport.pingInterval = nil
-        streams.maxConnectionAgeSeconds = maxConnectionAge
-        hub = UserStreamHub(settings: streams, scheduler: harness.scheduler, logger: logs.logger("hub"))
-        var settings = keeper
-        settings.retryDelay = .milliseconds(50)
-        settings.backfillRetryDelay = .milliseconds(100)
-        let sharedHub = hub
-        let base = try HTTPBaseURL(parsing: harness.simulator.restURL)
-        let scheduler = harness.scheduler
-        let keepers = accounts.map {
-            AccountStreamKeeper(
-                account: $0.name, poller: harness.pollers[$0.name]!, hub: sharedHub, registry: harness.registry, settings: settings,
-                ledger: withLedger
-                    ? IncomeLedger(
-                        client: BinanceRESTClient(
-                            configuration: RESTConfiguration(futuresBase: base, spotBase: base), credentials: $0.credentials),
-                        scheduler: scheduler) : nil,
-                logger: logs.logger("keeper"))
-        }
+            accounts: accounts, simulatorConfiguration: simulator, interval: interval, reconcileInterval: reconcileInterval,
+            scheduled: runPollers, userStream: true,
+            services: { simulator, services in
+                var streams = UserStreamSettings(base: try WebSocketURL(parsing: simulator.streamURL))
+                streams.tick = .milliseconds(20)
+                streams.backoff = Backoff(initial: 0.05, maximum: 0.2)
+                streams.transport.pingInterval = nil
+                streams.maxConnectionAgeSeconds = maxConnectionAge
+                let hub = UserStreamHub(settings: streams, scheduler: services.scheduler, logger: logs.logger("hub"))
+                built.withLockedValue { $0 = hub }
+                services.hub = hub
+                services.logger = logs.logger("session")
+                if withLedger {
+                    let base = try HTTPBaseURL(parsing: simulator.restURL)
+                    services.rest = {
+                        BinanceRESTClient(configuration: RESTConfiguration(futuresBase: base, spotBase: base), credentials: $0)
+                    }
+                }
+            })
+        let hub = built.withLockedValue { $0! }
+        self.hub = hub
         let markFeed = harness.markFeed
-        let pollers = runPollers ? Array(harness.pollers.values) : []
         task.withLockedValue {
             $0 = Task {
                 await withDiscardingTaskGroup { group in
-                    group.addTask { await sharedHub.run() }
+                    group.addTask { await hub.run() }
                     if let markFeed { group.addTask { await markFeed.run() } }
-                    for poller in pollers { group.addTask { try? await poller.run() } }
-                    for keeper in keepers { group.addTask { await keeper.run() } }
                 }
             }
         }
@@ -103,10 +101,13 @@ final class StreamRig: Sendable {
             != nil
     }
 
+    /// Stops the sessions, the hub and the feed (all awaited), then the simulator.
     func stop() async {
-        task.withLockedValue { $0?.cancel() }
-        await hub.shutdown()
+        let running = task.withLockedValue { $0 }
         await harness.stop()
+        running?.cancel()
+        await hub.shutdown()
+        await running?.value
     }
 }
 

@@ -36,23 +36,21 @@ public enum APIKeyVerdict {
     }
 }
 
-/// Reads each account's key permissions at start and every hour, for
+/// Reads an account's key permissions (its session asks at start and every hour), for
 /// `binance_futures_api_key_permission` and `binance_futures_api_key_ip_restricted`. The spot
 /// API (`/sapi`) has its own weight pool, so only a ban of the IP holds the check back. A key
 /// that may not read its restrictions, or a testnet without `/sapi`, is one clear log line and
 /// no metric; it never affects polling.
 public actor APIKeyAudit {
     public nonisolated let account: String
-    private let client: BinanceRESTClient
+    private let client: any AccountREST
     private let scheduler: WeightScheduler
     private let registry: MetricsRegistry
     private let logger: Logger
-    private let interval: Duration
     private var refusalLogged = false
 
     public init(
-        account: String, client: BinanceRESTClient, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger,
-        interval: Duration = .seconds(3600)
+        account: String, client: any AccountREST, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger
     ) {
         self.account = account
         self.client = client
@@ -61,17 +59,9 @@ public actor APIKeyAudit {
         var logger = logger
         logger[metadataKey: "account"] = "\(account)"
         self.logger = logger
-        self.interval = interval
     }
 
-    public func run() async {
-        while !Task.isCancelled {
-            await check()
-            try? await Task.sleep(for: interval)
-        }
-    }
-
-    /// One check; also a test hook.
+    /// One check. The account's session runs it at start and every hour.
     public func check() async {
         if case .deferred(.banned, _) = await scheduler.admit(weight: 0) { return }
         do {
@@ -85,15 +75,12 @@ public actor APIKeyAudit {
                     metadata: ["key_problems": "\(problems.joined(separator: "; "))"])
             }
         } catch {
-            if case .api(let apiError) = error {
-                if apiError.isBanned { await scheduler.banned(until: apiError.retryAfter) }
-                if apiError.isRateLimited { await scheduler.rateLimited(retryAfter: apiError.retryAfter) }
-            }
+            await scheduler.absorb(error)
             if !refusalLogged {
                 refusalLogged = true
                 logger.warning(
                     "cannot read this API key's permissions (GET /sapi/v1/account/apiRestrictions); no permission metrics for this account, polling is not affected",
-                    metadata: ["error": "\(error)", "url": "\(client.configuration.spotBase)"])
+                    metadata: ["error": "\(error)", "url": "\(client.spotBaseDescription)"])
             }
         }
     }

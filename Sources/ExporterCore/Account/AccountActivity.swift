@@ -81,7 +81,7 @@ public enum UserStreamGapReason: String, Sendable, CaseIterable {
 }
 
 /// What happened to an account's user data stream; `AccountView.apply` reduces them.
-public enum StreamEvent: Sendable {
+public enum StreamEvent: Sendable, Equatable {
     case enabled
     /// Subscribed (again); `after` names the gap it ends, nil for the first subscription.
     case subscribed(after: UserStreamGapReason?)

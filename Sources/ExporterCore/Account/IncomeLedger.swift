@@ -7,10 +7,10 @@ import Logging
 /// request of the IP, WebSocket ones included.
 public struct IncomeLedger: Sendable {
     public static let pageWeight: Int64 = 30
-    public let client: BinanceRESTClient
+    public let client: any AccountREST
     public let scheduler: WeightScheduler
 
-    public init(client: BinanceRESTClient, scheduler: WeightScheduler) {
+    public init(client: any AccountREST, scheduler: WeightScheduler) {
         self.client = client
         self.scheduler = scheduler
     }
@@ -43,11 +43,10 @@ public struct IncomeLedger: Sendable {
                 guard page.value.count >= 1000, let last = page.value.last?.time, last > pageStart else { break }
                 pageStart = last
             } catch {
+                if await scheduler.absorb(error) { return .retryLater("\(error)", weightSpent: spent) }
                 if case .api(let apiError) = error {
-                    spent += apiError.isRateLimited || apiError.isBanned ? 0 : Self.pageWeight
+                    spent += Self.pageWeight
                     if let used = apiError.rateLimit?.count { await scheduler.observe(usedWeight: used) }
-                    if apiError.isBanned { await scheduler.banned(until: apiError.retryAfter) }
-                    if apiError.isRateLimited { await scheduler.rateLimited(retryAfter: apiError.retryAfter) }
                     if apiError.isCredentialProblem || apiError.status == 404 {
                         return .refused("\(apiError)", weightSpent: spent)
                     }

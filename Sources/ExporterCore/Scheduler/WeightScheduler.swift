@@ -138,6 +138,39 @@ public actor WeightScheduler {
         await publish()
     }
 
+    /// The one reaction to a refusal from Binance, whatever sent the request (a WebSocket API
+    /// call, a connection's handshake, a REST call): a 418 stops every request of the IP until
+    /// the ban ends, a 429 pauses them until Binance's `retryAfter`, and the IP-wide count the
+    /// answer carries is learnt. Returns true when `error` was such a refusal (it cost no weight).
+    @discardableResult
+    public func absorb(_ error: BinanceClientError) async -> Bool {
+        switch error {
+        case .api(let apiError):
+            guard apiError.isBanned || apiError.isRateLimited else { return false }
+            if let rateLimit = apiError.rateLimit {
+                if rateLimit.limit > 0 { limit = rateLimit.limit }
+                observedCount = (minute(of: now), rateLimit.count)
+            }
+            if apiError.isBanned {
+                await banned(until: apiError.retryAfter)
+            } else {
+                await rateLimited(retryAfter: apiError.retryAfter)
+            }
+            return true
+        case .handshakeRejected(let status, let retryAfterSeconds):
+            guard status == 418 || status == 429 else { return false }
+            let until = retryAfterSeconds.map { now + Int64($0) * 1000 }
+            if status == 418 {
+                await banned(until: until)
+            } else {
+                await rateLimited(retryAfter: until)
+            }
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Per-account demand in weight per minute; returns the factor (≥ 1) by which every
     /// interval must stretch so that the sum fits the exporter's share (with 10% kept for
     /// handshakes and clock syncs).
@@ -156,7 +189,40 @@ public actor WeightScheduler {
         return factor
     }
 
-    public func unregister(account: String) { demands.removeValue(forKey: account) }
+    public func unregister(account: String) {
+        demands.removeValue(forKey: account)
+        phaseSlots.removeValue(forKey: account)
+    }
+
+    /// Reconcile phase slots by account: slot n reconciles at `phase(ofSlot: n)` of the interval.
+    private var phaseSlots: [String: Int] = [:]
+
+    /// Where in the reconcile interval `account` reconciles (0..<1). Accounts that turn live
+    /// together would otherwise reconcile together, and a minute carrying all of them is what
+    /// pushes a shared IP over its limit. Each account takes the lowest free slot, and slot n sits
+    /// at the n-th point of the van der Corput sequence (0, ½, ¼, ¾, ⅛, …): any first n slots are
+    /// spread evenly over the interval, and an account keeps its phase while others come and go.
+    public func reconcilePhase(account: String) -> Double {
+        if let slot = phaseSlots[account] { return Self.phase(ofSlot: slot) }
+        let taken = Set(phaseSlots.values)
+        var slot = 0
+        while taken.contains(slot) { slot += 1 }
+        phaseSlots[account] = slot
+        return Self.phase(ofSlot: slot)
+    }
+
+    /// The van der Corput sequence in base 2: `slot`'s bits mirrored behind the binary point.
+    static func phase(ofSlot slot: Int) -> Double {
+        var rest = slot
+        var phase = 0.0
+        var weight = 0.5
+        while rest > 0 {
+            if rest & 1 == 1 { phase += weight }
+            rest >>= 1
+            weight /= 2
+        }
+        return phase
+    }
 
     /// ≥ 1: how much every interval must stretch so that all accounts' demand fits 90 % of the
     /// exporter's share (the rest is kept for handshakes and clock syncs).

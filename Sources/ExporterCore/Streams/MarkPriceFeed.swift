@@ -19,8 +19,9 @@ public struct MarkFeedSettings: Sendable {
 }
 
 /// One public `!markPrice@arr@1s` connection for the whole process. Every frame goes to the
-/// registry, which revalues open positions at once; pollers ask `isHealthy` to choose between
-/// their normal interval and the reconcile interval.
+/// registry, which revalues open positions at once. The feed pushes its health to the account
+/// sessions that watch it (they choose between their normal interval and the reconcile
+/// interval): nobody asks it in a loop.
 public actor MarkPriceFeed {
     private let settings: MarkFeedSettings
     private let scheduler: WeightScheduler
@@ -31,6 +32,9 @@ public actor MarkPriceFeed {
     private var lastFrameAt: Int64 = 0
     private var backoff: Backoff
     private var stopped = false
+    private var healthy = false
+    private var watchers: [Int: @Sendable (Bool) -> Void] = [:]
+    private var nextWatcher = 0
 
     public init(
         settings: MarkFeedSettings, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger,
@@ -53,23 +57,64 @@ public actor MarkPriceFeed {
 
     public func shutdown() { stopped = true }
 
+    /// `sink` hears the feed's health now and at every change, until `unwatch`. It is called on
+    /// the feed's actor and must not block (an account session yields it into its inputs).
+    public func watch(_ sink: @escaping @Sendable (Bool) -> Void) -> Int {
+        nextWatcher += 1
+        watchers[nextWatcher] = sink
+        sink(healthy)
+        return nextWatcher
+    }
+
+    public func unwatch(_ id: Int) { watchers.removeValue(forKey: id) }
+
+    /// Pushes a change of `isHealthy` to the watchers.
+    private func updateHealth() {
+        let now = isHealthy
+        guard now != healthy else { return }
+        healthy = now
+        for sink in watchers.values { sink(now) }
+    }
+
+    /// Frames stop without the connection closing: the feed turns unhealthy when the last frame
+    /// is `staleAfterMilliseconds` old, not when someone next asks.
+    private func watchStaleness() async {
+        while !Task.isCancelled && !stopped {
+            let deadline = healthy ? lastFrameAt + settings.staleAfterMilliseconds + 1 : now + settings.staleAfterMilliseconds
+            do { try await settings.clock.sleep(untilMilliseconds: deadline) } catch { return }
+            updateHealth()
+        }
+    }
+
     /// Until cancelled or shut down: keeps one connection, reconnecting with backoff and rotating
     /// it before 24 h (make-before-break).
     public func run() async {
         await registry.setMarkFeed(connected: false)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.watchStaleness() }
+            await connectAndRead()
+            group.cancelAll()
+        }
+        healthy = true
+        connection = nil
+        updateHealth()
+    }
+
+    private func connectAndRead() async {
         while !Task.isCancelled && !stopped {
             guard let fresh = await open() else {
-                try? await Task.sleep(for: .milliseconds(Int(backoff.nextDelay(random: settings.random) * 1000)))
+                try? await settings.clock.sleep(for: .milliseconds(Int(backoff.nextDelay(random: settings.random) * 1000)))
                 continue
             }
             connection = fresh
             await registry.setMarkFeed(connected: true)
             let reason = await read(fresh)
             if connection === fresh { connection = nil }
+            updateHealth()
             await registry.setMarkFeed(connected: false)
             if Task.isCancelled || stopped { break }
             logger.warning("mark price feed closed; reconnecting", metadata: ["reason": "\(reason)"])
-            try? await Task.sleep(for: .milliseconds(Int(backoff.nextDelay(random: settings.random) * 1000)))
+            try? await settings.clock.sleep(for: .milliseconds(Int(backoff.nextDelay(random: settings.random) * 1000)))
         }
         if let connection { await connection.close() }
     }
@@ -95,6 +140,7 @@ public actor MarkPriceFeed {
             case .markPrices(let updates):
                 lastFrameAt = now
                 backoff.reset()
+                updateHealth()
                 await registry.updateMarks(updates)
                 if Double(now - connection.connectedAt) > settings.maxConnectionAgeSeconds * 1000 {
                     await connection.close()

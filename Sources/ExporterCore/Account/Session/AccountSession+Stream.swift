@@ -1,0 +1,193 @@
+import BinanceWebSocketAPI
+
+/// The user data stream side of a session: the listen key on the account's own WebSocket API
+/// connection (weighed by the scheduler, in turn with polls), the hub subscription, gaps and the
+/// income backfill that closes them, and the leverage brackets the live valuation needs.
+extension AccountSession {
+    /// Performs what the stream's lifecycle decided.
+    func perform(_ actions: [UserStreamLifecycle.Action]) async {
+        for action in actions {
+            switch action {
+            case .report(let event):
+                await registry.apply(account: account.name, stream: event)
+            case .setStreamHealthy(let healthy):
+                if cadence.setStream(healthy: healthy) == .pollNow {
+                    logger.info("a live feed failed; polling now and at the normal interval again")
+                    await pollNow()
+                }
+            case .detach:
+                await services.hub?.detach(account: account.name)
+            case .pollNow:
+                await pollNow()
+            }
+        }
+    }
+
+    func handle(_ signal: UserStreamSignal) async {
+        guard stream != nil else { return }
+        switch signal {
+        case .subscribed:
+            await perform(stream?.subscribedNow() ?? [])
+        case .disconnected(let reason):
+            await perform(stream?.disconnected(reason, now: now, wallets: wallets) ?? [])
+        case .keyRejected:
+            await keyLost(.keyExpired)
+        case .event, .malformed:
+            break
+        }
+    }
+
+    func keyLost(_ reason: UserStreamGapReason) async {
+        await perform(stream?.keyLost(reason, now: now, wallets: wallets) ?? [])
+    }
+
+    /// `userDataStream.start`; on success the key is attached to the hub.
+    func requestKey() async {
+        if lifecycle.isStopped {
+            stream?.halt()
+            return
+        }
+        switch await listenKeyRequest(.userDataStreamStart) {
+        case .key(let key):
+            stream?.keyObtained(now: now)
+            let input = self.input
+            let events = streamEventInput
+            await services.hub?.attach(account: account.name, key: key) { signal in
+                switch signal {
+                case .event, .malformed: events.yield(signal)
+                case .subscribed, .disconnected, .keyRejected: input.yield(.stream(signal))
+                }
+            }
+        case .gone, .unavailable:
+            stream?.keyUnavailable(now: now)
+        case .deferred(let until):
+            // Half a second into the next window at most: ahead of the polls deferred with it.
+            stream?.keyUnavailable(now: now, retry: until - offsetMilliseconds + Int64(services.random() * 500))
+        }
+    }
+
+    func pingKey() async {
+        switch await listenKeyRequest(.userDataStreamPing) {
+        case .key:
+            logger.debug("listen key extended")
+        case .gone:
+            logger.info("listen key no longer exists (-1125); obtaining a new one")
+            await keyLost(.keyExpired)
+        case .deferred:
+            logger.debug("listen key ping deferred by the weight scheduler; will retry at the next ping")
+        case .unavailable(let why):
+            // The key lives 60 minutes and is pinged every 30: the next ping has time.
+            logger.warning("listen key ping failed; will retry at the next ping", metadata: ["why": "\(why)"])
+        }
+    }
+
+    /// `userDataStream.stop` on the open connection, if there is one; never opens one (it runs at
+    /// shutdown). Best effort: an unstopped key expires by itself after 60 minutes.
+    func stopListenKey() async {
+        guard let connection, !lifecycle.isStopped,
+            case .admitted = await scheduler.admit(weight: ledger.weight(of: .userDataStreamStop))
+        else { return }
+        if let rateLimit = try? await connection.stopUserDataStream() { await charge(.userDataStreamStop, rateLimit) }
+    }
+
+    private enum KeyAnswer {
+        /// The key (a secret: never log it).
+        case key(String)
+        /// −1125: the key no longer exists.
+        case gone
+        case unavailable(String)
+        /// The scheduler will admit it at this exchange time (ms).
+        case deferred(until: Int64)
+    }
+
+    private func listenKeyRequest(_ method: BinanceMethod) async -> KeyAnswer {
+        var used: (any AccountConnection)?
+        do {
+            let connection: any AccountConnection
+            switch try await prepareConnection() {
+            case .stopped: return .unavailable("account stopped")
+            case .skipped(_, let until): return until.map { .deferred(until: $0) } ?? .unavailable("no connection yet")
+            case .ready(let ready): connection = ready
+            }
+            used = connection
+            if case .deferred(_, let until) = await scheduler.admit(weight: ledger.weight(of: method)) {
+                return .deferred(until: until)
+            }
+            let response =
+                method == .userDataStreamStart ? try await connection.startUserDataStream() : try await connection.pingUserDataStream()
+            await charge(method, response.rateLimit)
+            return .key(response.value)
+        } catch .api(let error) where error.code == -1125 {
+            await charge(method, error.rateLimit)
+            return .gone
+        } catch {
+            await handle(error, on: used)
+            return .unavailable("\(error)")
+        }
+    }
+
+    /// Counts what the stream missed from Binance's income ledger, from the start of the gap to
+    /// a little after now.
+    func readLedger(since: Int64) async {
+        guard let rest else { return }
+        let requestedAt = now
+        let until = requestedAt + 5_000
+        let income = IncomeLedger(client: rest, scheduler: scheduler)
+        switch await income.fetch(from: since + offsetMilliseconds, to: until + offsetMilliseconds) {
+        case .rows(let rows, let spent):
+            await report(.spent(spent))
+            await registry.apply(account: account.name, stream: .ledger(rows))
+            await registry.apply(account: account.name, stream: .backfill(succeeded: true))
+            logger.info("income backfilled from the ledger", metadata: ["rows": "\(rows.count)", "window_s": "\((until - since) / 1000)"])
+            stream?.ledgerRead(now: now)
+        case .retryLater(let why, let spent):
+            await report(.spent(spent))
+            await registry.apply(account: account.name, stream: .backfill(succeeded: false))
+            logger.warning("income backfill failed; retrying", metadata: ["why": "\(why)"])
+            stream?.ledgerReadFailed(now: now)
+        case .refused(let why, let spent):
+            await report(.spent(spent))
+            await registry.apply(account: account.name, stream: .backfill(succeeded: false))
+            logger.error(
+                "Binance refused the income ledger (GET /fapi/v1/income); income missed during stream gaps will not be counted",
+                metadata: ["why": "\(why)"])
+            stream?.ledgerRefused()
+        }
+    }
+
+    /// `GET /fapi/v1/leverageBracket` (weight 1) through the scheduler; a few attempts, then the
+    /// next hourly refresh (phase-aligned, so accounts started together do not read together).
+    func refreshBrackets() async {
+        guard let rest else { return }
+        let timing = services.timing
+        let retry = now + timing.stream.backfillRetryMilliseconds
+        let hourly = cadence.aligned(
+            now + Int64(timing.bracketRefreshSeconds * 1000) / 2, interval: Int64(timing.bracketRefreshSeconds * 1000))
+        bracketAttempt += 1
+        guard case .admitted = await scheduler.admit(weight: 1) else {
+            bracketsDue = bracketAttempt < timing.bracketAttempts ? retry : hourly
+            return
+        }
+        do {
+            let response = try await rest.leverageBrackets(offsetMilliseconds: offsetMilliseconds)
+            if let used = response.usedWeight { await scheduler.observe(usedWeight: used) }
+            await report(.spent(1), .brackets(response.value))
+            bracketAttempt = 0
+            bracketsDue = hourly
+        } catch {
+            await report(.spent(1))
+            await scheduler.absorb(error)
+            if case .api(let apiError) = error, apiError.isCredentialProblem || apiError.status == 404 {
+                logger.warning(
+                    "cannot read leverage brackets; maintenance margin between polls uses the rate of the last poll",
+                    metadata: ["error": "\(apiError)"])
+                bracketAttempt = 0
+                bracketsDue = nil
+                return
+            }
+            logger.debug("leverage brackets not read; retrying", metadata: ["error": "\(error)"])
+            bracketsDue = bracketAttempt < timing.bracketAttempts ? retry : hourly
+            if bracketsDue == hourly { bracketAttempt = 0 }
+        }
+    }
+}
