@@ -7,8 +7,8 @@ import Testing
 
 @testable import ExporterCore
 
-/// A clock tests move by hand.
-final class ManualClock: Sendable {
+/// A clock that only tells the time, moved by hand (the scheduler never sleeps).
+final class SteppedClock: Sendable {
     private let value: NIOLockedValueBox<Int64>
     init(_ start: Int64 = 1_770_000_000_000) { value = NIOLockedValueBox(start) }
     func advance(milliseconds: Int64) { value.withLockedValue { $0 += milliseconds } }
@@ -17,12 +17,12 @@ final class ManualClock: Sendable {
 }
 
 @Suite struct SchedulerTests {
-    func scheduler(_ clock: ManualClock, share: Double = 0.2, headroom: Double = 0.2) -> WeightScheduler {
+    func scheduler(_ clock: SteppedClock, share: Double = 0.2, headroom: Double = 0.2) -> WeightScheduler {
         WeightScheduler(policy: WeightPolicy(maxShare: share, ipHeadroom: headroom), clock: clock.wall, logger: testLogger("t"))
     }
 
     @Test func ownShareCapsSpendPerCalendarMinute() async {
-        let clock = ManualClock(1_770_000_000_000 - 1_770_000_000_000 % 60_000)
+        let clock = SteppedClock(1_770_000_000_000 - 1_770_000_000_000 % 60_000)
         let s = scheduler(clock)
         var admitted: Int64 = 0
         while case .admitted = await s.admit(weight: 15) { admitted += 15 }
@@ -36,7 +36,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func ipHeadroomRespectsOtherProgramsOnTheIP() async {
-        let clock = ManualClock()
+        let clock = SteppedClock()
         let s = scheduler(clock)
         await s.observe(RateLimitStatus(limit: 2400, count: 1900))
         #expect(await s.admit(weight: 15) == .admitted)  // 1915 ≤ 1920
@@ -49,7 +49,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func learnsTheLimitFromRateLimits() async {
-        let clock = ManualClock()
+        let clock = SteppedClock()
         let s = scheduler(clock)
         await s.observe(RateLimitStatus(limit: 1200, count: 0))
         #expect(await s.ownBudget == 240)
@@ -57,7 +57,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func retryAfterAndBanStopEverything() async {
-        let clock = ManualClock()
+        let clock = SteppedClock()
         let s = scheduler(clock)
         await s.rateLimited(retryAfter: clock.now + 5_000)
         #expect(await s.admit(weight: 1) == .deferred(.retryAfter, until: clock.now + 5_000))
@@ -71,7 +71,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func rateLimitWithoutRetryAfterWaitsForNextMinute() async {
-        let clock = ManualClock(1_770_000_030_000 - 1_770_000_030_000 % 60_000 + 30_000)
+        let clock = SteppedClock(1_770_000_030_000 - 1_770_000_030_000 % 60_000 + 30_000)
         let s = scheduler(clock)
         await s.rateLimited(retryAfter: nil)
         let next = (clock.now / 60_000 + 1) * 60_000
@@ -79,7 +79,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func stretchesIntervalsWhenAccountsCannotFit() async {
-        let s = scheduler(ManualClock())
+        let s = scheduler(SteppedClock())
         // 10 accounts × 15 weight × 4 polls/min = 600 > 0.9 × 480.
         var factor = 1.0
         for index in 0..<10 { factor = await s.register(account: "a\(index)", weightPerMinute: 60) }
@@ -89,7 +89,7 @@ final class ManualClock: Sendable {
     }
 
     @Test func windowsFollowExchangeTime() async {
-        let clock = ManualClock(1_770_000_000_000 - 1_770_000_000_000 % 60_000 + 59_000)
+        let clock = SteppedClock(1_770_000_000_000 - 1_770_000_000_000 % 60_000 + 59_000)
         let s = scheduler(clock, share: 0.01)  // 24 per minute
         #expect(await s.admit(weight: 20) == .admitted)
         #expect(await s.admit(weight: 20) != .admitted)

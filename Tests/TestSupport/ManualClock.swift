@@ -21,6 +21,8 @@ public final class ManualClock: Sendable {
     }
 
     private let state: NIOLockedValueBox<State>
+    /// What must be idle before time moves on (see `track`).
+    private let idleChecks = NIOLockedValueBox<[@Sendable () -> Bool]>([])
 
     /// Starts at `startMilliseconds` (Unix ms; the default is a minute boundary in 2027).
     public init(startMilliseconds: Int64 = 1_800_000_000_000 - 1_800_000_000_000 % 60_000) {
@@ -67,6 +69,15 @@ public final class ManualClock: Sendable {
         }
     }
 
+    /// Time moves on only when `isIdle` holds (with every other tracked check): what a step
+    /// caused happens at that step's time, however loaded the machine is.
+    public func track(_ isIdle: @escaping @Sendable () -> Bool) { idleChecks.withLockedValue { $0.append(isIdle) } }
+
+    private var tracked: Bool {
+        let checks = idleChecks.withLockedValue { $0 }
+        return checks.allSatisfy { $0() }
+    }
+
     /// Moves time forward by `duration`, waking the sleepers whose deadlines pass one deadline at
     /// a time; after each, the woken tasks run until they are quiet again (see `settle`).
     public func advance(by duration: Duration) async {
@@ -92,23 +103,31 @@ public final class ManualClock: Sendable {
                 return earliest
             }
             guard let next else { break }
+            let asleep = sleepers + 1
             next.continuation.resume()
-            await settle()
+            await settle(rearmed: asleep)
         }
         await settle()
     }
 
-    /// Lets tasks that were just woken run: yields until no sleeper has come or gone for a while.
-    /// Work that waits on sockets is not covered; in-memory work (actor hops, async streams) is.
-    public func settle() async {
+    /// Lets tasks that were just woken run: yields until every tracked check is idle and, when
+    /// `rearmed` is given, that many tasks sleep again (a woken timer's owner sets its next one);
+    /// else until no sleeper has come or gone for a while. Work that waits on sockets is not
+    /// covered; in-memory work (actor hops, async streams) is.
+    public func settle(rearmed: Int? = nil) async {
         var quiet = 0
         var last = state.withLockedValue { ($0.sleepers.count, $0.nextID) }
-        for _ in 0..<20_000 {
+        for _ in 0..<200_000 {
             await Task.yield()
             let current = state.withLockedValue { ($0.sleepers.count, $0.nextID) }
+            guard tracked else {
+                quiet = 0
+                continue
+            }
+            if let rearmed, current.0 >= rearmed, quiet >= 5 { return }
             if current == last {
                 quiet += 1
-                if quiet >= 200 { return }
+                if quiet >= 500 { return }
             } else {
                 quiet = 0
                 last = current

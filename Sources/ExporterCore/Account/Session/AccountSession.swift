@@ -1,5 +1,6 @@
 import BinanceWebSocketAPI
 import Logging
+import NIOConcurrencyHelpers
 
 /// One account's whole life on the exchange, with one owner: its WebSocket API connection and
 /// polls, its user data stream (listen key, subscription, gaps, income backfill), its REST
@@ -33,10 +34,12 @@ public actor AccountSession {
     let services: SessionServices
     let logger: Logger
     let inputs: AsyncStream<Input>
-    let input: AsyncStream<Input>.Continuation
+    let input: Inbox<Input>
     /// Stream events and malformed frames, applied to the registry in order by `pumpEvents`.
     let streamEvents: AsyncStream<UserStreamSignal>
-    let streamEventInput: AsyncStream<UserStreamSignal>.Continuation
+    let streamEventInput: Inbox<UserStreamSignal>
+    /// Inputs and stream events sent and not yet handled: zero when the session is idle.
+    private nonisolated let pending: NIOLockedValueBox<Int>
 
     // The connection.
     var lifecycle: ConnectionLifecycle
@@ -76,8 +79,14 @@ public actor AccountSession {
         var logger = services.logger
         logger[metadataKey: "account"] = "\(account.name)"
         self.logger = logger
-        (inputs, input) = AsyncStream.makeStream(of: Input.self)
-        (streamEvents, streamEventInput) = AsyncStream.makeStream(of: UserStreamSignal.self)
+        let pending = NIOLockedValueBox(0)
+        self.pending = pending
+        let (inputs, input) = AsyncStream.makeStream(of: Input.self)
+        self.inputs = inputs
+        self.input = Inbox(input, pending: pending)
+        let (streamEvents, streamEventInput) = AsyncStream.makeStream(of: UserStreamSignal.self)
+        self.streamEvents = streamEvents
+        self.streamEventInput = Inbox(streamEventInput, pending: pending)
         let timing = services.timing
         backoff = timing.backoff
         lifecycle = ConnectionLifecycle(maxAgeSeconds: timing.maxConnectionAgeSeconds)
@@ -108,6 +117,10 @@ public actor AccountSession {
     var scheduler: WeightScheduler { services.scheduler }
     var registry: MetricsRegistry { services.registry }
 
+    /// Nothing sent to the session waits to be handled (tests on a manual clock step time only
+    /// when every session is idle, so that what a step caused happens at that step's time).
+    public nonisolated var isIdle: Bool { pending.withLockedValue { $0 == 0 } }
+
     /// True once Binance rejected this account's key: only a reload (SIGHUP) restarts it.
     public var isStopped: Bool { lifecycle.isStopped }
 
@@ -118,7 +131,10 @@ public actor AccountSession {
     public func run() async {
         await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
         await report(.method(statusMethod.rawValue))
-        if cadence.reconcileMilliseconds != nil { cadence.phase = await scheduler.reconcilePhase(account: account.name) }
+        if let reconcile = cadence.reconcileMilliseconds {
+            cadence.phase = await scheduler.reconcilePhase(account: account.name)
+            stream?.pingPhase = .init(offset: Int64(cadence.phase * Double(reconcile)), interval: reconcile)
+        }
         await updateStretch()
         if stream != nil { await registry.apply(account: account.name, stream: .enabled) }
         let input = self.input
@@ -135,6 +151,7 @@ public actor AccountSession {
             for await next in inputs {
                 await handle(next)
                 schedule(&group)
+                input.done()
             }
             streamEventInput.finish()
             group.cancelAll()
@@ -222,10 +239,11 @@ public actor AccountSession {
     /// connection rotation overlaps two connections for a moment), and tells the session what it
     /// must act on.
     private static func pumpEvents(
-        _ events: AsyncStream<UserStreamSignal>, account: String, registry: MetricsRegistry, session: AsyncStream<Input>.Continuation
+        _ events: AsyncStream<UserStreamSignal>, account: String, registry: MetricsRegistry, session: Inbox<Input>
     ) async {
         var recent = RecentSet<String>(capacity: 512)
         for await signal in events {
+            defer { session.done() }
             switch signal {
             case .event(let event):
                 guard recent.insert(Self.fingerprint(event)) else { continue }
@@ -246,6 +264,27 @@ public actor AccountSession {
                 session.yield(.stream(signal))
             }
         }
+    }
+
+    /// A stream continuation that counts what was sent and not yet handled.
+    struct Inbox<Element: Sendable>: Sendable {
+        let continuation: AsyncStream<Element>.Continuation
+        let pending: NIOLockedValueBox<Int>
+
+        init(_ continuation: AsyncStream<Element>.Continuation, pending: NIOLockedValueBox<Int>) {
+            self.continuation = continuation
+            self.pending = pending
+        }
+
+        func yield(_ element: Element) {
+            pending.withLockedValue { $0 += 1 }
+            if case .terminated = continuation.yield(element) { pending.withLockedValue { $0 -= 1 } }
+        }
+
+        /// One element was handled.
+        func done() { pending.withLockedValue { $0 -= 1 } }
+
+        func finish() { continuation.finish() }
     }
 
     /// What identifies one event across two connections.

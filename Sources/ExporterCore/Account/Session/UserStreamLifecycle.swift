@@ -48,7 +48,15 @@ public struct UserStreamLifecycle: Sendable, Equatable {
         case pollNow
     }
 
+    /// Where pings fall: at the account's reconcile phase, so that accounts whose keys were
+    /// obtained together do not all ping in one minute. nil: a whole ping interval after the last.
+    struct PingPhase: Sendable, Equatable {
+        var offset: Int64
+        var interval: Int64
+    }
+
     let settings: Settings
+    var pingPhase: PingPhase?
     /// Local ms when watching began: nothing before counts.
     let startedAt: Int64
     private(set) var key = KeyState.waitingForFirstPoll
@@ -96,7 +104,16 @@ public struct UserStreamLifecycle: Sendable, Equatable {
     }
 
     /// `userDataStream.start` answered with a key: the session attaches it to the hub.
-    mutating func keyObtained(now: Int64) { key = .held(pingAt: now + settings.pingIntervalMilliseconds) }
+    mutating func keyObtained(now: Int64) { key = .held(pingAt: nextPing(after: now)) }
+
+    /// A whole ping interval after `now`, or the last phase slot before it.
+    private func nextPing(after now: Int64) -> Int64 {
+        let plain = now + settings.pingIntervalMilliseconds
+        guard let phase = pingPhase, phase.interval > 0, phase.interval < settings.pingIntervalMilliseconds else { return plain }
+        let earliest = plain - phase.interval
+        let cycles = (earliest - phase.offset + phase.interval - 1) / phase.interval
+        return phase.offset + cycles * phase.interval
+    }
 
     /// No key now; ask again at `retry` (a deferral's end) or after the retry delay.
     mutating func keyUnavailable(now: Int64, retry: Int64? = nil) {
@@ -107,7 +124,7 @@ public struct UserStreamLifecycle: Sendable, Equatable {
     /// leaves the key 30 more minutes; the next one has time).
     mutating func takePing(now: Int64) -> Bool {
         guard case .held(let pingAt) = key, pingAt <= now else { return false }
-        key = .held(pingAt: now + settings.pingIntervalMilliseconds)
+        key = .held(pingAt: nextPing(after: now))
         return true
     }
 
