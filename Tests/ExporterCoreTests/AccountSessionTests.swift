@@ -86,7 +86,7 @@ struct SessionRig {
     func cadenceFollowsTheFeeds() async throws {
         let rig = await SessionRig()
         let session = try rig.session("a", interval: 15, reconcile: 300)
-        try await rig.run([session]) {
+        await rig.run([session]) {
             await rig.clock.advance(by: .seconds(60))
             #expect(rig.seconds("account.status") == [0, 15, 30, 45, 60], "the normal interval while the feed is down")
             #expect(rig.hub.attached == ["a"], "the stream started after the first poll")
@@ -110,7 +110,7 @@ struct SessionRig {
         // 1 % of 2400: 24 weight a minute. Connect 7 + a poll 10 fits; a second poll does not.
         let rig = await SessionRig(policy: WeightPolicy(maxShare: 0.01, ipHeadroom: 0.2))
         let session = try rig.session("d", interval: 15, stream: false)
-        try await rig.run([session]) {
+        await rig.run([session]) {
             await rig.clock.advance(by: .seconds(59))
             #expect(rig.seconds("account.status") == [0])
             #expect((await rig.value("binance_futures_scheduler_deferrals_total", ["reason": "own_share"]) ?? 0) >= 1)
@@ -123,7 +123,7 @@ struct SessionRig {
     func gapBackfillWithRetry() async throws {
         let rig = await SessionRig()
         let session = try rig.session("b", rest: true)
-        try await rig.run([session]) {
+        await rig.run([session]) {
             await rig.clock.advance(by: .seconds(1))
             #expect(rig.hub.attached == ["b"])
             // A quiet gap: the gap's poll shows no wallet moved, so no ledger read.
@@ -158,7 +158,7 @@ struct SessionRig {
     func keyRenewal() async throws {
         let rig = await SessionRig()
         let session = try rig.session("k", interval: 60)
-        try await rig.run([session]) {
+        await rig.run([session]) {
             await rig.clock.advance(by: .seconds(1))
             #expect(rig.seconds("userDataStream.start") == [0])
             await rig.clock.advance(by: .seconds(30 * 60))
@@ -181,7 +181,7 @@ struct SessionRig {
             try rig.session("acct\($0)", interval: 15, reconcile: 300, stagger: Double($0) / Double(count))
         }
         rig.feed.set(healthy: true)
-        try await rig.run(sessions) {
+        await rig.run(sessions) {
             await rig.clock.advance(by: .seconds(40 * 60))
         }
         let perMinute = rig.exchange.state.withLockedValue { $0.weightByMinute }
