@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks that the alert rules, the runbook and the README stay in step: every alert has a
 severity, a summary, a description, a dashboard_url and a runbook_url whose section exists in
-docs/runbook.md, and is named in README.md; every runbook section belongs to an alert.
+docs/runbook.md, and is named in README.md's alert table, whose count and rows match the rules
+exactly; every runbook section belongs to an alert.
 Exit 1 with one line per problem."""
 import re
 import sys
@@ -39,6 +40,15 @@ def main(rules_path="prometheus/alerts.yml", runbook_path="docs/runbook.md", rea
             problems.append(f"{name}: {runbook_path} has no section '## {name}'")
         if name not in readme:
             problems.append(f"{name}: not listed in {readme_path}")
+    # The README's count and its table list exactly the rules.
+    counts = re.findall(r"`prometheus/alerts\.yml`: (\d+) alerts", readme)
+    if counts != [str(len(rules))]:
+        problems.append(f"{readme_path}: says {counts or 'no'} alerts for prometheus/alerts.yml, the file has {len(rules)}")
+    listed = set(re.findall(r"^\s*\| `(BinanceFutures\w+)` \|", readme, re.M))
+    for name in sorted(listed - names):
+        problems.append(f"{readme_path}: the alert table lists {name}, which is no rule")
+    for name in sorted(names - listed):
+        problems.append(f"{name}: not in {readme_path}'s alert table")
     for section in sections - {n.lower() for n in names} - {"runbook-binance-futures-exporter-alerts"}:
         problems.append(f"{runbook_path}: section #{section} belongs to no alert")
     for problem in problems:

@@ -93,4 +93,12 @@ struct ExporterOptions: ParsableArguments {
     @Option(
         name: .customLong("demo.symbols"), help: "With --demo: synthetic listed symbols beyond the ten real ones (v1 rows per account).")
     var demoSymbols = 20
+
+    @Option(
+        name: .customLong("shard"),
+        help: "This replica's shard (0…total-shards − 1), or auto: the trailing -<ordinal> of the host name (StatefulSet pods).")
+    var shard: String?
+
+    @Option(name: .customLong("total-shards"), help: "How many replicas share the configured accounts (each polls only its shard's).")
+    var totalShards: Int?
 }

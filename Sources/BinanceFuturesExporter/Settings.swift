@@ -190,6 +190,11 @@ struct Settings {
                     "no accounts configured: use --config.file, BINANCE_API_KEY with BINANCE_API_SECRET or BINANCE_PRIVATE_KEY_FILE, or --demo"
             )
         }
+        // Every replica reads the same accounts; each keeps its shard's (a shard may own none).
+        let shards = try ShardSelection.resolve(shard: options.shard, total: options.totalShards, hostName: ShardSelection.hostName)
+        settings.listener.build.shard = shards.shard
+        settings.listener.build.totalShards = shards.total
+        settings.accounts = settings.accounts.filter { shards.owns($0.name) }
         return settings
     }
 

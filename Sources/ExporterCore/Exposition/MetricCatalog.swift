@@ -144,6 +144,13 @@ public enum MetricCatalog {
         "Unix time until which Binance refuses requests from this IP (429 retryAfter or 418 ban); 0 when not limited.", [])
     public static let banned = gauge("ip_banned", "1 while Binance has banned this IP (HTTP-like 418).", [])
     public static let buildInfo = gauge("exporter_build_info", "Build information; constant 1.", ["version", "revision"])
+    public static let shardInfo = gauge(
+        "shard_info",
+        "The share of the configured accounts this replica owns (jump consistent hash of the account name); constant 1.",
+        ["shard", "total_shards"])
+    public static let shardCount = gauge(
+        "shard_count", "--total-shards: how many replicas share the configured accounts (fewer reporting: some accounts unwatched).",
+        [])
     public static let configReloadSuccess = gauge(
         "config_last_reload_successful", "1 when the last configuration (re)load succeeded.", [])
     public static let configReloadTimestamp = gauge(
@@ -227,7 +234,7 @@ public enum MetricCatalog {
     public static let selfFamilies: [MetricDefinition] = [
         up, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected, websocketReconnects,
         clockOffset, accountStopped, apiKeyPermission, apiKeyIPRestricted, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned,
-        buildInfo,
+        buildInfo, shardInfo, shardCount,
         configReloadSuccess, configReloadTimestamp,
     ]
 

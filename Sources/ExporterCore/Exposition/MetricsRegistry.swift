@@ -1,10 +1,15 @@
 import BinanceWebSocketAPI
 import Foundation
 
-/// Build identity shown in `exporter_build_info` and on the landing page.
+/// Build identity shown in `exporter_build_info` and on the landing page, and the share of the
+/// accounts this replica owns (`shard_info`).
 public struct BuildInfo: Sendable {
     public var version: String
     public var revision: String
+    /// This replica's shard, 0..<totalShards (`--shard`).
+    public var shard = 0
+    /// How many replicas share the accounts (`--total-shards`).
+    public var totalShards = 1
 
     public init(version: String, revision: String) {
         self.version = version
@@ -167,6 +172,8 @@ public actor MetricsRegistry {
             }
         }
         sink.add(MetricCatalog.buildInfo, [("version", build.version), ("revision", build.revision)], 1)
+        sink.add(MetricCatalog.shardInfo, [("shard", String(build.shard)), ("total_shards", String(build.totalShards))], 1)
+        sink.add(MetricCatalog.shardCount, [], Double(build.totalShards))
         if let configReload {
             sink.add(MetricCatalog.configReloadSuccess, [], configReload.success ? 1 : 0)
             sink.add(MetricCatalog.configReloadTimestamp, [], configReload.at)
