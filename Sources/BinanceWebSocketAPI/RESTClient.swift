@@ -128,16 +128,24 @@ public struct BinanceRESTClient: Sendable {
     }
 
     /// The venue's income ledger (`GET /fapi/v1/income`, weight 30 per page on USDⓈ-M): rows
-    /// between `startTime` and `endTime` (inclusive, ms), oldest first, at most `limit` rows
-    /// (default and maximum: the venue's page size).
-    public func income(startTime: Int64, endTime: Int64, limit: Int? = nil, offsetMilliseconds: Int64) async throws(BinanceClientError)
+    /// between `startTime` and `endTime` (inclusive, ms), oldest first, at most one page (the
+    /// venue's `incomePageSize` rows).
+    public func income(startTime: Int64, endTime: Int64, offsetMilliseconds: Int64) async throws(BinanceClientError)
+        -> RESTResponse<[IncomeEntry]>
+    {
+        try await income(
+            startTime: startTime, endTime: endTime, limit: configuration.venue.rest.incomePageSize, offsetMilliseconds: offsetMilliseconds)
+    }
+
+    /// The income ledger as above, at most `limit` rows (clamped to 1 ... the venue's page size).
+    public func income(startTime: Int64, endTime: Int64, limit: Int, offsetMilliseconds: Int64) async throws(BinanceClientError)
         -> RESTResponse<[IncomeEntry]>
     {
         let route = configuration.venue.rest.income
         let pageSize = configuration.venue.rest.incomePageSize
         let answer = try await signedGet(
             configuration.futuresBase, route,
-            [("startTime", String(startTime)), ("endTime", String(endTime)), ("limit", String(min(pageSize, max(1, limit ?? pageSize))))],
+            [("startTime", String(startTime)), ("endTime", String(endTime)), ("limit", String(min(pageSize, max(1, limit))))],
             offsetMilliseconds: offsetMilliseconds)
         let rows: [IncomeEntry]
         do {
