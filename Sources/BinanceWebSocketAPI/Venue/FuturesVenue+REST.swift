@@ -1,6 +1,7 @@
 extension FuturesVenue {
     /// A venue's signed REST API (fapi, dapi, papi) for what its WebSocket API lacks.
     public struct REST: Sendable, Hashable {
+        /// The REST base (`--binance.rest-url`'s default).
         public var endpoint: EndpointURLs
         /// The income ledger; `weight` is per page.
         public var income: RESTRoute

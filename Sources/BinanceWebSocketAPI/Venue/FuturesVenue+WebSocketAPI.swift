@@ -3,6 +3,7 @@ extension FuturesVenue {
     /// which methods it offers at which documented weight. Method names are the same on every
     /// venue (`BinanceMethod`); which of them exist and what they cost is the venue's.
     public struct WebSocketAPI: Sendable, Hashable {
+        /// The API's URL (`--binance.ws-url`'s default).
         public var endpoint: EndpointURLs
         /// Request weight of opening a connection (the WebSocket handshake).
         public var handshakeWeight: Int64

@@ -10,9 +10,13 @@ public struct FuturesVenue: Sendable, Hashable {
     /// The WebSocket API the exporter polls; nil for a venue without one (Portfolio Margin is
     /// REST only).
     public var webSocketAPI: WebSocketAPI?
+    /// Where the account's events come from (listen keys, event names).
     public var userStream: UserStream
+    /// Where the public mark prices come from.
     public var marketStream: MarketStream
+    /// The signed REST calls the WebSocket API lacks (income ledger, leverage brackets).
     public var rest: REST
+    /// Which asset a symbol's margin and PnL are in.
     public var marginAssets: MarginAssetRule
     /// The income types the exporter counts on this venue.
     public var incomeKinds: [IncomeKind]
