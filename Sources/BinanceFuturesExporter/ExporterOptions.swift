@@ -1,4 +1,5 @@
 import ArgumentParser
+import BinanceWebSocketAPI
 
 /// Flags, node_exporter style. Optional where a config file value may apply, so that an
 /// explicit flag wins and an absent one falls back to the file, then to the default.
@@ -21,7 +22,9 @@ struct ExporterOptions: ParsableArguments {
     @Option(name: .customLong("web.max-requests"), help: "Maximum number of concurrent scrapes; more get 503.")
     var maxRequests = 40
 
-    @Option(name: .customLong("binance.ws-url"), help: "Binance WebSocket API URL (default wss://ws-fapi.binance.com/ws-fapi/v1).")
+    @Option(
+        name: .customLong("binance.ws-url"),
+        help: "Binance WebSocket API URL (default \(FuturesVenue.WebSocketAPI.usdM.endpoint.production)).")
     var wsURL: String?
 
     @Flag(name: .customLong("binance.testnet"), help: "Use the Binance testnet URLs (WebSocket API and user data streams).")
@@ -29,12 +32,14 @@ struct ExporterOptions: ParsableArguments {
 
     @Option(
         name: .customLong("binance.stream-url"),
-        help: "Binance user data stream base URL (default wss://fstream.binance.com/private; /stream is appended).")
+        help: "Binance user data stream base URL (default \(FuturesVenue.UserStream.usdM.endpoint.production); /stream is appended).")
     var streamURL: String?
 
     @Option(
         name: .customLong("binance.market-stream-url"),
-        help: "Binance market stream base URL, for the public mark price feed (default wss://fstream.binance.com/market).")
+        help:
+            "Binance market stream base URL, for the public mark price feed (default \(FuturesVenue.MarketStream.usdM.endpoint.production))."
+    )
     var marketStreamURL: String?
 
     @Option(
@@ -44,12 +49,12 @@ struct ExporterOptions: ParsableArguments {
 
     @Option(
         name: .customLong("binance.rest-url"),
-        help: "Binance USDⓈ-M futures REST base URL, for the income ledger (default https://fapi.binance.com).")
+        help: "Binance USDⓈ-M futures REST base URL, for the income ledger (default \(FuturesVenue.REST.usdM.endpoint.production)).")
     var restURL: String?
 
     @Option(
         name: .customLong("binance.spot-rest-url"),
-        help: "Binance spot REST base URL, for the API key permission check (default https://api.binance.com).")
+        help: "Binance spot REST base URL, for the API key permission check (default \(SpotAPI.binance.endpoint.production)).")
     var spotRestURL: String?
 
     @Option(

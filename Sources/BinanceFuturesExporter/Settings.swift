@@ -5,18 +5,6 @@ import Logging
 
 /// Flags + config file + environment, resolved and validated into what the exporter runs.
 struct Settings {
-    static let productionURL = "wss://ws-fapi.binance.com/ws-fapi/v1"
-    static let testnetURL = "wss://testnet.binancefuture.com/ws-fapi/v1"
-    static let productionStreamURL = "wss://fstream.binance.com/private"
-    static let testnetStreamURL = "wss://fstream.binancefuture.com/private"
-    static let productionMarketStreamURL = "wss://fstream.binance.com/market"
-    static let testnetMarketStreamURL = "wss://fstream.binancefuture.com/market"
-    static let productionRESTURL = "https://fapi.binance.com"
-    static let testnetRESTURL = "https://testnet.binancefuture.com"
-    static let productionSpotRESTURL = "https://api.binance.com"
-    /// The spot testnet has no `/sapi`: the key check says so once and exports nothing.
-    static let testnetSpotRESTURL = "https://testnet.binance.vision"
-
     var listener = HTTPListenerConfiguration()
     var url: WebSocketURL
     var streamURL: WebSocketURL
@@ -40,52 +28,14 @@ struct Settings {
         let file = try options.configFile.map { try ConfigFile.load(path: $0) }
         let flag = { (name: String, problem: String) in ConfigError(file: nil, line: nil, field: name, problem: problem) }
 
-        let urlText =
-            options.wsURL ?? (options.testnet ? testnetURL : file?.wsURL ?? ((file?.testnet ?? false) ? testnetURL : productionURL))
-        let url: WebSocketURL
-        do {
-            url = try WebSocketURL(parsing: urlText)
-        } catch {
-            throw flag(options.wsURL != nil ? "--binance.ws-url" : "binance.ws_url", "\(error)")
-        }
-
-        let testnet = options.testnet || (options.wsURL == nil && file?.wsURL == nil && (file?.testnet ?? false))
-        let streamText =
-            options.streamURL
-            ?? (options.testnet ? testnetStreamURL : file?.streamURL ?? (testnet ? testnetStreamURL : productionStreamURL))
-        let streamURL: WebSocketURL
-        do {
-            streamURL = try WebSocketURL(parsing: streamText)
-        } catch {
-            throw flag(options.streamURL != nil ? "--binance.stream-url" : "binance.stream_url", "\(error)")
-        }
-        let restText =
-            options.restURL ?? (options.testnet ? testnetRESTURL : file?.restURL ?? (testnet ? testnetRESTURL : productionRESTURL))
-        let spotText =
-            options.spotRestURL
-            ?? (options.testnet ? testnetSpotRESTURL : file?.spotRestURL ?? (testnet ? testnetSpotRESTURL : productionSpotRESTURL))
-        let restURL: HTTPBaseURL
-        let spotRestURL: HTTPBaseURL
-        do {
-            restURL = try HTTPBaseURL(parsing: restText)
-        } catch {
-            throw flag(options.restURL != nil ? "--binance.rest-url" : "binance.rest_url", "\(error)")
-        }
-        do {
-            spotRestURL = try HTTPBaseURL(parsing: spotText)
-        } catch {
-            throw flag(options.spotRestURL != nil ? "--binance.spot-rest-url" : "binance.spot_rest_url", "\(error)")
-        }
-        let marketText =
-            options.marketStreamURL
-            ?? (options.testnet
-                ? testnetMarketStreamURL : file?.marketStreamURL ?? (testnet ? testnetMarketStreamURL : productionMarketStreamURL))
-        let marketStreamURL: WebSocketURL
-        do {
-            marketStreamURL = try WebSocketURL(parsing: marketText)
-        } catch {
-            throw flag(options.marketStreamURL != nil ? "--binance.market-stream-url" : "binance.market_stream_url", "\(error)")
-        }
+        // One rule for every endpoint, in this order (the first bad value is the one reported).
+        let network = NetworkChoice(options: options, file: file)
+        let endpoints = EndpointTable(options: options, file: file)
+        let url = try endpoints.webSocketAPI.resolve(in: network)
+        let streamURL = try endpoints.userStream.resolve(in: network)
+        let restURL = try endpoints.rest.resolve(in: network)
+        let spotRestURL = try endpoints.spotREST.resolve(in: network)
+        let marketStreamURL = try endpoints.marketStream.resolve(in: network)
         var reconcileInterval = file?.reconcileInterval ?? 300
         if let text = options.reconcileInterval {
             switch PrometheusDuration.pollInterval(text) {

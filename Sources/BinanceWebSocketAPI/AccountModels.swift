@@ -147,6 +147,10 @@ public struct PositionDetail: Sendable, Equatable {
     public var maxNotionalValue: Double?
     public var isAutoAddMargin: Bool?
     public var updateTime: Int64
+
+    /// `marginType` as a flag (Binance writes `isolated` or `cross`, in either case); nil when
+    /// the row has no margin type (v2).
+    public var isIsolated: Bool? { marginType.map { $0.lowercased() == "isolated" } }
 }
 
 /// One row of `account.balance` / `v2/account.balance`.

@@ -61,7 +61,8 @@ public actor BinanceConnection {
     /// Local time (ms) when the connection was established.
     public nonisolated let connectedAt: Int64
 
-    /// Opens the WebSocket. Costs 5 request weight on Binance.
+    /// Opens the WebSocket. Costs the venue's handshake weight on Binance
+    /// (`FuturesVenue.WebSocketAPI.handshakeWeight`, 5 on USDⓈ-M).
     public static func connect(
         configuration: ConnectionConfiguration, credentials: APICredentials?, clock: WallClock = .system,
         logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -259,8 +260,9 @@ public actor BinanceConnection {
     /// Authenticates the connection with an Ed25519 key (weight 2).
     @discardableResult
     public func logon() async throws(BinanceClientError) -> Response<SessionStatus> {
-        let envelope = try await send(method: "session.logon", params: try stamped(RequestParameters(), signed: true))
-        let status = try decode(envelope, method: "session.logon", ResultDecoder.session)
+        let method = BinanceMethod.sessionLogon.rawValue
+        let envelope = try await send(method: method, params: try stamped(RequestParameters(), signed: true))
+        let status = try decode(envelope, method: method, ResultDecoder.session)
         isLoggedOn = true
         return status
     }
@@ -290,9 +292,9 @@ public actor BinanceConnection {
         var lastLimit: RateLimitStatus?
         for _ in 0..<max(1, samples) {
             let t0 = clock.nowMilliseconds()
-            let envelope = try await send(method: "session.status")
+            let envelope = try await send(method: BinanceMethod.sessionStatus.rawValue)
             let t1 = clock.nowMilliseconds()
-            let status = try decode(envelope, method: "session.status", ResultDecoder.session)
+            let status = try decode(envelope, method: BinanceMethod.sessionStatus.rawValue, ResultDecoder.session)
             lastLimit = status.rateLimit
             let offset = status.value.serverTime - (t0 + t1) / 2
             if best == nil || t1 - t0 < best!.rtt { best = (t1 - t0, offset) }
@@ -302,11 +304,12 @@ public actor BinanceConnection {
     }
 
     public func sessionStatus() async throws(BinanceClientError) -> Response<SessionStatus> {
-        try decode(try await send(method: "session.status"), method: "session.status", ResultDecoder.session)
+        let method = BinanceMethod.sessionStatus.rawValue
+        return try decode(try await send(method: method), method: method, ResultDecoder.session)
     }
 
     public func accountStatus(_ version: MethodVersion) async throws(BinanceClientError) -> Response<AccountStatus> {
-        let method = version == .v1 ? "account.status" : "v2/account.status"
+        let method = BinanceMethod.accountStatus(version).rawValue
         return try decode(try await sendSigned(method: method), method: method) { (value) throws(DecodeError) in
             try ResultDecoder.accountStatus(value, version: version)
         }
@@ -315,14 +318,14 @@ public actor BinanceConnection {
     public func positions(_ version: MethodVersion, symbol: String? = nil) async throws(BinanceClientError)
         -> Response<[PositionDetail]>
     {
-        let method = version == .v1 ? "account.position" : "v2/account.position"
+        let method = BinanceMethod.positions(version).rawValue
         var params = RequestParameters()
         if let symbol { params.set("symbol", .string(symbol)) }
         return try decode(try await sendSigned(method: method, params: params), method: method, ResultDecoder.positions)
     }
 
     public func balances(_ version: MethodVersion) async throws(BinanceClientError) -> Response<[BalanceEntry]> {
-        let method = version == .v1 ? "account.balance" : "v2/account.balance"
+        let method = BinanceMethod.balances(version).rawValue
         return try decode(try await sendSigned(method: method), method: method, ResultDecoder.balances)
     }
 

@@ -1,7 +1,7 @@
-/// The WebSocket API methods this client calls, with the request weight Binance documents for
-/// each. The documents disagree for `account.status` (5 on the method page, 10 in a 2024
-/// changelog): callers budget from the measured cost (the change in `rateLimits.count`) and use
-/// these only until they have measured.
+/// The WebSocket API methods this client calls, by the name Binance gives them (the same on
+/// every venue that offers them). What each costs is the venue's fact
+/// (`FuturesVenue.WebSocketAPI.assumedWeights`): callers budget from the measured cost (the
+/// change in `rateLimits.count`) and use the documented weight only until they have measured.
 public enum BinanceMethod: String, Sendable, CaseIterable, Hashable {
     case sessionStatus = "session.status"
     case sessionLogon = "session.logon"
@@ -15,22 +15,15 @@ public enum BinanceMethod: String, Sendable, CaseIterable, Hashable {
     case userDataStreamPing = "userDataStream.ping"
     case userDataStreamStop = "userDataStream.stop"
 
-    /// Weight of opening a connection (the WebSocket handshake).
-    public static let handshakeWeight: Int64 = 5
-    /// Weight of opening a stream connection (`/private/stream`): Binance limits stream
-    /// connections by count (300 per 5 minutes per IP), not by request weight. The handshake
-    /// still goes through the scheduler, so bans and `Retry-After` hold it back.
-    public static let streamHandshakeWeight: Int64 = 0
+    /// Weight of opening a connection (the WebSocket handshake) on USDⓈ-M.
+    public static var handshakeWeight: Int64 { FuturesVenue.WebSocketAPI.usdM.handshakeWeight }
+    /// Weight of opening a stream connection (`/private/stream`) on USDⓈ-M: none (stream
+    /// connections are limited by count); see `FuturesVenue.UserStream.handshakeWeight`.
+    public static var streamHandshakeWeight: Int64 { FuturesVenue.UserStream.usdM.handshakeWeight }
 
-    /// The weight to assume until measured.
-    public var assumedWeight: Int64 {
-        switch self {
-        case .sessionStatus, .sessionLogon: 2
-        case .userDataStreamStart, .userDataStreamPing, .userDataStreamStop: 1
-        case .accountStatus, .accountPosition, .accountBalance: 10
-        case .accountStatusV2, .accountPositionV2, .accountBalanceV2: 5
-        }
-    }
+    /// The weight to assume until measured, as USDⓈ-M documents it
+    /// (`FuturesVenue.WebSocketAPI.assumedWeight(of:)` for another venue).
+    public var assumedWeight: Int64 { FuturesVenue.WebSocketAPI.usdM.assumedWeight(of: self) }
 
     public static func accountStatus(_ version: MethodVersion) -> BinanceMethod { version == .v1 ? .accountStatus : .accountStatusV2 }
     public static func positions(_ version: MethodVersion) -> BinanceMethod { version == .v1 ? .accountPosition : .accountPositionV2 }

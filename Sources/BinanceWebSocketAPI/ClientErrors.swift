@@ -34,9 +34,15 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         self.rateLimit = rateLimit
     }
 
+    /// −1003 TOO_MANY_REQUESTS: the code of 429 and 418 answers, also when Binance's answer
+    /// (a handshake, a REST body) carries none.
+    public static let tooManyRequestsCode = -1003
+    /// −1021 INVALID_TIMESTAMP: the request's timestamp is outside `recvWindow`.
+    public static let invalidTimestampCode = -1021
+
     public var isRateLimited: Bool { status == 429 }
     public var isBanned: Bool { status == 418 }
-    public var isInvalidTimestamp: Bool { code == -1021 }
+    public var isInvalidTimestamp: Bool { code == Self.invalidTimestampCode }
     /// Key revoked, IP not whitelisted, bad key format or signature: a human must fix the key.
     public var isCredentialProblem: Bool { [-2015, -2014, -1022, -1002, -4056].contains(code) || status == 401 }
     /// Binance documents no code for an unknown method; recognise the messages its gateways use

@@ -2,7 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// One symbol's entry of `!markPrice@arr@1s` (fields as the official SDK's
+/// One symbol's entry of the all-symbols mark price stream (`!markPrice@arr@1s`; fields as the official SDK's
 /// `MarkPriceStreamForAllMarketResponseInner`: `e E s p i P r ap T st`).
 public struct MarkPriceUpdate: Sendable, Equatable {
     public var symbol: String
@@ -22,11 +22,14 @@ public enum MarketStreamEvent: Sendable, Equatable {
     case closed(reason: CloseReason)
 }
 
-/// The public mark-price feed: one connection to `…/market/stream` subscribed to
-/// `!markPrice@arr@1s`, every USDⓈ-M symbol once a second, at no request weight. COIN-M rows
-/// (`st` = 2, which the market stream may carry after Binance's migration) are dropped.
+/// The public mark-price feed: one connection to `…/market/stream` subscribed to the venue's
+/// all-symbols mark price stream (`FuturesVenue.MarketStream`), every symbol once a second, at
+/// no request weight. Rows of another venue (a different `st`, which the market stream may carry
+/// after Binance's migration) are dropped.
 public actor MarketStreamConnection {
-    public static let allMarkPrices = "!markPrice@arr@1s"
+    /// USDⓈ-M's all-symbols mark price stream.
+    public static var allMarkPrices: String { FuturesVenue.MarketStream.usdM.allMarkPrices }
+    private let venue: FuturesVenue.MarketStream
     private let transport: WebSocketTransport
     private var readerTask: Task<Void, Never>?
     private var closedReason: CloseReason?
@@ -34,20 +37,24 @@ public actor MarketStreamConnection {
     public nonisolated let events: AsyncStream<MarketStreamEvent>
     public nonisolated let connectedAt: Int64
 
+    /// Connects to `base` (the venue's market stream host, e.g. `wss://fstream.binance.com/market`)
+    /// and subscribes to `venue`'s mark price stream.
     public static func connect(
-        base: WebSocketURL, transport configuration: TransportConfiguration, clock: WallClock = .system,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        base: WebSocketURL, venue: FuturesVenue.MarketStream = .usdM, transport configuration: TransportConfiguration,
+        clock: WallClock = .system, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(BinanceClientError) -> MarketStreamConnection {
         let transport = try await WebSocketTransport.connect(
-            url: UserStreamConnection.streamURL(base: base), configuration: configuration, group: group)
-        let connection = MarketStreamConnection(transport: transport, connectedAt: clock.nowMilliseconds())
+            url: StreamLayout.combined.url(base: base), configuration: configuration, group: group)
+        let connection = MarketStreamConnection(transport: transport, venue: venue, connectedAt: clock.nowMilliseconds())
         await connection.start()
-        try await transport.send(text: "{\"method\":\"SUBSCRIBE\",\"params\":[\"\(allMarkPrices)\"],\"id\":1}")
+        let subscribe = "{\"method\":\"SUBSCRIBE\",\"params\":[\(JSONString.quote(venue.allMarkPrices))],\"id\":1}"
+        try await transport.send(text: subscribe)
         return connection
     }
 
-    private init(transport: WebSocketTransport, connectedAt: Int64) {
+    private init(transport: WebSocketTransport, venue: FuturesVenue.MarketStream, connectedAt: Int64) {
         self.transport = transport
+        self.venue = venue
         self.connectedAt = connectedAt
         (events, continuation) = AsyncStream.makeStream(of: MarketStreamEvent.self, bufferingPolicy: .bufferingNewest(64))
     }
@@ -76,7 +83,7 @@ public actor MarketStreamConnection {
             if object["result"] != nil || object["id"] != nil { return }  // the SUBSCRIBE answer
             let data = object["data"] ?? value
             guard case .array(let rows) = data else { throw DecodeError(path: "data", problem: "expected an array") }
-            report(.markPrices(try Self.decode(rows)))
+            report(.markPrices(try Self.decode(rows, rowTag: venue.rowTag)))
         } catch let error as DecodeError {
             report(.malformed(error.description))
         } catch {
@@ -84,12 +91,14 @@ public actor MarketStreamConnection {
         }
     }
 
-    static func decode(_ rows: [JSONValue]) throws(DecodeError) -> [MarkPriceUpdate] {
+    /// The rows of `rows` tagged `rowTag` (`st`; untagged rows count as this venue's).
+    static func decode(_ rows: [JSONValue], rowTag: Int64 = FuturesVenue.MarketStream.usdM.rowTag) throws(DecodeError) -> [MarkPriceUpdate]
+    {
         var out: [MarkPriceUpdate] = []
         out.reserveCapacity(rows.count)
         for (index, row) in rows.enumerated() {
             let reader = try FieldReader(row, path: "data[\(index)]")
-            if let kind = try reader.optionalInt64("st"), kind != 1 { continue }
+            if let tag = try reader.optionalInt64("st"), tag != rowTag { continue }
             out.append(
                 MarkPriceUpdate(
                     symbol: try reader.string("s"), markPrice: try reader.decimal("p"), indexPrice: try reader.optionalDecimal("i"),

@@ -2,10 +2,14 @@ import NIOHTTP1
 
 /// Where the signed REST calls go and how.
 public struct RESTConfiguration: Sendable {
-    /// USDⓈ-M futures REST (`--binance.rest-url`): `/fapi/...`.
+    /// Futures REST (`--binance.rest-url`), the host of `venue.rest`'s paths.
     public var futuresBase: HTTPBaseURL
-    /// Spot REST (`--binance.spot-rest-url`): `/sapi/...` (API key permissions).
+    /// Spot REST (`--binance.spot-rest-url`), the host of `spot`'s paths (API key permissions).
     public var spotBase: HTTPBaseURL
+    /// The futures venue whose paths, weights and page size the client uses.
+    public var venue: FuturesVenue = .usdM
+    /// The spot API's paths.
+    public var spot: SpotAPI = .binance
     public var tlsCAFile: String?
     public var timeout: Duration = .seconds(10)
     public var recvWindow: Int64 = 5000
@@ -26,10 +30,11 @@ public struct RESTResponse<Value: Sendable>: Sendable {
     public var usedWeight: Int64?
 }
 
-/// One row of `GET /fapi/v1/income`.
+/// One row of the income ledger (`GET /fapi/v1/income` on USDⓈ-M).
 public struct IncomeEntry: Sendable, Equatable {
     public var symbol: String
-    /// `REALIZED_PNL`, `COMMISSION`, `FUNDING_FEE`, `TRANSFER`, …
+    /// `REALIZED_PNL`, `COMMISSION`, `FUNDING_FEE`, `TRANSFER`, …; `kind` for the ones the
+    /// exporter counts.
     public var incomeType: String
     public var income: Double
     public var asset: String
@@ -39,7 +44,7 @@ public struct IncomeEntry: Sendable, Equatable {
     public var tradeID: String
 }
 
-/// One maintenance-margin tier of a symbol (`GET /fapi/v1/leverageBracket`).
+/// One maintenance-margin tier of a symbol (`GET /fapi/v1/leverageBracket` on USDⓈ-M).
 public struct LeverageBracket: Sendable, Equatable {
     public var notionalFloor: Double
     public var notionalCap: Double
@@ -122,15 +127,25 @@ public struct BinanceRESTClient: Sendable {
         return out
     }
 
-    /// `GET /fapi/v1/income` (weight 30): the ledger between `startTime` and `endTime`
-    /// (inclusive, ms), oldest first, at most `limit` (≤ 1000) rows.
-    public func income(startTime: Int64, endTime: Int64, limit: Int = 1000, offsetMilliseconds: Int64) async throws(BinanceClientError)
+    /// The venue's income ledger (`GET /fapi/v1/income`, weight 30 per page on USDⓈ-M): rows
+    /// between `startTime` and `endTime` (inclusive, ms), oldest first, at most one page (the
+    /// venue's `incomePageSize` rows).
+    public func income(startTime: Int64, endTime: Int64, offsetMilliseconds: Int64) async throws(BinanceClientError)
         -> RESTResponse<[IncomeEntry]>
     {
-        let path = "/fapi/v1/income"
+        try await income(
+            startTime: startTime, endTime: endTime, limit: configuration.venue.rest.incomePageSize, offsetMilliseconds: offsetMilliseconds)
+    }
+
+    /// The income ledger as above, at most `limit` rows (clamped to 1 ... the venue's page size).
+    public func income(startTime: Int64, endTime: Int64, limit: Int, offsetMilliseconds: Int64) async throws(BinanceClientError)
+        -> RESTResponse<[IncomeEntry]>
+    {
+        let route = configuration.venue.rest.income
+        let pageSize = configuration.venue.rest.incomePageSize
         let answer = try await signedGet(
-            configuration.futuresBase, path,
-            [("startTime", String(startTime)), ("endTime", String(endTime)), ("limit", String(min(1000, max(1, limit))))],
+            configuration.futuresBase, route,
+            [("startTime", String(startTime)), ("endTime", String(endTime)), ("limit", String(min(pageSize, max(1, limit))))],
             offsetMilliseconds: offsetMilliseconds)
         let rows: [IncomeEntry]
         do {
@@ -146,18 +161,18 @@ public struct BinanceRESTClient: Sendable {
                     tradeID: try row.optionalString("tradeId") ?? "")
             }
         } catch let error as DecodeError {
-            throw .decode(method: "GET \(path)", error)
+            throw .decode(method: route.name, error)
         } catch {
-            throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
+            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
         }
         return RESTResponse(value: rows, usedWeight: Self.usedWeight(answer.headers))
     }
 
-    /// `GET /fapi/v1/leverageBracket` (weight 1): every symbol's maintenance-margin tiers as they
-    /// apply to this account.
+    /// The venue's leverage brackets (`GET /fapi/v1/leverageBracket`, weight 1 on USDⓈ-M): every
+    /// symbol's maintenance-margin tiers as they apply to this account.
     public func leverageBrackets(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<[String: [LeverageBracket]]> {
-        let path = "/fapi/v1/leverageBracket"
-        let answer = try await signedGet(configuration.futuresBase, path, [], offsetMilliseconds: offsetMilliseconds)
+        let route = configuration.venue.rest.leverageBrackets
+        let answer = try await signedGet(configuration.futuresBase, route, [], offsetMilliseconds: offsetMilliseconds)
         do {
             guard case .array(let symbols) = try JSONParser.parse(answer.body) else {
                 throw DecodeError(path: "body", problem: "expected an array")
@@ -174,16 +189,16 @@ public struct BinanceRESTClient: Sendable {
             }
             return RESTResponse(value: out, usedWeight: Self.usedWeight(answer.headers))
         } catch let error as DecodeError {
-            throw .decode(method: "GET \(path)", error)
+            throw .decode(method: route.name, error)
         } catch {
-            throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
+            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
         }
     }
 
     /// `GET /sapi/v1/account/apiRestrictions` (weight 1) on the spot API.
     public func apiRestrictions(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<APIRestrictions> {
-        let path = "/sapi/v1/account/apiRestrictions"
-        let answer = try await signedGet(configuration.spotBase, path, [], offsetMilliseconds: offsetMilliseconds)
+        let route = configuration.spot.apiRestrictions
+        let answer = try await signedGet(configuration.spotBase, route, [], offsetMilliseconds: offsetMilliseconds)
         do {
             let value = try JSONParser.parse(answer.body)
             let reader = try FieldReader(value, path: "body")
@@ -194,18 +209,20 @@ public struct BinanceRESTClient: Sendable {
             return RESTResponse(
                 value: APIRestrictions(ipRestricted: try reader.bool("ipRestrict"), flags: flags), usedWeight: nil)
         } catch let error as DecodeError {
-            throw .decode(method: "GET \(path)", error)
+            throw .decode(method: route.name, error)
         } catch {
-            throw .decode(method: "GET \(path)", DecodeError(path: "body", problem: "not JSON"))
+            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
         }
     }
 
-    /// `GET /fapi/v1/time` (weight 1, unsigned): exchange time minus local time in ms, from
-    /// the midpoint of the request, for callers without a WebSocket clock sync (`check-config`).
+    /// The venue's server time (`GET /fapi/v1/time`, weight 1, unsigned): exchange time minus
+    /// local time in ms, from the midpoint of the request, for callers without a WebSocket clock
+    /// sync (`check-config`).
     public func clockOffset() async throws(BinanceClientError) -> Int64 {
+        let route = configuration.venue.rest.serverTime
         let sent = clock.nowMilliseconds()
         let answer = try await HTTPSClient.get(
-            configuration.futuresBase, pathAndQuery: "/fapi/v1/time", headers: [], tlsCAFile: configuration.tlsCAFile,
+            configuration.futuresBase, pathAndQuery: route.path, headers: [], tlsCAFile: configuration.tlsCAFile,
             timeout: configuration.timeout)
         let received = clock.nowMilliseconds()
         do {
@@ -213,9 +230,9 @@ public struct BinanceRESTClient: Sendable {
             let serverTime = try FieldReader(try JSONParser.parse(answer.body), path: "body").int64("serverTime")
             return serverTime - (sent + received) / 2
         } catch let error as DecodeError {
-            throw .decode(method: "GET /fapi/v1/time", error)
+            throw .decode(method: route.name, error)
         } catch {
-            throw .decode(method: "GET /fapi/v1/time", DecodeError(path: "body", problem: "not JSON"))
+            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
         }
     }
 
@@ -224,12 +241,13 @@ public struct BinanceRESTClient: Sendable {
     }
 
     private func signedGet(
-        _ base: HTTPBaseURL, _ path: String, _ params: [(String, String)], offsetMilliseconds: Int64
+        _ base: HTTPBaseURL, _ route: RESTRoute, _ params: [(String, String)], offsetMilliseconds: Int64
     ) async throws(BinanceClientError) -> HTTPAnswer {
         let timestamp = clock.nowMilliseconds() + offsetMilliseconds - configuration.timestampBiasMilliseconds
         let query = try Self.signedQuery(params, timestamp: timestamp, recvWindow: configuration.recvWindow, signer: credentials.signer)
         let answer = try await HTTPSClient.get(
-            base, pathAndQuery: path + "?" + query, headers: [("X-MBX-APIKEY", credentials.apiKey)], tlsCAFile: configuration.tlsCAFile,
+            base, pathAndQuery: route.path + "?" + query, headers: [("X-MBX-APIKEY", credentials.apiKey)],
+            tlsCAFile: configuration.tlsCAFile,
             timeout: configuration.timeout)
         guard answer.status == 200 else {
             var code = 0
@@ -238,14 +256,14 @@ public struct BinanceRESTClient: Sendable {
                 code = Int((try? reader.optionalInt64("code")) ?? nil ?? 0)
                 message = ((try? reader.optionalString("msg")) ?? nil) ?? message
             }
-            if code == 0, answer.status == 429 || answer.status == 418 { code = -1003 }
+            if code == 0, answer.status == 429 || answer.status == 418 { code = APIError.tooManyRequestsCode }
             let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int64($0) }.map {
                 clock.nowMilliseconds() + offsetMilliseconds + $0 * 1000
             }
             let weight = Self.usedWeight(answer.headers)
             throw .api(
                 APIError(
-                    method: "GET \(path)", status: answer.status, code: code, message: message, retryAfter: retryAfter,
+                    method: route.name, status: answer.status, code: code, message: message, retryAfter: retryAfter,
                     rateLimit: weight.map { RateLimitStatus(limit: 0, count: $0) }))
         }
         return answer

@@ -11,15 +11,12 @@ public enum UserDataEvent: Sendable, Equatable {
     /// An event type the exporter does not read (`TRADE_LITE`, `ALGO_UPDATE`, …): counted only.
     case other(type: String, eventTime: Int64?)
 
-    /// The `e` field, as Binance spells it.
+    /// The `e` field, as Binance spells it (for an unknown event, as it came: `kind` is the
+    /// bounded form to use as a label).
     public var typeName: String {
         switch self {
-        case .accountUpdate: "ACCOUNT_UPDATE"
-        case .orderTradeUpdate: "ORDER_TRADE_UPDATE"
-        case .marginCall: "MARGIN_CALL"
-        case .accountConfigUpdate: "ACCOUNT_CONFIG_UPDATE"
-        case .listenKeyExpired: "listenKeyExpired"
         case .other(let type, _): type
+        default: kind.rawValue
         }
     }
 
@@ -143,8 +140,8 @@ public enum UserDataEventDecoder {
     public static func decode(_ value: JSONValue) throws(DecodeError) -> UserDataEvent {
         let event = try FieldReader(value, path: "event")
         let type = try event.string("e")
-        switch type {
-        case "ACCOUNT_UPDATE":
+        switch UserDataEventKind(binanceName: type) {
+        case .accountUpdate:
             let update = try FieldReader(event.object["a"] ?? .null, path: "event.a")
             return .accountUpdate(
                 AccountUpdate(
@@ -166,7 +163,7 @@ public enum UserDataEventDecoder {
                                 unrealizedProfit: try row.optionalDecimal("up") ?? 0,
                                 isolated: try row.optionalString("mt") == "isolated", isolatedWallet: try row.optionalDecimal("iw"))
                         } : [], fundingSymbol: try update.optionalString("S")))
-        case "ORDER_TRADE_UPDATE":
+        case .orderTradeUpdate:
             let order = try FieldReader(event.object["o"] ?? .null, path: "event.o")
             return .orderTradeUpdate(
                 OrderTradeUpdate(
@@ -177,7 +174,7 @@ public enum UserDataEventDecoder {
                     lastFilledQuantity: try order.optionalDecimal("l") ?? 0, lastFilledPrice: try order.optionalDecimal("L") ?? 0,
                     commission: try order.optionalDecimal("n"), commissionAsset: try order.optionalString("N"),
                     realizedProfit: try order.optionalDecimal("rp") ?? 0, positionSide: try order.optionalString("ps") ?? "BOTH"))
-        case "MARGIN_CALL":
+        case .marginCall:
             return .marginCall(
                 MarginCall(
                     eventTime: try event.int64("E"), crossWalletBalance: try event.optionalDecimal("cw"),
@@ -188,7 +185,7 @@ public enum UserDataEventDecoder {
                                 amount: try row.optionalDecimal("pa") ?? 0, markPrice: try row.optionalDecimal("mp") ?? 0,
                                 unrealizedProfit: try row.optionalDecimal("up") ?? 0, maintenanceMargin: try row.optionalDecimal("mm") ?? 0)
                         } : []))
-        case "ACCOUNT_CONFIG_UPDATE":
+        case .accountConfigUpdate:
             var update = AccountConfigUpdate(eventTime: try event.int64("E"), transactionTime: try event.optionalInt64("T"))
             if let leverage = event.object["ac"], leverage != .null {
                 let reader = try FieldReader(leverage, path: "event.ac")
@@ -198,9 +195,9 @@ public enum UserDataEventDecoder {
                 update.multiAssetsMargin = try FieldReader(assets, path: "event.ai").bool("j")
             }
             return .accountConfigUpdate(update)
-        case "listenKeyExpired":
+        case .listenKeyExpired:
             return .listenKeyExpired(eventTime: try event.optionalInt64("E") ?? 0)
-        default:
+        case .tradeLite, .algoUpdate, .conditionalOrderTriggerReject, .gridUpdate, .strategyUpdate, .other:
             return .other(type: type, eventTime: try event.optionalInt64("E"))
         }
     }

@@ -33,16 +33,9 @@ public actor UserStreamConnection {
     public nonisolated let connectedAt: Int64
 
     /// The URL of the combined-stream endpoint under a stream base such as
-    /// `wss://fstream.binance.com/private`.
-    public static func streamURL(base: WebSocketURL) -> WebSocketURL {
-        var url = base
-        var path = url.pathAndQuery
-        if let query = path.firstIndex(of: "?") { path = String(path[..<query]) }
-        while path.hasSuffix("/") { path.removeLast() }
-        if !path.hasSuffix("/stream") { path += "/stream" }
-        url.pathAndQuery = path
-        return url
-    }
+    /// `wss://fstream.binance.com/private` (`StreamLayout.combined`, the layout this connection
+    /// speaks).
+    public static func streamURL(base: WebSocketURL) -> WebSocketURL { StreamLayout.combined.url(base: base) }
 
     public static func connect(
         base: WebSocketURL, transport configuration: TransportConfiguration, clock: WallClock = .system, logger: Logger,

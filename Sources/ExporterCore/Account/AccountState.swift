@@ -42,7 +42,7 @@ public struct AccountHealth: Sendable {
     /// The key's permissions from the last successful audit.
     public var keyRestrictions: APIRestrictions?
     /// The method actually polled (after a v1 → v2 fallback this is `v2/account.status`).
-    public var accountMethod: String = "account.status"
+    public var accountMethod: String = BinanceMethod.accountStatus.rawValue
 
     public init(pollIntervalSeconds: Double) { self.pollIntervalSeconds = pollIntervalSeconds }
 }
@@ -55,11 +55,14 @@ public struct AccountView: Sendable {
     public var activity = AccountActivity()
     /// Maintenance-margin tiers per symbol, for recomputing maintenance margin between polls.
     public var brackets: [String: [LeverageBracket]] = [:]
+    /// The account's venue: which positions the mark feed can revalue, in which asset.
+    public var venue: FuturesVenue
 
-    public init(name: String, data: AccountData? = nil, health: AccountHealth) {
+    public init(name: String, data: AccountData? = nil, health: AccountHealth, venue: FuturesVenue = .usdM) {
         self.name = name
         self.data = data
         self.health = health
+        self.venue = venue
     }
 
     /// Fresh when the last success is younger than three intervals.

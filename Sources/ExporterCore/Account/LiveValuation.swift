@@ -3,7 +3,8 @@ import BinanceWebSocketAPI
 /// The mark-price-dependent values the exporter recomputes between polls, and how far the
 /// recomputation was from Binance's own numbers at the next poll.
 ///
-/// Recomputed from Binance's public mark price (`!markPrice@arr@1s`), per open position:
+/// Recomputed from Binance's public mark price (the venue's all-symbols mark price stream), per
+/// open position in the venue's default margin asset (USDT on USDⓈ-M):
 /// unrealized PnL = amount × (mark − entry), notional = amount × mark, maintenance margin =
 /// |notional| × the rate Binance applied at the last poll (its maintenance margin ÷ notional,
 /// so the bracket's cumulative term is held at the polled size), isolated margin = isolated
@@ -18,19 +19,22 @@ extension AccountData {
     /// Whether this account's values can be recomputed locally.
     var revaluable: Bool { !(status.flags?.multiAssetsMargin ?? false) }
 
-    /// Revalues every open position at `marks` (symbols without a mark keep their values) and
-    /// rebuilds the USDT asset row and the account totals from them. Returns false when nothing
-    /// could be revalued.
+    /// Revalues every open position margined in `venue`'s default asset at `marks` (symbols
+    /// without a mark keep their values) and rebuilds that asset's row and the account totals
+    /// from them. Returns false when nothing could be revalued.
     @discardableResult
-    mutating func revalue(at marks: (String) -> Double?, brackets: [String: [LeverageBracket]] = [:]) -> Bool {
+    mutating func revalue(
+        at marks: (String) -> Double?, brackets: [String: [LeverageBracket]] = [:], venue: FuturesVenue = .usdM
+    ) -> Bool {
         guard revaluable else { return false }
+        let asset = venue.defaultMarginAsset
         var changed = false
         var profitDelta = 0.0
         var crossProfitDelta = 0.0
         var maintDelta = 0.0
         for index in status.positions.indices where status.positions[index].positionAmount != 0 {
             let row = status.positions[index]
-            guard let mark = marks(row.symbol), let entry = row.entryPrice, AccountView.marginAsset(of: row.symbol) == "USDT" else {
+            guard let mark = marks(row.symbol), let entry = row.entryPrice, venue.marginAsset(of: row.symbol) == asset else {
                 continue
             }
             let detail = positionDetails?.firstIndex { $0.symbol == row.symbol && $0.positionSide == row.positionSide }
@@ -63,7 +67,7 @@ extension AccountData {
             changed = true
         }
         guard changed else { return false }
-        if let index = status.assets.firstIndex(where: { $0.asset == "USDT" }) {
+        if let index = status.assets.firstIndex(where: { $0.asset == asset }) {
             status.assets[index].unrealizedProfit += profitDelta
             status.assets[index].crossUnrealizedProfit += crossProfitDelta
             status.assets[index].marginBalance += profitDelta
@@ -87,10 +91,10 @@ extension AccountData {
 
     /// How far `local` (the state the stream and the mark feed kept, revalued at the marks this
     /// poll reports) is from this poll, field by field: local − Binance.
-    func drift(of local: AccountData, brackets: [String: [LeverageBracket]] = [:]) -> [String: Double] {
+    func drift(of local: AccountData, brackets: [String: [LeverageBracket]] = [:], venue: FuturesVenue = .usdM) -> [String: Double] {
         var revalued = local
         let marks = Dictionary((positionDetails ?? []).map { ($0.symbol, $0.markPrice) }, uniquingKeysWith: { first, _ in first })
-        revalued.revalue(at: { marks[$0] }, brackets: brackets)
+        revalued.revalue(at: { marks[$0] }, brackets: brackets, venue: venue)
         let mine = revalued.driftValues
         return driftValues.reduce(into: [:]) { result, entry in
             let difference = (mine[entry.key] ?? 0) - entry.value

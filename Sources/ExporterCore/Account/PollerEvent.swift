@@ -26,8 +26,15 @@ public enum PollerEvent: Sendable {
     case stopped(AccountStopReason)
     /// What the key may do, from the hourly audit.
     case apiKey(APIRestrictions)
-    /// The account's maintenance-margin tiers per symbol (`GET /fapi/v1/leverageBracket`).
+    /// The account's maintenance-margin tiers per symbol (the venue's leverage brackets).
     case brackets([String: [LeverageBracket]])
+}
+
+extension PollerEvent {
+    /// A failed poll, counted under `code`'s label.
+    public static func failed(_ code: PollErrorCode, duration: Double) -> PollerEvent { .failed(code: code.label, duration: duration) }
+    /// An error counted on its own, under `code`'s label.
+    public static func error(_ code: PollErrorCode) -> PollerEvent { .error(code: code.label) }
 }
 
 extension AccountView {
@@ -42,7 +49,7 @@ extension AccountView {
             health.firstPollAttempted = true
         case .succeeded(let data, let at, let duration):
             if health.revaluedSincePoll, let local = self.data {
-                health.reconcileDrift = data.drift(of: local, brackets: brackets)
+                health.reconcileDrift = data.drift(of: local, brackets: brackets, venue: venue)
             }
             health.revaluedSincePoll = false
             self.data = data

@@ -22,17 +22,39 @@ public enum ReconnectReason: String, Sendable, Equatable, CaseIterable {
     }
 }
 
-extension BinanceClientError {
-    /// The `code` label of `binance_futures_poll_errors_total`: the Binance error code, or
-    /// `transport`, `timeout`, `decode`.
-    var errorCodeLabel: String {
+/// The `code` label of `binance_futures_poll_errors_total`: a closed set, so the label values
+/// are stated here once and a caller cannot misspell one.
+public enum PollErrorCode: Sendable, Hashable {
+    /// Binance answered with this error code.
+    case binance(Int)
+    case transport
+    case timeout
+    case decode
+
+    /// The label value: the Binance code in decimal (`-1021`), or the case's name.
+    public var label: String {
         switch self {
-        case .api(let error): String(error.code)
-        case .handshakeRejected(let status, _): status == 418 || status == 429 ? "-1003" : "transport"
-        // Configuration problems are reported with transport failures: the documented label set.
-        case .transport, .configuration, .connectionClosed, .cancelled: "transport"
+        case .binance(let code): String(code)
+        case .transport: "transport"
         case .timeout: "timeout"
         case .decode: "decode"
         }
     }
+}
+
+extension BinanceClientError {
+    /// What a failed poll is counted as.
+    var errorCode: PollErrorCode {
+        switch self {
+        case .api(let error): .binance(error.code)
+        case .handshakeRejected(let status, _): status == 418 || status == 429 ? .binance(APIError.tooManyRequestsCode) : .transport
+        // Configuration problems are reported with transport failures: the documented label set.
+        case .transport, .configuration, .connectionClosed, .cancelled: .transport
+        case .timeout: .timeout
+        case .decode: .decode
+        }
+    }
+
+    /// `errorCode`'s label.
+    var errorCodeLabel: String { errorCode.label }
 }

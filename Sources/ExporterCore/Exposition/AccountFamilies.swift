@@ -84,7 +84,7 @@ public enum AccountFamilies {
             if let value = s?.positionInitialMargin ?? d?.positionInitialMargin { sink.add(C.positionPositionInitialMargin, l, value) }
             if let value = s?.openOrderInitialMargin ?? d?.openOrderInitialMargin { sink.add(C.positionOpenOrderInitialMargin, l, value) }
             if let value = s?.leverage ?? d?.leverage { sink.add(C.positionLeverage, l, value) }
-            if let isolated = s?.isolated ?? d?.marginType.map({ $0.lowercased() == "isolated" }) {
+            if let isolated = s?.isolated ?? d?.isIsolated {
                 sink.add(C.positionIsolated, l, isolated ? 1 : 0)
             }
             if let value = s?.maxNotional ?? d?.maxNotionalValue { sink.add(C.positionMaxNotional, l, value) }

@@ -1,3 +1,4 @@
+import BinanceWebSocketAPI
 import Foundation
 
 /// Every family the exporter can emit, with its HELP text: the one source for the encoder's
@@ -16,7 +17,14 @@ public struct MetricDefinition: Sendable {
 public enum MetricCatalog {
     static let prefix = "binance_futures_"
     static let cached = " Cached from the last successful poll; dropped when older than 3 poll intervals."
-    static let totalsUnit = " Single-asset mode: USDT; multi-assets mode: USD value over all margin assets."
+    static let totalsUnit = " Single-asset mode: \(usdM.defaultMarginAsset); multi-assets mode: USD value over all margin assets."
+
+    // The Binance names HELP texts cite, from the venue that states them: HELP is per family,
+    // not per venue, and today's families are USDⓈ-M's.
+    private static let usdM = FuturesVenue.usdM
+    private static let v1Status = BinanceMethod.accountStatus.rawValue
+    private static let v1Only = "(v1 \(v1Status) only)"
+    private static let v2Position = "(\(BinanceMethod.accountPositionV2.rawValue))"
 
     static func gauge(_ name: String, _ help: String, _ labels: [String]) -> MetricDefinition {
         MetricDefinition(name: prefix + name, help: help, type: .gauge, labels: labels)
@@ -32,7 +40,7 @@ public enum MetricCatalog {
 
     // MARK: account totals
     static func total(_ name: String, _ what: String) -> MetricDefinition {
-        gauge("account_" + name, what + " (account.status total)." + totalsUnit + cached, account)
+        gauge("account_" + name, what + " (\(v1Status) total)." + totalsUnit + cached, account)
     }
     public static let accountWalletBalance = total("wallet_balance", "Wallet balance")
     public static let accountUnrealizedProfit = total("unrealized_profit", "Unrealized profit and loss of all positions")
@@ -51,17 +59,17 @@ public enum MetricCatalog {
         "Maintenance margin divided by margin balance (derived); the account is liquidated at 1. +Inf when the margin balance is not positive."
             + cached, account)
     public static let accountMultiAssetsMargin = gauge(
-        "account_multi_assets_margin", "1 when the account is in multi-assets margin mode (v1 account.status only)." + cached, account)
-    public static let accountCanTrade = gauge("account_can_trade", "1 when trading is allowed (v1 account.status only)." + cached, account)
+        "account_multi_assets_margin", "1 when the account is in multi-assets margin mode \(v1Only)." + cached, account)
+    public static let accountCanTrade = gauge("account_can_trade", "1 when trading is allowed \(v1Only)." + cached, account)
     public static let accountCanDeposit = gauge(
-        "account_can_deposit", "1 when transfers in are allowed (v1 account.status only)." + cached, account)
+        "account_can_deposit", "1 when transfers in are allowed \(v1Only)." + cached, account)
     public static let accountCanWithdraw = gauge(
-        "account_can_withdraw", "1 when transfers out are allowed (v1 account.status only)." + cached, account)
-    public static let accountFeeTier = gauge("account_fee_tier", "Commission tier (v1 account.status only)." + cached, account)
+        "account_can_withdraw", "1 when transfers out are allowed \(v1Only)." + cached, account)
+    public static let accountFeeTier = gauge("account_fee_tier", "Commission tier \(v1Only)." + cached, account)
 
     // MARK: assets
     static func assetGauge(_ name: String, _ what: String) -> MetricDefinition {
-        gauge("asset_" + name, what + ", in units of the asset (assets[] of account.status)." + cached, asset)
+        gauge("asset_" + name, what + ", in units of the asset (assets[] of \(v1Status))." + cached, asset)
     }
     public static let assetWalletBalance = assetGauge("wallet_balance", "Wallet balance")
     public static let assetUnrealizedProfit = assetGauge("unrealized_profit", "Unrealized PnL")
@@ -93,24 +101,24 @@ public enum MetricCatalog {
     public static let positionMaintMargin = positionGauge("maint_margin", "Maintenance margin.")
     public static let positionPositionInitialMargin = positionGauge("position_initial_margin", "Initial margin of the position.")
     public static let positionOpenOrderInitialMargin = positionGauge("open_order_initial_margin", "Initial margin of open orders.")
-    public static let positionLeverage = positionGauge("leverage", "Initial leverage setting (v1 account.status only).")
-    public static let positionIsolated = positionGauge("isolated", "1 for isolated margin, 0 for cross (v1 account.status only).")
+    public static let positionLeverage = positionGauge("leverage", "Initial leverage setting \(v1Only).")
+    public static let positionIsolated = positionGauge("isolated", "1 for isolated margin, 0 for cross \(v1Only).")
     public static let positionMaxNotional = positionGauge(
-        "max_notional", "Maximum notional at the current leverage (v1 account.status only).")
+        "max_notional", "Maximum notional at the current leverage \(v1Only).")
     public static let positionUpdateTimestamp = positionGauge(
         "update_timestamp_seconds", "Last update of the position at Binance, Unix seconds.")
-    public static let positionMarkPrice = positionGauge("mark_price", "Mark price (v2/account.position).")
+    public static let positionMarkPrice = positionGauge("mark_price", "Mark price \(v2Position).")
     public static let positionLiquidationPrice = positionGauge(
-        "liquidation_price", "Estimated liquidation price; 0 when none (v2/account.position).")
+        "liquidation_price", "Estimated liquidation price; 0 when none \(v2Position).")
     public static let positionLiquidationPriceTimestamp = positionGauge(
         "liquidation_price_timestamp_seconds",
-        "Unix time of the poll the liquidation price comes from: it is Binance's, not recomputed between polls (v2/account.position).")
-    public static let positionNotional = positionGauge("notional", "Notional value at the mark price, signed (v2/account.position).")
+        "Unix time of the poll the liquidation price comes from: it is Binance's, not recomputed between polls \(v2Position).")
+    public static let positionNotional = positionGauge("notional", "Notional value at the mark price, signed \(v2Position).")
     public static let positionIsolatedWallet = positionGauge(
-        "isolated_wallet", "Isolated wallet amount; 0 for cross (v2/account.position).")
-    public static let positionIsolatedMargin = positionGauge("isolated_margin", "Isolated margin; 0 for cross (v2/account.position).")
+        "isolated_wallet", "Isolated wallet amount; 0 for cross \(v2Position).")
+    public static let positionIsolatedMargin = positionGauge("isolated_margin", "Isolated margin; 0 for cross \(v2Position).")
     public static let positionAdlQuantile = positionGauge(
-        "adl_quantile", "Auto-deleverage queue indicator, 0 (low) to 4 (high) (v2/account.position).")
+        "adl_quantile", "Auto-deleverage queue indicator, 0 (low) to 4 (high) \(v2Position).")
 
     // MARK: self metrics per account
     public static let up = gauge("up", "1 when the last poll of the account succeeded and its data is fresh, else 0.", account)
@@ -127,7 +135,7 @@ public enum MetricCatalog {
     public static let websocketReconnects = counter(
         "websocket_reconnects_total", "WebSocket reconnections by reason.", ["account", "reason"])
     public static let clockOffset = gauge(
-        "clock_offset_seconds", "Exchange time minus local time, estimated with session.status.", account)
+        "clock_offset_seconds", "Exchange time minus local time, estimated with \(BinanceMethod.sessionStatus.rawValue).", account)
     public static let accountStopped = gauge(
         "account_stopped",
         "1 when polling of the account stopped because Binance rejected its credentials (key revoked, IP not whitelisted, bad signature); 0 while it polls. SIGHUP restarts stopped accounts.",
@@ -163,7 +171,7 @@ public enum MetricCatalog {
         "Money credited (direction=in) or debited (direction=out) by type: realized_pnl, commission, funding_fee; absolute amounts in the asset's units. Net = increase(in) - increase(out)."
             + sinceStart, ["account", "asset", "type", "direction"])
     public static let marginCalls = counter(
-        "margin_calls_total", "MARGIN_CALL events: the account is close to liquidation." + sinceStart, account)
+        "margin_calls_total", "\(UserDataEventKind.marginCall.rawValue) events: the account is close to liquidation." + sinceStart, account)
     public static let forcedCloses = counter(
         "forced_closes_total",
         "Orders Binance placed itself to close a position, by kind: liquidation, adl (auto-deleverage), settlement (delisting)."
@@ -185,13 +193,14 @@ public enum MetricCatalog {
 
     public static let apiKeyPermission = gauge(
         "api_key_permission",
-        "1 when the API key has this permission (GET /sapi/v1/account/apiRestrictions, checked hourly): reading, futures, withdrawals, internal_transfer, universal_transfer, spot_and_margin_trading, margin, vanilla_options, portfolio_margin_trading, fix_api_trade, fix_read_only.",
+        "1 when the API key has this permission (\(SpotAPI.binance.apiRestrictions.name), checked hourly): reading, futures, withdrawals, internal_transfer, universal_transfer, spot_and_margin_trading, margin, vanilla_options, portfolio_margin_trading, fix_api_trade, fix_read_only.",
         ["account", "permission"])
     public static let apiKeyIPRestricted = gauge(
         "api_key_ip_restricted", "1 when the API key only works from whitelisted IPs (apiRestrictions ipRestrict).", account)
 
     public static let markPrice = gauge(
-        "mark_price", "Mark price from Binance's public !markPrice@arr@1s feed, for symbols with an open position (at most ~1 s old).",
+        "mark_price",
+        "Mark price from Binance's public \(usdM.marketStream.allMarkPrices) feed, for symbols with an open position (at most ~1 s old).",
         ["symbol"])
     public static let fundingRate = gauge(
         "funding_rate", "Current funding rate from the mark price feed, for symbols with an open position.", ["symbol"])
@@ -202,12 +211,12 @@ public enum MetricCatalog {
         "mark_feed_last_frame_timestamp_seconds", "Unix time of the last mark price frame; 0 before the first.", [])
     public static let reconcileDrift = gauge(
         "reconcile_drift",
-        "Locally recomputed value minus Binance's at the last poll (reconcile), by field: unrealized_profit, margin_balance, maint_margin (USDT), margin_ratio. Within rounding while the stream and the mark feed are healthy.",
+        "Locally recomputed value minus Binance's at the last poll (reconcile), by field: unrealized_profit, margin_balance, maint_margin (\(usdM.defaultMarginAsset)), margin_ratio. Within rounding while the stream and the mark feed are healthy.",
         ["account", "field"])
 
     public static let incomeBackfills = counter(
         "income_backfills_total",
-        "Income backfills from Binance's ledger (GET /fapi/v1/income) after user stream gaps, by result (success, failed).",
+        "Income backfills from Binance's ledger (\(usdM.rest.income.name)) after user stream gaps, by result (success, failed).",
         ["account", "result"])
 
     public static let activityFamilies: [MetricDefinition] = [

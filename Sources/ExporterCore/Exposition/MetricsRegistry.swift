@@ -49,9 +49,10 @@ public actor MetricsRegistry {
         self.now = now
     }
 
-    public func register(account: String, pollIntervalSeconds: Double) {
+    /// Starts publishing `account`; `venue` decides how the mark feed revalues its positions.
+    public func register(account: String, pollIntervalSeconds: Double, venue: FuturesVenue = .usdM) {
         if views[account] == nil {
-            views[account] = AccountView(name: account, health: AccountHealth(pollIntervalSeconds: pollIntervalSeconds))
+            views[account] = AccountView(name: account, health: AccountHealth(pollIntervalSeconds: pollIntervalSeconds), venue: venue)
         }
         dirty.insert(account)
         scheduleRender()
@@ -81,13 +82,16 @@ public actor MetricsRegistry {
     private var markFeedConnected: Bool?
     private var lastMarkFrame: Double = 0
 
-    /// A `!markPrice@arr@1s` frame: every account with open positions is revalued at once.
+    /// A mark price frame (every symbol of the feed): every account with open positions is
+    /// revalued at once.
     public func updateMarks(_ updates: [MarkPriceUpdate]) {
         for update in updates { marks[update.symbol] = update }
         lastMarkFrame = now()
         let marks = self.marks
         for (name, var view) in views {
-            guard var data = view.data, data.revalue(at: { marks[$0]?.markPrice }, brackets: view.brackets) else { continue }
+            guard var data = view.data, data.revalue(at: { marks[$0]?.markPrice }, brackets: view.brackets, venue: view.venue) else {
+                continue
+            }
             view.data = data
             view.health.revaluedSincePoll = true
             views[name] = view
