@@ -102,7 +102,7 @@ struct Serve: AsyncParsableCommand {
         // Every configured account is known before the listener answers, so `/-/ready` cannot
         // report ready before the pollers have even started.
         for account in settings.accounts {
-            await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
+            await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds, venue: account.venue)
         }
         let scheduler = WeightScheduler(policy: settings.policy, logger: logger)
         await scheduler.setObserver { view in await registry.updateScheduler(view) }
@@ -236,7 +236,7 @@ struct CheckConfig: AsyncParsableCommand {
             )
         }
         if !settings.accounts.isEmpty && !options.demo {
-            print("API key permissions (GET \(settings.spotRestURL)/sapi/v1/account/apiRestrictions):")
+            print("API key permissions (GET \(settings.spotRestURL)\(SpotAPI.binance.apiRestrictions.path)):")
             for account in settings.accounts {
                 print("  \(account.name): \(await Self.keyVerdict(account, settings.restConfiguration()))")
             }

@@ -91,7 +91,7 @@ actor PollerSupervisor: Service {
     /// Binance, and SIGHUP is how they say so.
     func reload(accounts: [AccountConfiguration], connection: ConnectionConfiguration) async {
         for account in accounts {
-            await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
+            await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds, venue: account.venue)
         }
         reloadInput.yield(Reload(accounts: accounts, connection: connection))
     }

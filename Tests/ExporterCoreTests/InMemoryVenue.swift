@@ -165,6 +165,7 @@ struct InMemoryREST: AccountREST {
     let exchange: InMemoryExchange
     let apiKey: String
     var spotBaseDescription: String { "memory://sapi" }
+    var venue: FuturesVenue { .usdM }
 
     func income(startTime: Int64, endTime: Int64, limit: Int, offsetMilliseconds: Int64) async throws(BinanceClientError)
         -> RESTResponse<[IncomeEntry]>

@@ -79,8 +79,8 @@ public actor APIKeyAudit {
             if !refusalLogged {
                 refusalLogged = true
                 logger.warning(
-                    "cannot read this API key's permissions (GET /sapi/v1/account/apiRestrictions); no permission metrics for this account, polling is not affected",
-                    metadata: ["error": "\(error)", "url": "\(client.spotBaseDescription)"])
+                    "cannot read this API key's permissions; no permission metrics for this account, polling is not affected",
+                    metadata: ["error": "\(error)", "url": "\(client.spotBaseDescription)\(SpotAPI.binance.apiRestrictions.path)"])
             }
         }
     }

@@ -137,16 +137,16 @@ extension AccountView {
             activity.backfillsByResult[succeeded ? "success" : "failed", default: 0] += 1
         case .ledger(let rows):
             for row in rows {
-                switch row.incomeType {
-                case "REALIZED_PNL" where !row.tradeID.isEmpty:
+                switch row.kind {
+                case .realizedPnL? where !row.tradeID.isEmpty:
                     if activity.countedIncome.insert(IncomeKeys.trade(.realizedPnL, row.tradeID)) {
                         addIncome(row.asset, .realizedPnL, row.income)
                     }
-                case "COMMISSION" where !row.tradeID.isEmpty:
+                case .commission? where !row.tradeID.isEmpty:
                     if activity.countedIncome.insert(IncomeKeys.trade(.commission, row.tradeID)) {
                         addIncome(row.asset, .commission, row.income)
                     }
-                case "FUNDING_FEE":
+                case .fundingFee?:
                     let payment = FundingTally.Payment(asset: row.asset, time: row.time, amount: row.income)
                     if activity.funding.ledgerRow(payment, transactionID: row.tranID) {
                         addIncome(row.asset, .fundingFee, row.income)
@@ -156,7 +156,7 @@ extension AccountView {
                 }
             }
         case .event(let event):
-            activity.eventsByType[Self.eventLabel(event.typeName), default: 0] += 1
+            activity.eventsByType[event.kind.label, default: 0] += 1
             if let time = event.eventTime { activity.lastEventTime = Double(time) / 1000 }
             apply(userData: event)
             switch event {
@@ -175,23 +175,12 @@ extension AccountView {
         guard var data else { return }
         for (_, event) in activity.recentUpdates {
             switch event {
-            case .accountUpdate(let update): data.apply(update)
+            case .accountUpdate(let update): data.apply(update, venue: venue)
             case .accountConfigUpdate(let update): data.apply(update)
             default: break
             }
         }
         self.data = data
-    }
-
-    /// The `event` label: Binance's own names for the events it documents, `other` for the rest,
-    /// so a misbehaving peer cannot grow the label set.
-    static func eventLabel(_ type: String) -> String {
-        switch type {
-        case "ACCOUNT_UPDATE", "ORDER_TRADE_UPDATE", "MARGIN_CALL", "ACCOUNT_CONFIG_UPDATE", "listenKeyExpired", "TRADE_LITE",
-            "ALGO_UPDATE", "CONDITIONAL_ORDER_TRIGGER_REJECT", "GRID_UPDATE", "STRATEGY_UPDATE":
-            type
-        default: "other"
-        }
     }
 
     private mutating func addIncome(_ asset: String, _ type: IncomeType, _ amount: Double) {
@@ -203,7 +192,7 @@ extension AccountView {
     private mutating func apply(userData event: UserDataEvent) {
         switch event {
         case .accountUpdate(let update):
-            if update.reason == "FUNDING_FEE" {
+            if update.incomeKind == .fundingFee {
                 // A crossed position's payment comes without a symbol: only the asset, the time
                 // and the amount identify it, in the stream as in the ledger.
                 for balance in update.balances {
@@ -211,12 +200,15 @@ extension AccountView {
                     if activity.funding.streamEvent(payment) { addIncome(balance.asset, .fundingFee, balance.balanceChange) }
                 }
             }
-            if var data { data.apply(update); self.data = data }
+            if var data {
+                data.apply(update, venue: venue)
+                self.data = data
+            }
         case .orderTradeUpdate(let order):
             guard order.isFill else { return }
             let trade = order.tradeID.map(String.init)
             if order.realizedProfit != 0, trade.map({ activity.countedIncome.insert(IncomeKeys.trade(.realizedPnL, $0)) }) ?? true {
-                addIncome(Self.marginAsset(of: order.symbol), .realizedPnL, order.realizedProfit)
+                addIncome(venue.marginAsset(of: order.symbol), .realizedPnL, order.realizedProfit)
             }
             if let commission = order.commission, let asset = order.commissionAsset, commission != 0,
                 trade.map({ activity.countedIncome.insert(IncomeKeys.trade(.commission, $0)) }) ?? true
@@ -236,11 +228,6 @@ extension AccountView {
         }
     }
 
-    /// The asset realized PnL is settled in: the quote asset of a USDⓈ-M symbol.
-    static func marginAsset(of symbol: String) -> String {
-        for quote in ["USDT", "USDC", "FDUSD", "BUSD"] where symbol.hasSuffix(quote) { return quote }
-        return "USDT"
-    }
 }
 
 extension AccountData {
@@ -248,10 +235,11 @@ extension AccountData {
     /// show at once. Values that depend on the mark price (margins, ratio) stay the poll's
     /// until the next poll; the account totals follow only in single-asset mode, where they are
     /// the USDT row (multi-assets totals are USD values Binance computes).
-    mutating func apply(_ update: AccountUpdate) {
+    mutating func apply(_ update: AccountUpdate, venue: FuturesVenue) {
         let singleAsset = !(status.flags?.multiAssetsMargin ?? false)
+        let settlement = venue.defaultMarginAsset
         for balance in update.balances {
-            if singleAsset && balance.asset == "USDT" {
+            if singleAsset && balance.asset == settlement {
                 status.totals.marginBalance += balance.walletBalance - status.totals.walletBalance
                 status.totals.walletBalance = balance.walletBalance
                 status.totals.crossWalletBalance = balance.crossWalletBalance
@@ -262,7 +250,7 @@ extension AccountData {
             status.assets[index].crossWalletBalance = balance.crossWalletBalance
         }
         for position in update.positions {
-            let asset = AccountView.marginAsset(of: position.symbol)
+            let asset = venue.marginAsset(of: position.symbol)
             var oldProfit = 0.0
             if let index = status.positions.firstIndex(where: { $0.symbol == position.symbol && $0.positionSide == position.positionSide })
             {
@@ -293,7 +281,7 @@ extension AccountData {
                 status.assets[index].unrealizedProfit += delta
                 status.assets[index].marginBalance += delta
             }
-            if singleAsset && asset == "USDT" {
+            if singleAsset && asset == settlement {
                 status.totals.unrealizedProfit += delta
                 status.totals.marginBalance += delta
             }

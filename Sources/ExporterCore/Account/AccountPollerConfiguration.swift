@@ -45,25 +45,3 @@ public struct AccountConfiguration: Sendable {
         self.accountMethod = accountMethod
     }
 }
-
-/// Settings shared by every poller of a process.
-public struct PollerEnvironment: Sendable {
-    public var connection: ConnectionConfiguration
-    public var clock: WallClock = .system
-    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
-    public var backoff = Backoff()
-    /// Rotate the connection before Binance's 24 h limit.
-    public var maxConnectionAgeSeconds: Double = 23 * 3600
-    /// Where in the interval this account starts (0..<1), to spread accounts.
-    public var staggerFraction: Double = 0
-    public var clockSyncSamples = 1
-    /// Re-measure the clock offset this often (weight 2), besides at connect and after −1021.
-    public var clockResyncSeconds: Double = 300
-    /// While the account's user stream and the mark feed are both healthy, poll this often
-    /// instead (`--poll.reconcile-interval`); nil: always the normal interval.
-    public var reconcileIntervalSeconds: Double?
-    /// The process's mark price feed, whose health decides the interval with the user stream's.
-    public var markFeed: MarkPriceFeed?
-
-    public init(connection: ConnectionConfiguration) { self.connection = connection }
-}

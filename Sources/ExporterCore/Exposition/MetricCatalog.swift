@@ -156,8 +156,8 @@ public enum MetricCatalog {
         "shard_info",
         "The share of the configured accounts this replica owns (jump consistent hash of the account name); constant 1.",
         ["shard", "total_shards"])
-    public static let shardCount = gauge(
-        "shard_count", "--total-shards: how many replicas share the configured accounts (fewer reporting: some accounts unwatched).",
+    public static let shards = gauge(
+        "shards", "--total-shards: how many replicas share the configured accounts (fewer reporting: some accounts unwatched).",
         [])
     public static let configReloadSuccess = gauge(
         "config_last_reload_successful", "1 when the last configuration (re)load succeeded.", [])
@@ -243,7 +243,7 @@ public enum MetricCatalog {
     public static let selfFamilies: [MetricDefinition] = [
         up, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected, websocketReconnects,
         clockOffset, accountStopped, apiKeyPermission, apiKeyIPRestricted, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned,
-        buildInfo, shardInfo, shardCount,
+        buildInfo, shardInfo, shards,
         configReloadSuccess, configReloadTimestamp,
     ]
 

@@ -177,7 +177,7 @@ public actor MetricsRegistry {
         }
         sink.add(MetricCatalog.buildInfo, [("version", build.version), ("revision", build.revision)], 1)
         sink.add(MetricCatalog.shardInfo, [("shard", String(build.shard)), ("total_shards", String(build.totalShards))], 1)
-        sink.add(MetricCatalog.shardCount, [], Double(build.totalShards))
+        sink.add(MetricCatalog.shards, [], Double(build.totalShards))
         if let configReload {
             sink.add(MetricCatalog.configReloadSuccess, [], configReload.success ? 1 : 0)
             sink.add(MetricCatalog.configReloadTimestamp, [], configReload.at)

@@ -118,7 +118,7 @@ extension AccountSession {
             if error.isCredentialProblem { await stop(because: error) }
         case .protocolError(let what):
             logger.warning("malformed frame from Binance", metadata: ["problem": "\(what)"])
-            await report(.error(code: "decode"))
+            await report(.error(.decode))
         case .closed(let reason):
             connection = nil
             lifecycle.closed(reason)

@@ -83,7 +83,7 @@ extension AccountSession {
             return .succeeded
         } catch {
             await handle(error, on: used)
-            await report(.failed(code: error.errorCodeLabel, duration: Double(now - started) / 1000))
+            await report(.failed(error.errorCode, duration: Double(now - started) / 1000))
             return .failed
         }
     }
@@ -118,8 +118,11 @@ extension AccountSession {
             fallbackAllowed = false
             self.version = .v2
             logger.warning(
-                "account.status is not available; falling back to v2/account.status (leverage, margin type and account flags will be absent)",
-                metadata: ["code": "\(error.code)"])
+                "the account method is not available; falling back to its v2 (leverage, margin type and account flags will be absent)",
+                metadata: [
+                    "code": "\(error.code)", "method": "\(BinanceMethod.accountStatus.rawValue)",
+                    "fallback": "\(BinanceMethod.accountStatusV2.rawValue)",
+                ])
             await report(.method(BinanceMethod.accountStatusV2.rawValue))
             let response = try await withResync(connection) { () async throws(BinanceClientError) in
                 try await connection.accountStatus(.v2)
@@ -138,7 +141,7 @@ extension AccountSession {
         } catch .api(let error) where error.isInvalidTimestamp {
             await charge(error.method, error.rateLimit)
             logger.warning("timestamp rejected (-1021); re-measuring clock offset and retrying once")
-            await report(.error(code: "-1021"))
+            await report(.error(.binance(APIError.invalidTimestampCode)))
             guard case .admitted = await scheduler.admit(weight: ledger.weight(of: .sessionStatus)) else {
                 throw .api(error)
             }

@@ -149,13 +149,13 @@ extension AccountSession {
             await report(.spent(spent))
             await registry.apply(account: account.name, stream: .backfill(succeeded: false))
             logger.error(
-                "Binance refused the income ledger (GET /fapi/v1/income); income missed during stream gaps will not be counted",
-                metadata: ["why": "\(why)"])
+                "Binance refused the income ledger; income missed during stream gaps will not be counted",
+                metadata: ["why": "\(why)", "route": "\(rest.venue.rest.income.name)"])
             stream?.ledgerRefused()
         }
     }
 
-    /// `GET /fapi/v1/leverageBracket` (weight 1) through the scheduler; a few attempts, then the
+    /// The venue's leverage brackets (`GET /fapi/v1/leverageBracket`, weight 1) through the scheduler; a few attempts, then the
     /// next hourly refresh (phase-aligned, so accounts started together do not read together).
     func refreshBrackets() async {
         guard let rest else { return }
@@ -164,18 +164,19 @@ extension AccountSession {
         let hourly = cadence.aligned(
             now + Int64(timing.bracketRefreshSeconds * 1000) / 2, interval: Int64(timing.bracketRefreshSeconds * 1000))
         bracketAttempt += 1
-        guard case .admitted = await scheduler.admit(weight: 1) else {
+        let weight = rest.venue.rest.leverageBrackets.weight
+        guard case .admitted = await scheduler.admit(weight: weight) else {
             bracketsDue = bracketAttempt < timing.bracketAttempts ? retry : hourly
             return
         }
         do {
             let response = try await rest.leverageBrackets(offsetMilliseconds: offsetMilliseconds)
             if let used = response.usedWeight { await scheduler.observe(usedWeight: used) }
-            await report(.spent(1), .brackets(response.value))
+            await report(.spent(weight), .brackets(response.value))
             bracketAttempt = 0
             bracketsDue = hourly
         } catch {
-            await report(.spent(1))
+            await report(.spent(weight))
             await scheduler.absorb(error)
             if case .api(let apiError) = error, apiError.isCredentialProblem || apiError.status == 404 {
                 logger.warning(

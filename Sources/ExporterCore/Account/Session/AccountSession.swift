@@ -129,7 +129,7 @@ public actor AccountSession {
     /// Until cancelled. On the way out the listen key is detached and stopped, the connection
     /// closed, and the account's demand removed from the scheduler.
     public func run() async {
-        await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds)
+        await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds, venue: account.venue)
         await report(.method(statusMethod.rawValue))
         if let reconcile = cadence.reconcileMilliseconds {
             cadence.phase = await scheduler.reconcilePhase(account: account.name)

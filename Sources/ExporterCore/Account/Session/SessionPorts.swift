@@ -61,10 +61,13 @@ public protocol AccountREST: Sendable {
     func apiRestrictions(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<APIRestrictions>
     /// Where `/sapi` lives, for log lines.
     var spotBaseDescription: String { get }
+    /// The venue whose routes, weights and page size the client uses.
+    var venue: FuturesVenue { get }
 }
 
 extension BinanceRESTClient: AccountREST {
     public var spotBaseDescription: String { "\(configuration.spotBase)" }
+    public var venue: FuturesVenue { configuration.venue }
 }
 
 /// The process's user stream connections, as a session uses them: attach a listen key, detach it.
