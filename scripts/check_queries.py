@@ -54,7 +54,7 @@ def absurd_values(result, unit):
 def substitute(expr):
     for name, value in [("$__rate_interval", "30s"), ("$__interval", "15s"), ("$__range", "5m")]:
         expr = expr.replace(name, value)
-    return re.sub(r"\$\{?(job|instance|account)\}?", ".*", expr)
+    return re.sub(r"\$\{?(job|instance|account|shard)\}?", ".*", expr)
 
 
 def wait_for_data(base, timeout):

@@ -1,23 +1,52 @@
 #!/usr/bin/env python3
-"""Generates grafana/dashboards/*.json. Run after changing panels; the output is committed and
-checked by scripts/check_dashboards.py.
+"""Generates grafana/dashboards/*.json with Grafana's typed builders (grafana-foundation-sdk).
+Run after changing panels; the output is committed and scripts/check_dashboards.py checks that it
+equals what this script generates.
+
+    python3 -m pip install 'grafana-foundation-sdk==1769699520!11.4.0'
+    python3 scripts/make_dashboards.py [OUTPUT_DIR]     (default: grafana/dashboards)
+
+The SDK is pinned (SDK_VERSION): its 11.4 line matches the Grafana of docker-compose.yml and
+writes schemaVersion 39; another version may write other defaults, so this script refuses to run
+with one.
 
 Every query filters on $job/$instance (and $account where the series has it), uses
 $__rate_interval for rates and the $datasource variable, so the dashboards work with any job
 name and any Prometheus data source. Every panel has a description and a unit; every division
-is guarded against a zero or missing denominator.
+is guarded against a zero or missing denominator. $shard (exporter health) is used only by the
+panels about shards, so nothing else depends on binance_futures_shard_info.
 
 Money: account totals are USDT in single-asset mode and USD value in multi-assets mode; the
 unit shows "USDT" (Binance's own convention for both), asset rows are in their asset's units.
 """
+import importlib.metadata
 import json
 import os
+import sys
+
+SDK = "grafana-foundation-sdk"
+SDK_VERSION = "1769699520!11.4.0"
+
+try:
+    installed = importlib.metadata.version(SDK)
+except importlib.metadata.PackageNotFoundError:
+    installed = None
+if installed != SDK_VERSION:
+    sys.exit(f"make_dashboards.py needs {SDK}=={SDK_VERSION} (found {installed or 'none'}): "
+             f"python3 -m pip install '{SDK}=={SDK_VERSION}'")
+
+from grafana_foundation_sdk.builders import common, dashboard, gauge, prometheus, stat, statetimeline, table, timeseries  # noqa: E402
+from grafana_foundation_sdk.cog.encoder import JSONEncoder  # noqa: E402
+from grafana_foundation_sdk.models import common as cm  # noqa: E402
+from grafana_foundation_sdk.models import dashboard as dm  # noqa: E402
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat  # noqa: E402
 
 SEL = 'job=~"$job", instance=~"$instance", account=~"$account"'
 SEL_IP = 'job=~"$job", instance=~"$instance"'
-DS = {"type": "prometheus", "uid": "${datasource}"}
+DS = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 USDT = "suffix: USDT"
 PER_MIN = "suffix: /min"
+PER_HOUR = "suffix: /h"
 LEVERAGE = "suffix:x"
 DISTANCE = (f'abs(binance_futures_position_mark_price{{{SEL}}} - binance_futures_position_liquidation_price{{{SEL}}})'
             f' / (binance_futures_position_mark_price{{{SEL}}} > 0)'
@@ -25,88 +54,49 @@ DISTANCE = (f'abs(binance_futures_position_mark_price{{{SEL}}} - binance_futures
 # Same thresholds as the liquidation alerts (prometheus/alerts.yml, docs/runbook.md).
 DISTANCE_STEPS = [(None, "red"), (0.05, "orange"), (0.15, "green")]
 MARGIN_STEPS = [(None, "green"), (0.5, "orange"), (0.8, "red")]
+SIGN_STEPS = [(None, "red"), (0, "green")]
 
 
-def variables():
-    def query_var(name, label, query):
-        return {
-            "name": name, "label": label, "type": "query", "datasource": DS,
-            "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-            "definition": query, "refresh": 2, "sort": 1, "multi": True, "includeAll": True, "allValue": ".+",
-            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
-            "hide": 0, "options": [], "regex": "", "skipUrlSync": False,
-        }
-    return {"list": [
-        {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
-         "current": {}, "hide": 0, "options": [], "refresh": 1, "regex": "", "skipUrlSync": False},
-        query_var("job", "Job", "label_values(binance_futures_exporter_build_info, job)"),
-        query_var("instance", "Instance", 'label_values(binance_futures_exporter_build_info{job=~"$job"}, instance)'),
-        query_var("account", "Account", 'label_values(binance_futures_up{job=~"$job", instance=~"$instance"}, account)'),
-    ]}
+# --- variables -------------------------------------------------------------------------------
+
+def query_variable(name, label, query, all_value=".+", sort=dm.VariableSort.ALPHABETICAL_ASC):
+    return (dashboard.QueryVariable(name).label(label).datasource(DS)
+            .query({"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"})
+            .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(sort)
+            .multi(True).include_all(True).all_value(all_value)
+            .current(dm.VariableOption(selected=True, text=["All"], value=["$__all"]))
+            .hide(dm.VariableHide.DONT_HIDE).regex(""))
 
 
-class Builder:
-    def __init__(self):
-        self.panels = []
-        self.next_id = 1
-        self.y = 0
+def variables(shard=False):
+    found = [
+        dashboard.DatasourceVariable("datasource").label("Data source").type("prometheus").hide(dm.VariableHide.DONT_HIDE).regex(""),
+        query_variable("job", "Job", "label_values(binance_futures_exporter_build_info, job)"),
+        query_variable("instance", "Instance", 'label_values(binance_futures_exporter_build_info{job=~"$job"}, instance)'),
+        query_variable("account", "Account", 'label_values(binance_futures_up{job=~"$job", instance=~"$instance"}, account)'),
+    ]
+    if shard:
+        # All = ".*": an exporter without binance_futures_shard_info (an older one) leaves the list
+        # empty and every panel working; only the shard panels use $shard.
+        found.append(query_variable("shard", "Shard", 'label_values(binance_futures_shard_info{job=~"$job"}, shard)',
+                                    all_value=".*", sort=dm.VariableSort.NUMERICAL_ASC))
+    return found
 
-    def row(self, title):
-        self.panels.append({"id": self.next_id, "type": "row", "title": title, "collapsed": False,
-                            "gridPos": {"h": 1, "w": 24, "x": 0, "y": self.y}, "panels": []})
-        self.next_id += 1
-        self.y += 1
 
-    def add(self, kind, title, description, targets, w, h, x, unit, options=None, defaults=None, overrides=None,
-            transformations=None):
-        field_defaults = {"unit": unit}
-        field_defaults.update(defaults or {})
-        panel = {
-            "id": self.next_id, "type": kind, "title": title, "description": description, "datasource": DS,
-            "gridPos": {"h": h, "w": w, "x": x, "y": self.y},
-            "targets": [dict({"datasource": DS, "refId": chr(65 + i)}, **t) for i, t in enumerate(targets)],
-            "fieldConfig": {"defaults": field_defaults, "overrides": overrides or []},
-            "options": options or {},
-        }
-        if transformations:
-            panel["transformations"] = transformations
-        self.panels.append(panel)
-        self.next_id += 1
-        if x + w >= 24:
-            self.y += h
-
+# --- queries ---------------------------------------------------------------------------------
 
 def ts(expr, legend):
-    return {"expr": expr, "legendFormat": legend, "range": True, "instant": False}
+    """A range query: one series per label set, drawn over time (or reduced by a stat)."""
+    return prometheus.Dataquery().expr(expr).legend_format(legend).range()
 
 
-def instant(expr, legend="__auto"):
-    return {"expr": expr, "legendFormat": legend, "range": False, "instant": True}
+def instant(expr, legend):
+    """An instant query at the end of the time range (totals over [$__range])."""
+    return prometheus.Dataquery().expr(expr).legend_format(legend).instant()
 
 
 def table_q(expr):
-    return {"expr": expr, "format": "table", "instant": True, "range": False}
-
-
-def thresholds(steps):
-    return {"mode": "absolute", "steps": [{"color": c, "value": v} for v, c in steps]}
-
-
-def line_thresholds(steps):
-    return {"thresholds": thresholds(steps), "custom": {"thresholdsStyle": {"mode": "line"}}}
-
-
-def stat(calcs=("lastNotNull",), graph="area"):
-    return {"reduceOptions": {"calcs": list(calcs), "fields": "", "values": False}, "colorMode": "value",
-            "graphMode": graph, "textMode": "auto", "justifyMode": "auto"}
-
-
-def column(name, *properties):
-    return {"matcher": {"id": "byName", "options": name}, "properties": [{"id": k, "value": v} for k, v in properties]}
-
-
-def state_mappings(off_text, on_text):
-    return {"mappings": [{"type": "value", "options": {"0": {"text": off_text, "color": "red"}, "1": {"text": on_text, "color": "green"}}}]}
+    return prometheus.Dataquery().expr(expr).format(PromQueryFormat.TABLE).instant()
 
 
 def income_net(type_, window):
@@ -124,256 +114,381 @@ def income_rate(type_):
     return f'{side("in")} - {side("out")}'
 
 
+# --- field config ----------------------------------------------------------------------------
+
+def thresholds(steps):
+    return (dashboard.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE)
+            .steps([dm.Threshold(value=v, color=c) for v, c in steps]))
+
+
+def by_thresholds():
+    return dashboard.FieldColor().mode(dm.FieldColorModeId.THRESHOLDS)
+
+
+def value_texts(texts):
+    """Value mapping {value: text or (text, colour)}."""
+    def result(spec):
+        text, color = spec if isinstance(spec, tuple) else (spec, None)
+        return dm.ValueMappingResult(text=text, color=color)
+    return [dm.ValueMap(options={str(v): result(spec) for v, spec in texts.items()})]
+
+
+def state_mappings(off_text, on_text):
+    return value_texts({0: (off_text, "red"), 1: (on_text, "green")})
+
+
+def prop(name, value):
+    return dm.DynamicConfigValue(id_val=name, value=value)
+
+
+def organize(exclude=(), index=None, rename=None):
+    options = {"excludeByName": {name: True for name in exclude}}
+    if index:
+        options["indexByName"] = index
+    if rename:
+        options["renameByName"] = rename
+    return dm.DataTransformerConfig(id_val="organize", options=options)
+
+
+MERGE = dm.DataTransformerConfig(id_val="merge", options={})
+
+
+# --- panels ----------------------------------------------------------------------------------
+
+def big_value(graph=cm.BigValueGraphMode.AREA, calcs=("lastNotNull",)):
+    return (stat.Panel().reduce_options(common.ReduceDataOptions().calcs(list(calcs)).fields("").values(False))
+            .color_mode(cm.BigValueColorMode.VALUE).graph_mode(graph)
+            .text_mode(cm.BigValueTextMode.AUTO).justify_mode(cm.BigValueJustifyMode.AUTO))
+
+
+def signed(panel):
+    """Red below 0, green from 0."""
+    return panel.thresholds(thresholds(SIGN_STEPS)).color_scheme(by_thresholds())
+
+
+def threshold_lines(panel, steps):
+    return panel.thresholds(thresholds(steps)).thresholds_style(
+        common.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.LINE))
+
+
+class Board:
+    """Rows and panels in reading order. The SDK's Dashboard builder lays them out (each panel to
+    the right of the previous one, wrapping at 24 columns, each row below the tallest panel above
+    it); ids are given in the same order, rows included."""
+
+    def __init__(self, uid, title, shard=False):
+        self.builder = (
+            dashboard.Dashboard(title).uid(uid).tags(["binance", "futures", "prometheus-exporter"])
+            .timezone("").readonly().tooltip(dm.DashboardCursorSync.CROSSHAIR)
+            .refresh("30s").time("now-6h", "now").fiscal_year_start_month(0).live_now(False).version(1)
+            .links([dashboard.DashboardLink("Binance Futures").type(dm.DashboardLinkType.DASHBOARDS).tags(["binance"])
+                    .as_dropdown(False).include_vars(True).keep_time(True)])
+            .variables(variables(shard)).annotations([]))
+        self.next_id = 1
+
+    def row(self, title):
+        self.builder.with_row(dashboard.Row(title).id(self.next_id).collapsed(False))
+        self.next_id += 1
+
+    def add(self, panel, title, description, targets, w, h, unit):
+        for ref, target in zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", targets):
+            target.ref_id(ref).datasource(DS)
+        panel.id(self.next_id).title(title).description(description).datasource(DS).targets(targets).unit(unit)
+        self.builder.with_panel(panel.span(w).height(h))
+        self.next_id += 1
+
+    def annotation(self, name, color, expr, title):
+        self.builder.annotation(PrometheusAnnotation().name(name).datasource(DS).enable(True).icon_color(color)
+                                .expr(expr).step("60s").title_format(title).tag_keys("account"))
+
+    def json(self):
+        return json.dumps(self.builder.build(), cls=JSONEncoder, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+class _PrometheusAnnotationModel(dm.AnnotationQuery):
+    """The SDK's annotation model plus the fields of Grafana's Prometheus annotation query that the
+    model does not carry (step, titleFormat, textFormat, tagKeys, useValueForTime)."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = None
+        self.title_format = None
+        self.tag_keys = None
+
+    def to_json(self):
+        payload = super().to_json()
+        payload.update({"step": self.step, "titleFormat": self.title_format, "textFormat": "",
+                        "tagKeys": self.tag_keys, "useValueForTime": False})
+        return payload
+
+
+class PrometheusAnnotation(dashboard.AnnotationQuery):
+    def __init__(self):
+        self._internal = _PrometheusAnnotationModel()
+
+    def step(self, step):
+        self._internal.step = step
+        return self
+
+    def title_format(self, title_format):
+        self._internal.title_format = title_format
+        return self
+
+    def tag_keys(self, tag_keys):
+        self._internal.tag_keys = tag_keys
+        return self
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
 def accounts():
-    b = Builder()
+    b = Board("binance-futures-accounts", "Binance Futures — Accounts")
     b.row("At a glance")
-    b.add("stat", "Total equity", "Sum of the margin balances (wallet + unrealized PnL) of the selected accounts. USDT in single-asset mode, USD value in multi-assets mode.",
-          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "equity")], 4, 5, 0, USDT, options=stat())
-    b.add("stat", "Equity change over the range", "Total equity at the end of the time range minus at its start: deposits and withdrawals included.",
-          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "change")], 3, 5, 4, USDT, options=stat(("diff",), "none"),
-          defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
-    b.add("stat", "Unrealized PnL", "Sum of the unrealized PnL of the selected accounts, at Binance's mark prices of the last poll.",
-          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "uPnL")], 4, 5, 7, USDT, options=stat(),
-          defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
-    b.add("stat", "uPnL change over the range", "Unrealized PnL at the end of the time range minus at its start (positions opened or closed in between included).",
-          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "change")], 3, 5, 11, USDT, options=stat(("diff",), "none"),
-          defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}})
-    b.add("stat", "Effective leverage", "Total position notional (absolute) divided by total equity: how far the accounts are levered as a whole.",
+    b.add(big_value(), "Total equity", "Sum of the margin balances (wallet + unrealized PnL) of the selected accounts. USDT in single-asset mode, USD value in multi-assets mode.",
+          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "equity")], 4, 5, USDT)
+    b.add(signed(big_value(cm.BigValueGraphMode.NONE, ("diff",))), "Equity change over the range", "Total equity at the end of the time range minus at its start: deposits and withdrawals included.",
+          [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "change")], 3, 5, USDT)
+    b.add(signed(big_value()), "Unrealized PnL", "Sum of the unrealized PnL of the selected accounts, at Binance's mark prices of the last poll.",
+          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "uPnL")], 4, 5, USDT)
+    b.add(signed(big_value(cm.BigValueGraphMode.NONE, ("diff",))), "uPnL change over the range", "Unrealized PnL at the end of the time range minus at its start (positions opened or closed in between included).",
+          [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "change")], 3, 5, USDT)
+    b.add(big_value().decimals(2), "Effective leverage", "Total position notional (absolute) divided by total equity: how far the accounts are levered as a whole.",
           [ts(f'sum(abs(binance_futures_position_notional{{{SEL}}})) / (sum(binance_futures_account_margin_balance{{{SEL}}}) > 0)', "leverage")],
-          3, 5, 14, LEVERAGE, options=stat(), defaults={"decimals": 2})
-    b.add("stat", "Open positions", "Number of open positions (amount ≠ 0) over the selected accounts.",
-          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0) or vector(0)', "positions")], 3, 5, 17, "none", options=stat(graph="none"))
-    b.add("gauge", "Highest margin ratio", "Maintenance margin ÷ margin balance of the most exposed selected account. Binance liquidates at 100 %; alerts at 50 % and 80 %.",
-          [ts(f'max(binance_futures_account_margin_ratio{{{SEL}}})', "margin ratio")], 4, 5, 20, "percentunit",
-          options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "showThresholdMarkers": True},
-          defaults={"min": 0, "max": 1, "thresholds": thresholds(MARGIN_STEPS)})
+          3, 5, LEVERAGE)
+    b.add(big_value(cm.BigValueGraphMode.NONE), "Open positions", "Number of open positions (amount ≠ 0) over the selected accounts.",
+          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0) or vector(0)', "positions")], 3, 5, "none")
+    b.add(gauge.Panel().reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False))
+          .show_threshold_markers(True).min(0).max(1).thresholds(thresholds(MARGIN_STEPS)),
+          "Highest margin ratio", "Maintenance margin ÷ margin balance of the most exposed selected account. Binance liquidates at 100 %; alerts at 50 % and 80 %.",
+          [ts(f'max(binance_futures_account_margin_ratio{{{SEL}}})', "margin ratio")], 4, 5, "percentunit")
     b.row("Over time")
-    b.add("timeseries", "Equity, wallet and available", "Per account: margin balance (equity), wallet balance (deposits and realized PnL) and available balance (free for new positions).", [
+    b.add(timeseries.Panel(), "Equity, wallet and available", "Per account: margin balance (equity), wallet balance (deposits and realized PnL) and available balance (free for new positions).", [
         ts(f'binance_futures_account_margin_balance{{{SEL}}}', "{{account}} equity"),
         ts(f'binance_futures_account_wallet_balance{{{SEL}}}', "{{account}} wallet"),
         ts(f'binance_futures_account_available_balance{{{SEL}}}', "{{account}} available"),
-    ], 12, 8, 0, USDT)
-    b.add("timeseries", "Unrealized PnL", "Per account, at Binance's mark prices of each poll.",
-          [ts(f'binance_futures_account_unrealized_profit{{{SEL}}}', "{{account}}")], 12, 8, 12, USDT)
-    b.add("timeseries", "Exposure by symbol", "Signed position notional summed per symbol over the selected accounts: long positive, short negative.",
-          [ts(f'sum by (symbol) (binance_futures_position_notional{{{SEL}}})', "{{symbol}}")], 12, 8, 0, USDT,
-          defaults={"custom": {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "none"}}})
-    b.add("timeseries", "Distance to liquidation", "Per position: |mark − liquidation| ÷ mark. Lines at 15 % (warning) and 5 % (critical), as the alerts. Positions without a liquidation price are not drawn.",
-          [ts(DISTANCE, "{{account}} {{symbol}} {{position_side}}")], 12, 8, 12, "percentunit",
-          defaults=dict(line_thresholds(DISTANCE_STEPS), min=0))
-    b.add("timeseries", "Margin ratio", "Per account: maintenance margin ÷ margin balance. Lines at 50 % and 80 %, as the alerts; liquidation at 100 %.",
-          [ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}")], 12, 8, 0, "percentunit",
-          defaults=dict(line_thresholds(MARGIN_STEPS), min=0))
-    b.add("timeseries", "Initial and maintenance margin", "Per account: margin locked by positions and orders (initial) and the margin below which positions are liquidated (maintenance).", [
+    ], 12, 8, USDT)
+    b.add(timeseries.Panel(), "Unrealized PnL", "Per account, at Binance's mark prices of each poll.",
+          [ts(f'binance_futures_account_unrealized_profit{{{SEL}}}', "{{account}}")], 12, 8, USDT)
+    b.add(timeseries.Panel().draw_style(cm.GraphDrawStyle.BARS).fill_opacity(60).stacking(common.StackingConfig().mode(cm.StackingMode.NONE)),
+          "Exposure by symbol", "Signed position notional summed per symbol over the selected accounts: long positive, short negative.",
+          [ts(f'sum by (symbol) (binance_futures_position_notional{{{SEL}}})', "{{symbol}}")], 12, 8, USDT)
+    b.add(threshold_lines(timeseries.Panel(), DISTANCE_STEPS).min(0), "Distance to liquidation", "Per position: |mark − liquidation| ÷ mark. Lines at 15 % (warning) and 5 % (critical), as the alerts. Positions without a liquidation price are not drawn.",
+          [ts(DISTANCE, "{{account}} {{symbol}} {{position_side}}")], 12, 8, "percentunit")
+    b.add(threshold_lines(timeseries.Panel(), MARGIN_STEPS).min(0), "Margin ratio", "Per account: maintenance margin ÷ margin balance. Lines at 50 % and 80 %, as the alerts; liquidation at 100 %.",
+          [ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}")], 12, 8, "percentunit")
+    b.add(timeseries.Panel(), "Initial and maintenance margin", "Per account: margin locked by positions and orders (initial) and the margin below which positions are liquidated (maintenance).", [
         ts(f'binance_futures_account_initial_margin{{{SEL}}}', "{{account}} initial"),
         ts(f'binance_futures_account_maint_margin{{{SEL}}}', "{{account}} maintenance"),
-    ], 12, 8, 12, USDT)
+    ], 12, 8, USDT)
     b.row("Money that moved (user data stream; counted since each exporter started)")
-    for x, (type_, title, text) in enumerate([
+    for type_, title, text in [
         ("realized_pnl", "Realized PnL over the range", "Realized profit minus realized loss of closed trades in the time range (USDT), from ORDER_TRADE_UPDATE `rp`."),
         ("commission", "Fees over the range", "Commissions paid minus rebates received in the time range (USDT; negative: net cost), from ORDER_TRADE_UPDATE `n`."),
         ("funding_fee", "Funding over the range", "Funding received minus funding paid in the time range (USDT), from ACCOUNT_UPDATE FUNDING_FEE balance changes."),
-    ]):
-        b.add("stat", title, text + " Counters start at 0 when the exporter starts: a range across a restart misses what happened while it was down.",
-              [{"expr": income_net(type_, "$__range"), "legendFormat": type_, "range": False, "instant": True}], 5, 5, x * 5, USDT,
-              options=stat(graph="none"), defaults={"thresholds": thresholds([(None, "red"), (0, "green")]), "color": {"mode": "thresholds"}, "decimals": 2})
-    b.add("stat", "Forced closes and margin calls over the range", "Positions Binance closed itself (liquidation, auto-deleverage, settlement) and margin calls Binance sent in the time range. Anything above 0 has paged (critical alerts).", [
-        {"expr": f'sum(increase(binance_futures_forced_closes_total{{{SEL}}}[$__range])) or vector(0)', "legendFormat": "forced closes", "range": False, "instant": True},
-        {"expr": f'sum(increase(binance_futures_margin_calls_total{{{SEL}}}[$__range])) or vector(0)', "legendFormat": "margin calls", "range": False, "instant": True},
-    ], 9, 5, 15, "none", options=stat(graph="none"), defaults={"thresholds": thresholds([(None, "green"), (0.5, "red")]), "color": {"mode": "thresholds"}, "decimals": 0})
-    b.add("timeseries", "Realized PnL, fees and funding per hour", "Net amount per hour by account, asset and type: realized PnL, commissions (negative: cost) and funding, from the user data stream.", [
-        ts(income_rate("realized_pnl"), "{{account}} {{asset}} realized PnL"),
-        ts(income_rate("commission"), "{{account}} {{asset}} fees"),
-        ts(income_rate("funding_fee"), "{{account}} {{asset}} funding"),
-    ], 12, 8, 0, "suffix: /h", defaults={"custom": {"drawStyle": "bars", "fillOpacity": 60}})
-    b.add("timeseries", "Forced closes and margin calls", "Per hour: positions Binance closed itself, by account, symbol and kind (liquidation, adl, settlement), and margin calls by account. Also drawn as annotations on every panel.", [
-        ts(f'sum by (account, symbol, kind) (rate(binance_futures_forced_closes_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{symbol}} {{kind}}"),
-        ts(f'sum by (account) (rate(binance_futures_margin_calls_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} margin call"),
-    ], 12, 8, 12, "suffix: /h", defaults={"custom": {"drawStyle": "bars", "fillOpacity": 80}, "min": 0})
+    ]:
+        b.add(signed(big_value(cm.BigValueGraphMode.NONE)).decimals(2), title,
+              text + " Counters start at 0 when the exporter starts: a range across a restart misses what happened while it was down.",
+              [instant(income_net(type_, "$__range"), type_)], 5, 5, USDT)
+    b.add(big_value(cm.BigValueGraphMode.NONE).thresholds(thresholds([(None, "green"), (0.5, "red")])).color_scheme(by_thresholds()).decimals(0),
+          "Forced closes and margin calls over the range", "Positions Binance closed itself (liquidation, auto-deleverage, settlement) and margin calls Binance sent in the time range. Anything above 0 has paged (critical alerts).", [
+              instant(f'sum(increase(binance_futures_forced_closes_total{{{SEL}}}[$__range])) or vector(0)', "forced closes"),
+              instant(f'sum(increase(binance_futures_margin_calls_total{{{SEL}}}[$__range])) or vector(0)', "margin calls"),
+          ], 9, 5, "none")
+    b.add(timeseries.Panel().draw_style(cm.GraphDrawStyle.BARS).fill_opacity(60),
+          "Realized PnL, fees and funding per hour", "Net amount per hour by account, asset and type: realized PnL, commissions (negative: cost) and funding, from the user data stream.", [
+              ts(income_rate("realized_pnl"), "{{account}} {{asset}} realized PnL"),
+              ts(income_rate("commission"), "{{account}} {{asset}} fees"),
+              ts(income_rate("funding_fee"), "{{account}} {{asset}} funding"),
+          ], 12, 8, PER_HOUR)
+    b.add(timeseries.Panel().draw_style(cm.GraphDrawStyle.BARS).fill_opacity(80).min(0),
+          "Forced closes and margin calls", "Per hour: positions Binance closed itself, by account, symbol and kind (liquidation, adl, settlement), and margin calls by account. Also drawn as annotations on every panel.", [
+              ts(f'sum by (account, symbol, kind) (rate(binance_futures_forced_closes_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{symbol}} {{kind}}"),
+              ts(f'sum by (account) (rate(binance_futures_margin_calls_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} margin call"),
+          ], 12, 8, PER_HOUR)
     b.row("Positions")
-    b.add("table", "Open positions, nearest to liquidation first", "One row per open position. Distance = |mark − liquidation| ÷ mark, coloured at 5 % and 15 % like the alerts; — where Binance reports no liquidation price. Prices in the quote asset; amount in contracts (signed); ADL quantile 0–4 (4: first to be auto-deleveraged).", [
-        table_q(DISTANCE),
-        table_q(f'binance_futures_position_amount{{{SEL}}}'),
-        table_q(f'binance_futures_position_entry_price{{{SEL}}}'),
-        table_q(f'binance_futures_position_break_even_price{{{SEL}}}'),
-        table_q(f'binance_futures_position_mark_price{{{SEL}}}'),
-        table_q(f'binance_futures_position_liquidation_price{{{SEL}}}'),
-        table_q(f'binance_futures_position_unrealized_profit{{{SEL}}}'),
-        table_q(f'binance_futures_position_notional{{{SEL}}}'),
-        table_q(f'binance_futures_position_leverage{{{SEL}}}'),
-        table_q(f'binance_futures_position_isolated{{{SEL}}}'),
-        table_q(f'binance_futures_position_adl_quantile{{{SEL}}}'),
-    ], 24, 10, 0, "none",
-        options={"showHeader": True, "sortBy": [{"displayName": "Distance to liquidation", "desc": False}]},
-        transformations=[
-            {"id": "merge", "options": {}},
-            {"id": "organize", "options": {
-                "excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                "indexByName": {"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3},
-                "renameByName": {"position_side": "Side", "account": "Account", "symbol": "Symbol",
-                                 "Value #A": "Distance to liquidation", "Value #B": "Amount", "Value #C": "Entry",
-                                 "Value #D": "Break-even", "Value #E": "Mark", "Value #F": "Liquidation",
-                                 "Value #G": "Unrealized PnL", "Value #H": "Notional", "Value #I": "Leverage",
-                                 "Value #J": "Margin", "Value #K": "ADL"}}},
-        ],
-        overrides=[
-            column("Distance to liquidation", ("unit", "percentunit"), ("noValue", "—"),
-                   ("custom.cellOptions", {"type": "color-background"}), ("thresholds", thresholds(DISTANCE_STEPS))),
-            column("Liquidation", ("mappings", [{"type": "value", "options": {"0": {"text": "—"}}}]), ("noValue", "—")),
-            column("Unrealized PnL", ("unit", USDT), ("decimals", 2)),
-            column("Notional", ("unit", USDT), ("decimals", 2)),
-            column("Leverage", ("unit", LEVERAGE)),
-            column("Margin", ("mappings", [{"type": "value", "options": {"0": {"text": "cross"}, "1": {"text": "isolated"}}}])),
-            column("ADL", ("noValue", "—"), ("custom.cellOptions", {"type": "color-text"}),
-                   ("thresholds", thresholds([(None, "green"), (3, "orange"), (4, "red")]))),
-        ])
+    b.add(table.Panel().show_header(True).sort_by([common.TableSortByFieldState().display_name("Distance to liquidation").desc(False)])
+          .transformations([MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3},
+              rename={"position_side": "Side", "account": "Account", "symbol": "Symbol",
+                      "Value #A": "Distance to liquidation", "Value #B": "Amount", "Value #C": "Entry",
+                      "Value #D": "Break-even", "Value #E": "Mark", "Value #F": "Liquidation",
+                      "Value #G": "Unrealized PnL", "Value #H": "Notional", "Value #I": "Leverage",
+                      "Value #J": "Margin", "Value #K": "ADL"})])
+          .override_by_name("Distance to liquidation", [
+              prop("unit", "percentunit"), prop("noValue", "—"),
+              prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(DISTANCE_STEPS).build())])
+          .override_by_name("Liquidation", [prop("mappings", value_texts({0: "—"})), prop("noValue", "—")])
+          .override_by_name("Unrealized PnL", [prop("unit", USDT), prop("decimals", 2)])
+          .override_by_name("Notional", [prop("unit", USDT), prop("decimals", 2)])
+          .override_by_name("Leverage", [prop("unit", LEVERAGE)])
+          .override_by_name("Margin", [prop("mappings", value_texts({0: "cross", 1: "isolated"}))])
+          .override_by_name("ADL", [
+              prop("noValue", "—"), prop("custom.cellOptions", cm.TableColorTextCellOptions()),
+              prop("thresholds", thresholds([(None, "green"), (3, "orange"), (4, "red")]).build())]),
+          "Open positions, nearest to liquidation first", "One row per open position. Distance = |mark − liquidation| ÷ mark, coloured at 5 % and 15 % like the alerts; — where Binance reports no liquidation price. Prices in the quote asset; amount in contracts (signed); ADL quantile 0–4 (4: first to be auto-deleveraged).", [
+              table_q(DISTANCE),
+              table_q(f'binance_futures_position_amount{{{SEL}}}'),
+              table_q(f'binance_futures_position_entry_price{{{SEL}}}'),
+              table_q(f'binance_futures_position_break_even_price{{{SEL}}}'),
+              table_q(f'binance_futures_position_mark_price{{{SEL}}}'),
+              table_q(f'binance_futures_position_liquidation_price{{{SEL}}}'),
+              table_q(f'binance_futures_position_unrealized_profit{{{SEL}}}'),
+              table_q(f'binance_futures_position_notional{{{SEL}}}'),
+              table_q(f'binance_futures_position_leverage{{{SEL}}}'),
+              table_q(f'binance_futures_position_isolated{{{SEL}}}'),
+              table_q(f'binance_futures_position_adl_quantile{{{SEL}}}'),
+          ], 24, 10, "none")
     b.row("Assets")
-    b.add("table", "Per-asset balances", "Per account and asset, in the asset's own units (BTC in BTC, USDT in USDT).", [
-        table_q(f'binance_futures_asset_wallet_balance{{{SEL}}}'),
-        table_q(f'binance_futures_asset_margin_balance{{{SEL}}}'),
-        table_q(f'binance_futures_asset_unrealized_profit{{{SEL}}}'),
-        table_q(f'binance_futures_asset_available_balance{{{SEL}}}'),
-    ], 24, 7, 0, "none", transformations=[
-        {"id": "merge", "options": {}},
-        {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                                       "renameByName": {"account": "Account", "asset": "Asset", "Value #A": "Wallet",
-                                                        "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available"}}},
-    ])
-    return dashboard("binance-futures-accounts", "Binance Futures — Accounts", b.panels, annotations=[
-        annotation("Forced closes", "red", f'changes(binance_futures_forced_closes_total{{{SEL}}}[2m]) > 0 or (binance_futures_forced_closes_total{{{SEL}}} unless binance_futures_forced_closes_total{{{SEL}}} offset 2m)',
-                   "{{kind}}: {{account}} {{symbol}} {{position_side}}"),
-        annotation("Margin calls", "orange", f'changes(binance_futures_margin_calls_total{{{SEL}}}[2m]) > 0', "margin call: {{account}}"),
-    ])
+    b.add(table.Panel().transformations([MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              rename={"account": "Account", "asset": "Asset", "Value #A": "Wallet",
+                      "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available"})]),
+          "Per-asset balances", "Per account and asset, in the asset's own units (BTC in BTC, USDT in USDT).", [
+              table_q(f'binance_futures_asset_wallet_balance{{{SEL}}}'),
+              table_q(f'binance_futures_asset_margin_balance{{{SEL}}}'),
+              table_q(f'binance_futures_asset_unrealized_profit{{{SEL}}}'),
+              table_q(f'binance_futures_asset_available_balance{{{SEL}}}'),
+          ], 24, 7, "none")
+    b.annotation("Forced closes", "red", f'changes(binance_futures_forced_closes_total{{{SEL}}}[2m]) > 0 or (binance_futures_forced_closes_total{{{SEL}}} unless binance_futures_forced_closes_total{{{SEL}}} offset 2m)',
+                 "{{kind}}: {{account}} {{symbol}} {{position_side}}")
+    b.annotation("Margin calls", "orange", f'changes(binance_futures_margin_calls_total{{{SEL}}}[2m]) > 0', "margin call: {{account}}")
+    return b
 
 
 def health():
-    b = Builder()
+    b = Board("binance-futures-exporter-health", "Binance Futures — Exporter health", shard=True)
     b.row("Exporter")
-    b.add("stat", "Scrape up", "Prometheus's own `up` for the exporter targets: 0 means Prometheus cannot scrape it at all.",
-          [ts(f'min(up{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}})', "up")], 4, 5, 0, "none",
-          options=stat(graph="none"), defaults=dict(state_mappings("down", "up"), thresholds=thresholds([(None, "red"), (1, "green")]), color={"mode": "thresholds"}))
-    b.add("timeseries", "Scrape duration", "How long Prometheus's scrape of the exporter takes (the exporter serves pre-rendered bytes: milliseconds).",
-          [ts(f'scrape_duration_seconds{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")], 8, 5, 4, "s")
-    b.add("table", "Build", "Version and git revision of each exporter instance.",
-          [table_q(f'binance_futures_exporter_build_info{{{SEL_IP}}}')], 6, 5, 12, "none", transformations=[
-              {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "Value": True, "job": True}}}])
-    b.add("stat", "Config reload", "1 when the last reload (start or SIGHUP) of the configuration succeeded; 0: the exporter runs the previous configuration (see its log).",
-          [ts(f'min(binance_futures_config_last_reload_successful{{{SEL_IP}}})', "reload")], 3, 5, 18, "none", options=stat(graph="none"),
-          defaults=dict(state_mappings("failed", "ok"), thresholds=thresholds([(None, "red"), (1, "green")]), color={"mode": "thresholds"}))
-    b.add("stat", "Stopped accounts", "Accounts whose key Binance rejected (polling stopped until the key is fixed and the exporter reloaded).",
-          [ts(f'sum(binance_futures_account_stopped{{{SEL}}}) or vector(0)', "stopped")], 3, 5, 21, "none", options=stat(graph="none"),
-          defaults={"thresholds": thresholds([(None, "green"), (1, "red")]), "color": {"mode": "thresholds"}})
+    b.add(big_value(cm.BigValueGraphMode.NONE).mappings(state_mappings("down", "up")).thresholds(thresholds([(None, "red"), (1, "green")])).color_scheme(by_thresholds()),
+          "Scrape up", "Prometheus's own `up` for the exporter targets: 0 means Prometheus cannot scrape it at all.",
+          [ts(f'min(up{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}})', "up")], 4, 5, "none")
+    b.add(timeseries.Panel(), "Scrape duration", "How long Prometheus's scrape of the exporter takes (the exporter serves pre-rendered bytes: milliseconds).",
+          [ts(f'scrape_duration_seconds{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")], 8, 5, "s")
+    b.add(table.Panel().transformations([organize(exclude=("Time", "__name__", "Value", "job"))]),
+          "Build", "Version and git revision of each exporter instance.",
+          [table_q(f'binance_futures_exporter_build_info{{{SEL_IP}}}')], 6, 5, "none")
+    b.add(big_value(cm.BigValueGraphMode.NONE).mappings(state_mappings("failed", "ok")).thresholds(thresholds([(None, "red"), (1, "green")])).color_scheme(by_thresholds()),
+          "Config reload", "1 when the last reload (start or SIGHUP) of the configuration succeeded; 0: the exporter runs the previous configuration (see its log).",
+          [ts(f'min(binance_futures_config_last_reload_successful{{{SEL_IP}}})', "reload")], 3, 5, "none")
+    b.add(big_value(cm.BigValueGraphMode.NONE).thresholds(thresholds([(None, "green"), (1, "red")])).color_scheme(by_thresholds()),
+          "Stopped accounts", "Accounts whose key Binance rejected (polling stopped until the key is fixed and the exporter reloaded).",
+          [ts(f'sum(binance_futures_account_stopped{{{SEL}}}) or vector(0)', "stopped")], 3, 5, "none")
     b.row("Freshness")
-    b.add("stat", "Accounts up", "Accounts whose last poll succeeded and is fresh, of those configured.",
-          [ts(f'sum(binance_futures_up{{{SEL}}})', "up"), ts(f'count(binance_futures_up{{{SEL}}})', "configured")], 6, 5, 0, "none",
-          options=stat(graph="none"))
-    b.add("state-timeline", "Up per account", "binance_futures_up per account over time.",
-          [ts(f'binance_futures_up{{{SEL}}}', "{{account}}")], 18, 5, 6, "none",
-          defaults=dict(state_mappings("down", "up"), thresholds=thresholds([(None, "red"), (1, "green")])))
-    b.add("timeseries", "Data age", "Seconds since each account's last successful poll, and the age at which its values are dropped (3 effective intervals). Accounts that never polled successfully are not drawn.", [
+    b.add(big_value(cm.BigValueGraphMode.NONE), "Accounts up", "Accounts whose last poll succeeded and is fresh, of those configured.",
+          [ts(f'sum(binance_futures_up{{{SEL}}})', "up"), ts(f'count(binance_futures_up{{{SEL}}})', "configured")], 6, 5, "none")
+    b.add(statetimeline.Panel().mappings(state_mappings("down", "up")).thresholds(thresholds([(None, "red"), (1, "green")])),
+          "Up per account", "binance_futures_up per account over time.",
+          [ts(f'binance_futures_up{{{SEL}}}', "{{account}}")], 18, 5, "none")
+    b.add(timeseries.Panel().min(0), "Data age", "Seconds since each account's last successful poll, and the age at which its values are dropped (3 effective intervals). Accounts that never polled successfully are not drawn.", [
         ts(f'(time() - binance_futures_last_success_timestamp_seconds{{{SEL}}}) and binance_futures_last_success_timestamp_seconds{{{SEL}}} > 0', "{{account}}"),
         ts(f'3 * binance_futures_poll_interval_seconds{{{SEL}}}', "{{account}} stale after"),
-    ], 12, 8, 0, "s", defaults={"min": 0})
-    b.add("timeseries", "Poll duration and interval", "How long each poll took, and the effective poll interval (stretched when the accounts cannot fit the weight budget).", [
+    ], 12, 8, "s")
+    b.add(timeseries.Panel().min(0), "Poll duration and interval", "How long each poll took, and the effective poll interval (stretched when the accounts cannot fit the weight budget).", [
         ts(f'binance_futures_poll_duration_seconds{{{SEL}}}', "{{account}} duration"),
         ts(f'binance_futures_poll_interval_seconds{{{SEL}}}', "{{account}} interval"),
-    ], 12, 8, 12, "s", defaults={"min": 0})
+    ], 12, 8, "s")
     b.row("Request weight (shared by everything on the IP)")
-    b.add("timeseries", "IP weight used vs limit", "Binance's count of the IP's request weight in the current minute (it resets every minute), the limit, and the default headroom line (80 % of the limit, --weight.ip-headroom 0.2) the exporter never pushes past.", [
+    b.add(timeseries.Panel().min(0), "IP weight used vs limit", "Binance's count of the IP's request weight in the current minute (it resets every minute), the limit, and the default headroom line (80 % of the limit, --weight.ip-headroom 0.2) the exporter never pushes past.", [
         ts(f'max by (instance) (binance_futures_request_weight_used{{{SEL_IP}}})', "{{instance}} used"),
         ts(f'max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}})', "{{instance}} limit"),
         ts(f'0.8 * max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}})', "{{instance}} headroom line"),
-    ], 12, 8, 0, "none", defaults={"min": 0})
-    b.add("timeseries", "Exporter weight per minute", "Request weight this exporter spent per minute (handshakes included), per instance.",
+    ], 12, 8, "none")
+    b.add(timeseries.Panel().min(0), "Exporter weight per minute", "Request weight this exporter spent per minute (handshakes included), per instance.",
           [ts(f'sum by (instance) (rate(binance_futures_request_weight_consumed_total{{{SEL}}}[$__rate_interval])) * 60', "{{instance}}")],
-          6, 8, 12, PER_MIN, defaults={"min": 0})
-    b.add("timeseries", "Exporter share of the limit", "Exporter weight per minute ÷ the IP's limit; compare with --weight.max-share (default 20 %).",
+          6, 8, PER_MIN)
+    b.add(threshold_lines(timeseries.Panel(), [(None, "green"), (0.2, "orange")]).min(0),
+          "Exporter share of the limit", "Exporter weight per minute ÷ the IP's limit; compare with --weight.max-share (default 20 %).",
           [ts(f'sum by (instance) (rate(binance_futures_request_weight_consumed_total{{{SEL}}}[$__rate_interval])) * 60 / (max by (instance) (binance_futures_request_weight_limit{{{SEL_IP}}}) > 0)', "{{instance}}")],
-          6, 8, 18, "percentunit", defaults=dict(line_thresholds([(None, "green"), (0.2, "orange")]), min=0))
-    b.add("timeseries", "Scheduler deferrals", "Polls and connects the scheduler skipped per minute, by reason: own_share, ip_headroom, retry_after, banned.",
+          6, 8, "percentunit")
+    b.add(timeseries.Panel().min(0), "Scheduler deferrals", "Polls and connects the scheduler skipped per minute, by reason: own_share, ip_headroom, retry_after, banned.",
           [ts(f'sum by (instance, reason) (rate(binance_futures_scheduler_deferrals_total{{{SEL_IP}}}[$__rate_interval])) * 60', "{{instance}} {{reason}}")],
-          8, 8, 0, PER_MIN, defaults={"min": 0})
-    b.add("timeseries", "Rate limit: seconds left", "Seconds until Binance's retryAfter (429) or ban (418) ends; 0 when not limited.",
+          8, 8, PER_MIN)
+    b.add(timeseries.Panel().min(0), "Rate limit: seconds left", "Seconds until Binance's retryAfter (429) or ban (418) ends; 0 when not limited.",
           [ts(f'clamp_min(max by (instance) (binance_futures_rate_limited_until_timestamp_seconds{{{SEL_IP}}}) - time(), 0)', "{{instance}}")],
-          8, 8, 8, "s", defaults={"min": 0})
-    b.add("state-timeline", "IP banned", "1 while Binance bans the IP (418): every request from it is refused.",
-          [ts(f'max by (instance) (binance_futures_ip_banned{{{SEL_IP}}})', "{{instance}}")], 8, 8, 16, "none",
-          defaults={"mappings": [{"type": "value", "options": {"0": {"text": "ok", "color": "green"}, "1": {"text": "banned", "color": "red"}}}]})
+          8, 8, "s")
+    b.add(statetimeline.Panel().mappings(value_texts({0: ("ok", "green"), 1: ("banned", "red")})),
+          "IP banned", "1 while Binance bans the IP (418): every request from it is refused.",
+          [ts(f'max by (instance) (binance_futures_ip_banned{{{SEL_IP}}})', "{{instance}}")], 8, 8, "none")
     b.row("Errors and connections")
-    b.add("timeseries", "Poll errors by code", "Failed polls per minute by account and code: a Binance error code, or transport, timeout, decode.",
+    b.add(timeseries.Panel().min(0), "Poll errors by code", "Failed polls per minute by account and code: a Binance error code, or transport, timeout, decode.",
           [ts(f'sum by (account, code) (rate(binance_futures_poll_errors_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}} {{code}}")],
-          12, 8, 0, PER_MIN, defaults={"min": 0})
-    b.add("timeseries", "Polls", "Polls attempted per minute per account.",
-          [ts(f'sum by (account) (rate(binance_futures_polls_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}}")], 12, 8, 12, PER_MIN,
-          defaults={"min": 0})
-    b.add("timeseries", "WebSocket reconnects", "Reconnects per minute by account and reason (max_age, server_shutdown, close_frame, missed_pong, connection_lost, error).",
+          12, 8, PER_MIN)
+    b.add(timeseries.Panel().min(0), "Polls", "Polls attempted per minute per account.",
+          [ts(f'sum by (account) (rate(binance_futures_polls_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}}")], 12, 8, PER_MIN)
+    b.add(timeseries.Panel().min(0), "WebSocket reconnects", "Reconnects per minute by account and reason (max_age, server_shutdown, close_frame, missed_pong, connection_lost, error).",
           [ts(f'sum by (account, reason) (rate(binance_futures_websocket_reconnects_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}} {{reason}}")],
-          8, 8, 0, PER_MIN, defaults={"min": 0})
-    b.add("state-timeline", "WebSocket connected", "Whether each account's WebSocket API connection is open.",
-          [ts(f'binance_futures_websocket_connected{{{SEL}}}', "{{account}}")], 8, 8, 8, "none",
-          defaults=state_mappings("disconnected", "connected"))
-    b.add("timeseries", "Clock offset (exchange − local)", "Estimated offset of Binance's clock from this host's, per account. Lines at ±1 s: beyond that the host's clock needs fixing (NTP).",
-          [ts(f'binance_futures_clock_offset_seconds{{{SEL}}}', "{{account}}")], 8, 8, 16, "s",
-          defaults=line_thresholds([(None, "red"), (-1, "green"), (1, "red")]))
+          8, 8, PER_MIN)
+    b.add(statetimeline.Panel().mappings(state_mappings("disconnected", "connected")),
+          "WebSocket connected", "Whether each account's WebSocket API connection is open.",
+          [ts(f'binance_futures_websocket_connected{{{SEL}}}', "{{account}}")], 8, 8, "none")
+    b.add(threshold_lines(timeseries.Panel(), [(None, "red"), (-1, "green"), (1, "red")]),
+          "Clock offset (exchange − local)", "Estimated offset of Binance's clock from this host's, per account. Lines at ±1 s: beyond that the host's clock needs fixing (NTP).",
+          [ts(f'binance_futures_clock_offset_seconds{{{SEL}}}', "{{account}}")], 8, 8, "s")
     b.row("User data stream")
-    b.add("state-timeline", "User stream subscribed", "Whether each account's listen key is subscribed on an open user data stream connection (instant updates, income, margin calls, liquidations).",
-          [ts(f'binance_futures_user_stream_connected{{{SEL}}}', "{{account}}")], 8, 8, 0, "none",
-          defaults=state_mappings("down", "subscribed"))
-    b.add("timeseries", "User stream events", "Events received per minute by account and event type.",
+    b.add(statetimeline.Panel().mappings(state_mappings("down", "subscribed")),
+          "User stream subscribed", "Whether each account's listen key is subscribed on an open user data stream connection (instant updates, income, margin calls, liquidations).",
+          [ts(f'binance_futures_user_stream_connected{{{SEL}}}', "{{account}}")], 8, 8, "none")
+    b.add(timeseries.Panel().min(0), "User stream events", "Events received per minute by account and event type.",
           [ts(f'sum by (account, event) (rate(binance_futures_user_stream_events_total{{{SEL}}}[$__rate_interval])) * 60', "{{account}} {{event}}")],
-          8, 8, 8, PER_MIN, defaults={"min": 0})
-    b.add("timeseries", "User stream gaps and bad frames", "Resubscriptions after a gap per hour by reason (every gap is followed by a poll), and unreadable frames per hour.", [
+          8, 8, PER_MIN)
+    b.add(timeseries.Panel().min(0), "User stream gaps and bad frames", "Resubscriptions after a gap per hour by reason (every gap is followed by a poll), and unreadable frames per hour.", [
         ts(f'sum by (account, reason) (rate(binance_futures_user_stream_reconnects_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} {{reason}}"),
         ts(f'sum by (account) (rate(binance_futures_user_stream_malformed_events_total{{{SEL}}}[$__rate_interval])) * 3600', "{{account}} malformed"),
-    ], 8, 8, 16, "suffix: /h", defaults={"min": 0})
+    ], 8, 8, PER_HOUR)
     b.row("Live values (mark price feed) and reconciliation")
-    b.add("state-timeline", "Mark price feed", "Whether the public !markPrice@arr@1s connection is up. With an account's user stream it makes the account's values live and its polls reconciliations.",
-          [ts(f'max by (instance) (binance_futures_mark_feed_connected{{{SEL_IP}}})', "{{instance}}")], 8, 7, 0, "none",
-          defaults=state_mappings("down", "connected"))
-    b.add("timeseries", "Mark feed age", "Seconds since the last mark price frame (one per second when healthy; above 3 s the accounts return to their normal poll interval).",
+    b.add(statetimeline.Panel().mappings(state_mappings("down", "connected")),
+          "Mark price feed", "Whether the public !markPrice@arr@1s connection is up. With an account's user stream it makes the account's values live and its polls reconciliations.",
+          [ts(f'max by (instance) (binance_futures_mark_feed_connected{{{SEL_IP}}})', "{{instance}}")], 8, 7, "none")
+    b.add(timeseries.Panel().min(0), "Mark feed age", "Seconds since the last mark price frame (one per second when healthy; above 3 s the accounts return to their normal poll interval).",
           [ts(f'(time() - max by (instance) (binance_futures_mark_feed_last_frame_timestamp_seconds{{{SEL_IP}}})) and max by (instance) (binance_futures_mark_feed_last_frame_timestamp_seconds{{{SEL_IP}}}) > 0', "{{instance}}")],
-          8, 7, 8, "s", defaults={"min": 0})
-    b.add("timeseries", "Reconcile drift of the margin ratio", "Locally recomputed margin ratio minus Binance's at each poll (0 within rounding). The alert fires above 0.01 for 15 minutes.",
-          [ts(f'binance_futures_reconcile_drift{{{SEL}, field="margin_ratio"}}', "{{account}}")], 8, 7, 16, "percentunit")
-    b.add("table", "API key permissions", "What each account's API key may do (GET /sapi/v1/account/apiRestrictions, checked hourly): 1 = granted. A monitoring key needs reading only and an IP whitelist; the key alerts fire otherwise. Accounts whose key may not read this (or a testnet) have no rows.", [
-        table_q(f'binance_futures_api_key_permission{{{SEL}}} == 1'),
-        table_q(f'binance_futures_api_key_ip_restricted{{{SEL}}}'),
-    ], 24, 6, 0, "none", transformations=[
-        {"id": "merge", "options": {}},
-        {"id": "organize", "options": {"excludeByName": {"Time": True, "__name__": True, "job": True, "instance": True},
-                                       "renameByName": {"account": "Account", "permission": "Granted permission",
-                                                        "Value #A": "Granted", "Value #B": "IP-restricted"}}},
-    ])
+          8, 7, "s")
+    b.add(timeseries.Panel(), "Reconcile drift of the margin ratio", "Locally recomputed margin ratio minus Binance's at each poll (0 within rounding). The alert fires above 0.01 for 15 minutes.",
+          [ts(f'binance_futures_reconcile_drift{{{SEL}, field="margin_ratio"}}', "{{account}}")], 8, 7, "percentunit")
+    b.add(table.Panel().transformations([MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              rename={"account": "Account", "permission": "Granted permission", "Value #A": "Granted", "Value #B": "IP-restricted"})]),
+          "API key permissions", "What each account's API key may do (GET /sapi/v1/account/apiRestrictions, checked hourly): 1 = granted. A monitoring key needs reading only and an IP whitelist; the key alerts fire otherwise. Accounts whose key may not read this (or a testnet) have no rows.", [
+              table_q(f'binance_futures_api_key_permission{{{SEL}}} == 1'),
+              table_q(f'binance_futures_api_key_ip_restricted{{{SEL}}}'),
+          ], 24, 6, "none")
     b.row("Process")
-    b.add("timeseries", "Resident memory", "Resident memory of the exporter process.",
+    b.add(timeseries.Panel().min(0), "Resident memory", "Resident memory of the exporter process.",
           [ts(f'process_resident_memory_bytes{{{SEL_IP}}} and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")],
-          12, 7, 0, "bytes", defaults={"min": 0})
-    b.add("timeseries", "CPU", "CPU time used by the exporter per second of wall time (1 = one core).",
+          12, 7, "bytes")
+    b.add(timeseries.Panel().min(0), "CPU", "CPU time used by the exporter per second of wall time (1 = one core).",
           [ts(f'rate(process_cpu_seconds_total{{{SEL_IP}}}[$__rate_interval]) and on (job, instance) binance_futures_exporter_build_info{{{SEL_IP}}}', "{{instance}}")],
-          12, 7, 12, "percentunit", defaults={"min": 0})
-    return dashboard("binance-futures-exporter-health", "Binance Futures — Exporter health", b.panels)
+          12, 7, "percentunit")
+    # Replicas started with --shard/--total-shards each export binance_futures_shard_info{shard,
+    # total_shards} = 1. The total is a label, so the table turns it into a number and subtracts.
+    b.row("Shards (--shard, --total-shards)")
+    b.add(table.Panel()
+          .transformations([
+              dm.DataTransformerConfig(id_val="convertFieldType", options={
+                  "conversions": [{"targetField": "total_shards", "destinationType": "number"}], "fields": {}}),
+              dm.DataTransformerConfig(id_val="calculateField", options={
+                  "mode": "binary", "binary": {"left": "total_shards", "operator": "-", "right": "Value"},
+                  "alias": "Missing", "timeSeries": False}),
+              organize(exclude=("Time",), index={"job": 0, "total_shards": 1, "Value": 2, "Missing": 3},
+                       rename={"job": "Job", "total_shards": "Total shards", "Value": "Reporting"})])
+          .override_by_name("Missing", [
+              prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()),
+              prop("thresholds", thresholds([(None, "green"), (1, "red")]).build())]),
+          "Shards reporting", "Per job and --total-shards: how many shards report binance_futures_shard_info, and how many of the total do not (red: a replica is down or was started with another --total-shards; two rows: the replicas disagree on the total). Counts the selected instances, so keep Instance on All. No data: the exporter predates the metric.",
+          [table_q(f'count by (job, total_shards) (binance_futures_shard_info{{{SEL_IP}}})')], 8, 5, "none")
+    b.add(table.Panel().sort_by([common.TableSortByFieldState().display_name("Shard").desc(False)])
+          .transformations([organize(exclude=("Time", "__name__", "Value"),
+                                     index={"shard": 0, "instance": 1, "job": 2, "total_shards": 3},
+                                     rename={"shard": "Shard", "instance": "Instance", "job": "Job", "total_shards": "Total shards"})]),
+          "Shard of each instance", "Which replica (instance) keeps which shard of the accounts, for the shards selected in Shard. Two rows with the same shard: those replicas poll the same accounts (twice the request weight).",
+          [table_q(f'binance_futures_shard_info{{{SEL_IP}, shard=~"$shard"}}')], 16, 5, "none")
+    return b
 
 
-def annotation(name, color, expr, title):
-    return {"name": name, "datasource": DS, "enable": True, "iconColor": color, "expr": expr, "step": "60s",
-            "titleFormat": title, "textFormat": "", "useValueForTime": False, "tagKeys": "account"}
-
-
-def dashboard(uid, title, panels, annotations=()):
-    return {
-        "uid": uid, "title": title, "tags": ["binance", "futures", "prometheus-exporter"], "timezone": "",
-        "schemaVersion": 39, "version": 1, "editable": False, "graphTooltip": 1, "refresh": "30s",
-        "time": {"from": "now-6h", "to": "now"}, "fiscalYearStartMonth": 0, "liveNow": False,
-        "annotations": {"list": list(annotations)}, "links": [
-            {"title": "Binance Futures", "type": "dashboards", "tags": ["binance"], "asDropdown": False, "includeVars": True, "keepTime": True}],
-        "templating": variables(), "panels": panels,
-        "__inputs": [], "__requires": [{"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"}],
-    }
+DASHBOARDS = {"binance-futures-accounts.json": accounts, "binance-futures-exporter-health.json": health}
 
 
 if __name__ == "__main__":
-    out = os.path.join(os.path.dirname(__file__), "..", "grafana", "dashboards")
-    for name, board in [("binance-futures-accounts.json", accounts()), ("binance-futures-exporter-health.json", health())]:
-        with open(os.path.join(out, name), "w") as f:
-            json.dump(board, f, indent=2, ensure_ascii=False)
-            f.write("\n")
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grafana", "dashboards")
+    for name, make in DASHBOARDS.items():
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            f.write(make().json())
