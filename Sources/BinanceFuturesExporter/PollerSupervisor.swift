@@ -16,6 +16,8 @@ actor PollerSupervisor: Service {
         let session: AccountSession
         /// Finishing it ends the session's child task; the value says whether to drop its series.
         let stop: AsyncStream<Bool>.Continuation
+        /// Finishes when the session's child task has ended (its shutdown done).
+        let ended: AsyncStream<Void>
     }
 
     private struct Reload {
@@ -117,6 +119,9 @@ actor PollerSupervisor: Service {
             entry.stop.yield(wanted[name] == nil)
             entry.stop.finish()
             logger.info("stopped polling account", metadata: ["account": "\(name)", "why": "\(why)"])
+            // A replacement starts only once the old session has shut down: its detach, listen
+            // key stop and scheduler unregistration must not undo the new session's.
+            if wanted[name] != nil { for await _ in entry.ended {} }
         }
         let toStart = accounts.filter { running[$0.name] == nil }
         for (index, account) in toStart.enumerated() {
@@ -131,6 +136,7 @@ actor PollerSupervisor: Service {
             services.timing.staggerFraction = toStart.count > 1 ? Double(index) / Double(toStart.count) : 0
             let session = AccountSession(account: account, services: services)
             let (stop, stopInput) = AsyncStream.makeStream(of: Bool.self)
+            let (ended, endedInput) = AsyncStream.makeStream(of: Void.self)
             let registry = self.registry
             group.addTask {
                 // The session runs until its stop stream ends (reload) or the group is cancelled.
@@ -151,9 +157,11 @@ actor PollerSupervisor: Service {
                     return removed
                 }
                 if removed { await registry.remove(account: account.name) }
+                endedInput.finish()
             }
             running[account.name] = Running(
-                fingerprint: Self.fingerprint(account, connection), account: account, session: session, stop: stopInput)
+                fingerprint: Self.fingerprint(account, connection), account: account, session: session, stop: stopInput,
+                ended: ended)
             logger.info(
                 "polling account",
                 metadata: [

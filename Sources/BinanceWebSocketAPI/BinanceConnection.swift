@@ -198,6 +198,10 @@ public actor BinanceConnection {
         }
     }
 
+    /// Why the connection closed, once it has: a request that failed because of the close is
+    /// reported with the close's reason, whichever of the two the caller hears first.
+    public var closeReason: CloseReason? { closedReason }
+
     private func didClose(reason: CloseReason) {
         guard closedReason == nil else { return }
         closedReason = reason

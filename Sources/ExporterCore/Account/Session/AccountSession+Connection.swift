@@ -105,8 +105,8 @@ extension AccountSession {
     private func backoffDelay() -> Int64 { Int64(backoff.nextDelay(random: services.random) * 1000) }
 
     /// An event of a connection this session opened (possibly one it has since replaced).
-    func handle(event: ConnectionEvent, from source: ObjectIdentifier) async {
-        guard let current = connection, ObjectIdentifier(current) == source else { return }
+    func handle(event: ConnectionEvent, from source: any AccountConnection) async {
+        guard let current = connection, current === source else { return }
         switch event {
         case .serverShutdown:
             // Rotate now rather than at the next poll (the old connection is about to go): the
@@ -146,6 +146,9 @@ extension AccountSession {
             logger.warning("poll failed; reconnecting with backoff", metadata: ["error": "\(error)"])
             if let connection, connection === used {
                 self.connection = nil
+                // Closed under the request (missed pong, close frame): the close's reason is the
+                // reconnect's, though its event is still queued behind this poll.
+                if let reason = await connection.closeReason { lifecycle.closed(reason) }
                 await connection.close()
             }
             // A failure on a connection that is no longer current (a failed rotation, an old

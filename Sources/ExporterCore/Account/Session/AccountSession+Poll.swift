@@ -26,6 +26,7 @@ extension AccountSession {
     /// Polls now and lets the cadence, the stream and the scheduler know how it went.
     func pollNow() async {
         let started = now
+        logger.debug("poll", metadata: ["mode": "\(cadence.mode)", "retry": "\(cadence.retryAt.map { String($0) } ?? "-")"])
         cadence.started(at: started)
         let outcome = await poll()
         switch outcome {
@@ -40,12 +41,17 @@ extension AccountSession {
             if !hasPolled { stream?.firstPollSent(now: now) }
             hasPolled = true
         }
-        if outcome == .succeeded { stream?.polled(wallets: wallets, now: now) }
+        if outcome == .succeeded {
+            lastPollEnded = now
+            stream?.polled(wallets: wallets, now: now)
+        }
         await updateStretch()
     }
 
     /// The interval's stretch: every account's demand must fit the exporter's share.
     func updateStretch() async {
+        // A stopped account demands nothing (stop() unregistered it): the others need not stretch.
+        guard !lifecycle.isStopped else { return }
         let demand = Double(pollWeight) * 60 / cadence.demandIntervalSeconds
         cadence.stretch = await scheduler.register(account: account.name, weightPerMinute: demand)
         if cadence.intervalSeconds != reportedInterval {

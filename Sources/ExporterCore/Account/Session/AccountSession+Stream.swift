@@ -23,22 +23,31 @@ extension AccountSession {
         }
     }
 
-    func handle(_ signal: UserStreamSignal) async {
+    func handle(_ signal: UserStreamSignal, at: Int64) async {
         guard stream != nil else { return }
         switch signal {
         case .subscribed:
             await perform(stream?.subscribedNow() ?? [])
         case .disconnected(let reason):
-            await perform(stream?.disconnected(reason, now: now, wallets: wallets) ?? [])
+            await perform(stream?.disconnected(reason, now: at, wallets: wallets(before: at)) ?? [])
         case .keyRejected:
-            await keyLost(.keyExpired)
+            await keyLost(.keyExpired, at: at)
         case .event, .malformed:
             break
         }
     }
 
-    func keyLost(_ reason: UserStreamGapReason) async {
-        await perform(stream?.keyLost(reason, now: now, wallets: wallets) ?? [])
+    func keyLost(_ reason: UserStreamGapReason, at: Int64? = nil) async {
+        let at = at ?? now
+        await perform(stream?.keyLost(reason, now: at, wallets: wallets(before: at)) ?? [])
+    }
+
+    /// The wallets as they were when a gap began at `gapAt`, if this session can know them: a
+    /// poll that ended after that (while the signal waited) may already hold what the gap hid,
+    /// and comparing against it would skip a ledger read that is needed.
+    private func wallets(before gapAt: Int64) -> [String: Double]? {
+        if let lastPollEnded, lastPollEnded > gapAt { return nil }
+        return wallets
     }
 
     /// `userDataStream.start`; on success the key is attached to the hub.
@@ -52,21 +61,26 @@ extension AccountSession {
             stream?.keyObtained(now: now)
             let input = self.input
             let events = streamEventInput
+            let clock = services.clock
             await services.hub?.attach(account: account.name, key: key) { signal in
                 switch signal {
                 case .event, .malformed: events.yield(signal)
-                case .subscribed, .disconnected, .keyRejected: input.yield(.stream(signal))
+                case .subscribed, .disconnected, .keyRejected: input.yield(.stream(signal, at: clock.nowMilliseconds()))
                 }
             }
         case .gone, .unavailable:
             stream?.keyUnavailable(now: now)
         case .deferred(let until):
             // Half a second into the next window at most: ahead of the polls deferred with it.
-            stream?.keyUnavailable(now: now, retry: until - offsetMilliseconds + Int64(services.random() * 500))
+            stream?.keyUnavailable(now: now, retry: max(now + 10, until - offsetMilliseconds + Int64(services.random() * 500)))
         }
     }
 
     func pingKey() async {
+        if lifecycle.isStopped {
+            stream?.halt()
+            return
+        }
         switch await listenKeyRequest(.userDataStreamPing) {
         case .key:
             logger.debug("listen key extended")
@@ -167,6 +181,7 @@ extension AccountSession {
         let weight = rest.venue.rest.leverageBrackets.weight
         guard case .admitted = await scheduler.admit(weight: weight) else {
             bracketsDue = bracketAttempt < timing.bracketAttempts ? retry : hourly
+            if bracketsDue == hourly { bracketAttempt = 0 }
             return
         }
         do {

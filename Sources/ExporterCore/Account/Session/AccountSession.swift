@@ -20,9 +20,10 @@ public actor AccountSession {
         case wake(generation: Int)
         /// Poll now, and resume when done (`pollOnce`).
         case pollRequested(CheckedContinuation<Void, Never>)
-        case connection(ConnectionEvent, ObjectIdentifier)
-        /// Subscribed, disconnected, key rejected (events take the pump).
-        case stream(UserStreamSignal)
+        case connection(ConnectionEvent, any AccountConnection)
+        /// Subscribed, disconnected, key rejected (events take the pump), with the local time
+        /// the hub sent it: a gap starts when it happened, not when the loop got to it.
+        case stream(UserStreamSignal, at: Int64)
         /// Wallet balances an `ACCOUNT_UPDATE` reported.
         case wallets([String: Double])
         case leverageChanged
@@ -63,6 +64,8 @@ public actor AccountSession {
     var stream: UserStreamLifecycle?
     /// What this session knows of the wallets: its last poll and the stream's updates since.
     var wallets: [String: Double]?
+    /// Local ms when the last successful poll ended.
+    var lastPollEnded: Int64?
     let rest: (any AccountREST)?
     let audit: APIKeyAudit?
     var bracketsDue: Int64?
@@ -134,6 +137,7 @@ public actor AccountSession {
         if let reconcile = cadence.reconcileMilliseconds {
             cadence.phase = await scheduler.reconcilePhase(account: account.name)
             stream?.pingPhase = .init(offset: Int64(cadence.phase * Double(reconcile)), interval: reconcile)
+            logger.debug("reconcile phase", metadata: ["offset_s": "\(Double(reconcile) * cadence.phase / 1000)"])
         }
         await updateStretch()
         if stream != nil { await registry.apply(account: account.name, stream: .enabled) }
@@ -146,9 +150,16 @@ public actor AccountSession {
             let events = streamEvents
             let registry = self.registry
             let name = account.name
-            group.addTask { await Self.pumpEvents(events, account: name, registry: registry, session: input) }
+            let clock = services.clock
+            group.addTask { await Self.pumpEvents(events, account: name, registry: registry, session: input, clock: clock) }
             schedule(&group)
             for await next in inputs {
+                if Task.isCancelled {
+                    // Stopping: nothing more is sent; a poll someone waits for is let go.
+                    if case .pollRequested(let done) = next { done.resume() }
+                    input.done()
+                    continue
+                }
                 await handle(next)
                 schedule(&group)
                 input.done()
@@ -177,8 +188,8 @@ public actor AccountSession {
             done.resume()
         case .connection(let event, let source):
             await handle(event: event, from: source)
-        case .stream(let signal):
-            await handle(signal)
+        case .stream(let signal, let at):
+            await handle(signal, at: at)
         case .wallets(let changed):
             wallets = (wallets ?? [:]).merging(changed) { $1 }
         case .leverageChanged:
@@ -214,9 +225,8 @@ public actor AccountSession {
     private func schedule(_ group: inout DiscardingTaskGroup) {
         let input = self.input
         for fresh in unmonitored {
-            let source = ObjectIdentifier(fresh)
             group.addTask {
-                for await event in fresh.events { input.yield(.connection(event, source)) }
+                for await event in fresh.events { input.yield(.connection(event, fresh)) }
             }
         }
         unmonitored.removeAll()
@@ -239,7 +249,7 @@ public actor AccountSession {
     /// connection rotation overlaps two connections for a moment), and tells the session what it
     /// must act on.
     private static func pumpEvents(
-        _ events: AsyncStream<UserStreamSignal>, account: String, registry: MetricsRegistry, session: Inbox<Input>
+        _ events: AsyncStream<UserStreamSignal>, account: String, registry: MetricsRegistry, session: Inbox<Input>, clock: WallClock
     ) async {
         var recent = RecentSet<String>(capacity: 512)
         for await signal in events {
@@ -261,7 +271,7 @@ public actor AccountSession {
             case .malformed:
                 await registry.apply(account: account, stream: .malformed)
             case .subscribed, .disconnected, .keyRejected:
-                session.yield(.stream(signal))
+                session.yield(.stream(signal, at: clock.nowMilliseconds()))
             }
         }
     }

@@ -16,6 +16,8 @@ public protocol AccountConnection: AnyObject, Sendable {
     func startUserDataStream() async throws(BinanceClientError) -> Response<String>
     func pingUserDataStream() async throws(BinanceClientError) -> Response<String>
     func stopUserDataStream() async throws(BinanceClientError) -> RateLimitStatus?
+    /// Why it closed, once it has (nil while open).
+    var closeReason: CloseReason? { get async }
     func close() async
 }
 
