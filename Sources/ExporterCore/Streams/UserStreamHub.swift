@@ -27,8 +27,6 @@ public struct UserStreamSettings: Sendable {
     public var backoff = Backoff()
     /// Rotate before Binance's 24 h limit, make-before-break.
     public var maxConnectionAgeSeconds: Double = 23 * 3600
-    /// How often the hub looks at its connections and subscribers.
-    public var tick: Duration = .milliseconds(200)
     public var subscribeTimeout: Duration = .seconds(10)
     /// Listen keys per connection; beyond it another connection opens. Binance documents
     /// 1024 streams per market-stream connection and no number for user streams: this stays
@@ -42,7 +40,9 @@ public struct UserStreamSettings: Sendable {
 /// key is one subscription on a combined `/private/stream` connection, so a hundred accounts
 /// need one connection, not a hundred. The hub connects when the first key arrives, reconnects
 /// with backoff (each attempt admitted by the weight scheduler, which holds it back during a
-/// ban), resubscribes every key after a gap, and rotates connections before 24 h.
+/// ban), resubscribes every key after a gap, and rotates connections before 24 h. It looks at
+/// its state when something changes (a key attached, a connection closed) or when a retry or a
+/// rotation falls due, not on a tick.
 public actor UserStreamHub {
     private struct Subscriber {
         var key: String
@@ -66,6 +66,8 @@ public actor UserStreamHub {
     private var backoff: Backoff
     private var retryAt: Int64 = 0
     private var stopped = false
+    /// Wake-ups of `run`: something changed, or a retry or rotation fell due.
+    private let (wakeups, wakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
     public init(
         settings: UserStreamSettings, scheduler: WeightScheduler, logger: Logger,
@@ -87,6 +89,7 @@ public actor UserStreamHub {
     public func attach(account: String, key: String, sink: @escaping @Sendable (UserStreamSignal) -> Void) async {
         await detach(account: account)
         subscribers[account] = Subscriber(key: key, sink: sink, slot: nil)
+        wakeup.yield()
     }
 
     /// Removes the account's key from its connection.
@@ -105,20 +108,43 @@ public actor UserStreamHub {
     /// Until cancelled: keeps every attached key subscribed. Each connection's events are read
     /// by a child task of this call.
     public func run() async {
+        let wakeup = self.wakeup
+        let clock = settings.clock
         await withDiscardingTaskGroup { group in
-            while !Task.isCancelled && !stopped {
+            var timerAt: Int64?
+            wakeup.yield()
+            for await _ in wakeups {
+                if Task.isCancelled || stopped { break }
                 for fresh in await step() {
                     group.addTask { await self.read(fresh.connection, slot: fresh.slot) }
                 }
-                try? await Task.sleep(for: settings.tick)
+                guard let next = nextDeadline() else { continue }
+                if let pending = timerAt, pending > now, pending <= next { continue }
+                timerAt = next
+                group.addTask {
+                    do { try await clock.sleep(untilMilliseconds: next) } catch { return }
+                    wakeup.yield()
+                }
             }
             for slot in slots.values { await slot.connection.close() }
             slots.removeAll()
+            group.cancelAll()
         }
     }
 
+    /// When the hub must look again by itself: a reconnect or subscription retry while keys
+    /// wait, or the next connection's rotation.
+    private func nextDeadline() -> Int64? {
+        var due = slots.values.map { $0.connection.connectedAt + Int64(settings.maxConnectionAgeSeconds * 1000) + 1 }
+        if subscribers.values.contains(where: { $0.slot == nil }) { due.append(max(retryAt, now + 1000)) }
+        return due.min()
+    }
+
     /// Ends `run` and closes the connections.
-    public func shutdown() { stopped = true }
+    public func shutdown() {
+        stopped = true
+        wakeup.yield()
+    }
 
     /// One look at the state: rotates old connections, connects when keys wait, subscribes them.
     /// Returns the connections it opened, for `run` to read.
@@ -252,5 +278,6 @@ public actor UserStreamHub {
             subscribers[account]?.slot = nil
             subscriber.sink(.disconnected(gap))
         }
+        wakeup.yield()
     }
 }
