@@ -56,7 +56,7 @@ final class StreamRig: Sendable {
             scheduled: runPollers, userStream: true,
             services: { simulator, services in
                 var streams = UserStreamSettings(base: try WebSocketURL(parsing: simulator.streamURL))
-                    streams.backoff = Backoff(initial: 0.05, maximum: 0.2)
+                streams.backoff = Backoff(initial: 0.05, maximum: 0.2)
                 streams.transport.pingInterval = nil
                 streams.maxConnectionAgeSeconds = maxConnectionAge
                 let hub = UserStreamHub(settings: streams, scheduler: services.scheduler, logger: logs.logger("hub"))
