@@ -98,49 +98,14 @@ public actor BinanceConnection {
 
     public func setRequestTimeout(_ timeout: Duration) { requestTimeout = max(.milliseconds(1), timeout) }
 
-    /// The connection's one task: a reader that delivers frames in order, and beside it one
-    /// sweep that fails requests past their deadline. Both end when the connection closes.
+    /// The connection's one task: the shared reader that delivers frames in order, and beside it
+    /// one sweep that fails requests past their deadline. Both end when the connection closes.
     private func startReading() {
-        let transport = self.transport
-        readerTask = Task { [weak self] in
-            await withDiscardingTaskGroup { group in
-                group.addTask { [weak self] in
-                    while !Task.isCancelled, let wait = await self?.expireOverdue() {
-                        try? await Task.sleep(for: wait)
-                    }
-                }
-                await Self.read(transport.events, into: WeakConnection(self))
-                group.cancelAll()
+        readerTask = TransportReader.start(transport.events, for: self) { [weak self] in
+            while !Task.isCancelled, let wait = await self?.expireOverdue() {
+                try? await Task.sleep(for: wait)
             }
         }
-    }
-
-    /// The reader holds the connection weakly, so a connection nobody uses can go away.
-    private struct WeakConnection: Sendable {
-        weak var connection: BinanceConnection?
-        init(_ connection: BinanceConnection?) { self.connection = connection }
-    }
-
-    private static func read(_ events: AsyncStream<TransportEvent>, into target: WeakConnection) async {
-        for await event in events {
-            let connection = target.connection
-            switch event {
-            case .text(let bytes):
-                // Parse off the actor: a v1 status frame is hundreds of KB.
-                let message: Result<InboundMessage, any Error>
-                do {
-                    message = .success(try EnvelopeClassifier.classify(try JSONParser.parse(bytes)))
-                } catch {
-                    message = .failure(error)
-                }
-                await connection?.deliver(message, size: bytes.count)
-            case .unexpectedFrame(let what):
-                await connection?.unreadable("unexpected \(what)", size: 0)
-            case .closed(let reason):
-                await connection?.didClose(reason: reason)
-            }
-        }
-        await target.connection?.didClose(reason: .connectionLost)
     }
 
     /// Fails overdue requests; returns how long to sleep until the next check (nil: closed).
@@ -387,4 +352,21 @@ public actor BinanceConnection {
         didClose(reason: .closedByClient)
         readerTask?.cancel()
     }
+}
+
+extension BinanceConnection: TransportReading {
+    /// Parsed off the actor: a v1 status frame is hundreds of KB.
+    nonisolated static func prepare(_ bytes: [UInt8]) -> Result<InboundMessage, any Error> {
+        do {
+            return .success(try EnvelopeClassifier.classify(try JSONParser.parse(bytes)))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func receive(_ frame: Result<InboundMessage, any Error>, size: Int) { deliver(frame, size: size) }
+
+    func receiveUnexpected(_ what: String) { unreadable("unexpected \(what)", size: 0) }
+
+    func transportClosed(_ reason: CloseReason) { didClose(reason: reason) }
 }

@@ -59,20 +59,7 @@ public actor MarketStreamConnection {
         (events, continuation) = AsyncStream.makeStream(of: MarketStreamEvent.self, bufferingPolicy: .bufferingNewest(64))
     }
 
-    private func start() {
-        let events = transport.events
-        readerTask = Task { [weak self] in
-            for await event in events {
-                guard let self else { return }
-                switch event {
-                case .text(let bytes): await self.receive(bytes)
-                case .unexpectedFrame(let what): await self.report(.malformed("unexpected \(what)"))
-                case .closed(let reason): await self.didClose(reason)
-                }
-            }
-            await self?.didClose(.connectionLost)
-        }
-    }
+    private func start() { readerTask = TransportReader.start(transport.events, for: self) }
 
     private func report(_ event: MarketStreamEvent) { continuation.yield(event) }
 
@@ -120,4 +107,11 @@ public actor MarketStreamConnection {
         didClose(.closedByClient)
         readerTask?.cancel()
     }
+}
+
+extension MarketStreamConnection: TransportReading {
+    nonisolated static func prepare(_ bytes: [UInt8]) -> [UInt8] { bytes }
+    func receive(_ frame: [UInt8], size: Int) { receive(frame) }
+    func receiveUnexpected(_ what: String) { report(.malformed("unexpected \(what)")) }
+    func transportClosed(_ reason: CloseReason) { didClose(reason) }
 }

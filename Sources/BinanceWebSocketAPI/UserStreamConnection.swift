@@ -56,20 +56,7 @@ public actor UserStreamConnection {
 
     public var isClosed: Bool { closedReason != nil }
 
-    private func startReading() {
-        let events = transport.events
-        readerTask = Task { [weak self] in
-            for await event in events {
-                guard let self else { return }
-                switch event {
-                case .text(let bytes): await self.receive(bytes)
-                case .unexpectedFrame(let what): await self.report(.malformed(stream: nil, problem: "unexpected \(what)"))
-                case .closed(let reason): await self.didClose(reason)
-                }
-            }
-            await self?.didClose(.connectionLost)
-        }
-    }
+    private func startReading() { readerTask = TransportReader.start(transport.events, for: self) }
 
     private func report(_ event: UserStreamEvent) { continuation.yield(event) }
 
@@ -176,4 +163,11 @@ public actor UserStreamConnection {
         didClose(.closedByClient)
         readerTask?.cancel()
     }
+}
+
+extension UserStreamConnection: TransportReading {
+    nonisolated static func prepare(_ bytes: [UInt8]) -> [UInt8] { bytes }
+    func receive(_ frame: [UInt8], size: Int) { receive(frame) }
+    func receiveUnexpected(_ what: String) { report(.malformed(stream: nil, problem: "unexpected \(what)")) }
+    func transportClosed(_ reason: CloseReason) { didClose(reason) }
 }
