@@ -36,6 +36,7 @@ struct ConfigFile {
     var userStream: Bool?
     var testnet: Bool?
     var tlsCAFile: String?
+    var sourceAddress: String?
     var interval: Double?
     var positionsDetail: Bool?
     var accountMethod: AccountMethodChoice?
@@ -77,7 +78,9 @@ struct ConfigFile {
         if let binance = top["binance"] {
             let section = try reader.mapping(
                 binance, field: "binance",
-                allowed: ["ws_url", "stream_url", "market_stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file"])
+                allowed: [
+                    "ws_url", "stream_url", "market_stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file", "source_address",
+                ])
             config.marketStreamURL = try section["market_stream_url"].map { try reader.string($0, field: "binance.market_stream_url") }
             config.restURL = try section["rest_url"].map { try reader.string($0, field: "binance.rest_url") }
             config.spotRestURL = try section["spot_rest_url"].map { try reader.string($0, field: "binance.spot_rest_url") }
@@ -85,6 +88,7 @@ struct ConfigFile {
             config.streamURL = try section["stream_url"].map { try reader.string($0, field: "binance.stream_url") }
             config.testnet = try section["testnet"].map { try reader.bool($0, field: "binance.testnet") }
             config.tlsCAFile = try section["tls_ca_file"].map { try reader.string($0, field: "binance.tls_ca_file") }
+            config.sourceAddress = try section["source_address"].map { try reader.string($0, field: "binance.source_address") }
         }
         if let poll = top["poll"] {
             let section = try reader.mapping(

@@ -106,4 +106,9 @@ struct ExporterOptions: ParsableArguments {
 
     @Option(name: .customLong("total-shards"), help: "How many replicas share the configured accounts (each polls only its shard's).")
     var totalShards: Int?
+
+    @Option(
+        name: .customLong("binance.source-address"),
+        help: "Local IP address every connection to Binance leaves from (WebSocket API, streams, REST): one weight budget per address.")
+    var sourceAddress: String?
 }

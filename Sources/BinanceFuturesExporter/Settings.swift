@@ -14,6 +14,8 @@ struct Settings {
     var spotRestURL: HTTPBaseURL
     var userStream: Bool
     var tlsCAFile: String?
+    /// `--binance.source-address`: the local address of every connection to Binance.
+    var sourceAddress: String?
     var policy: WeightPolicy
     var interval: Double
     var positionsDetail: Bool
@@ -140,6 +142,12 @@ struct Settings {
                     "no accounts configured: use --config.file, BINANCE_API_KEY with BINANCE_API_SECRET or BINANCE_PRIVATE_KEY_FILE, or --demo"
             )
         }
+        if let address = options.sourceAddress ?? file?.sourceAddress {
+            if let problem = SourceAddress.problem(address) {
+                throw flag(options.sourceAddress != nil ? "--binance.source-address" : "binance.source_address", problem)
+            }
+            settings.sourceAddress = address
+        }
         // Every replica reads the same accounts; each keeps its shard's (a shard may own none).
         let shards = try ShardSelection.resolve(shard: options.shard, total: options.totalShards, hostName: ShardSelection.hostName)
         settings.listener.build.shard = shards.shard
@@ -151,24 +159,28 @@ struct Settings {
     func connectionConfiguration() -> ConnectionConfiguration {
         var configuration = ConnectionConfiguration(url: url)
         configuration.transport.tlsCAFile = tlsCAFile
+        configuration.transport.sourceAddress = sourceAddress
         return configuration
     }
 
     func restConfiguration() -> RESTConfiguration {
         var configuration = RESTConfiguration(futuresBase: restURL, spotBase: spotRestURL)
         configuration.tlsCAFile = tlsCAFile
+        configuration.sourceAddress = sourceAddress
         return configuration
     }
 
     func markFeedSettings() -> MarkFeedSettings {
         var settings = MarkFeedSettings(base: marketStreamURL)
         settings.transport.tlsCAFile = tlsCAFile
+        settings.transport.sourceAddress = sourceAddress
         return settings
     }
 
     func userStreamSettings() -> UserStreamSettings {
         var settings = UserStreamSettings(base: streamURL)
         settings.transport.tlsCAFile = tlsCAFile
+        settings.transport.sourceAddress = sourceAddress
         return settings
     }
 }

@@ -54,7 +54,7 @@ public struct HTTPAnswer: Sendable {
 public enum HTTPSClient {
     public static func get(
         _ base: HTTPBaseURL, pathAndQuery: String, headers extra: [(String, String)], tlsCAFile: String?, timeout: Duration,
-        maxBodySize: Int = 16 << 20, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        sourceAddress: String? = nil, maxBodySize: Int = 16 << 20, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(BinanceClientError) -> HTTPAnswer {
         let sslContext: NIOSSLContext?
         if base.secure {
@@ -80,7 +80,7 @@ public enum HTTPSClient {
         do {
             let connectTimeout = TimeAmount.nanoseconds(
                 Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-            let connected = try await ClientBootstrap(group: group)
+            let connected = try await SourceAddress.bootstrap(ClientBootstrap(group: group), from: sourceAddress)
                 .connectTimeout(connectTimeout)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .connect(host: base.host, port: base.port) { channel in

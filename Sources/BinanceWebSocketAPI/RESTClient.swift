@@ -11,6 +11,8 @@ public struct RESTConfiguration: Sendable {
     /// The spot API's paths.
     public var spot: SpotAPI = .binance
     public var tlsCAFile: String?
+    /// Local address the requests leave from (`--binance.source-address`).
+    public var sourceAddress: String?
     public var timeout: Duration = .seconds(10)
     public var recvWindow: Int64 = 5000
     /// As on the WebSocket API: a timestamp in the future has 1 s of slack, one in the past has
@@ -223,7 +225,7 @@ public struct BinanceRESTClient: Sendable {
         let sent = clock.nowMilliseconds()
         let answer = try await HTTPSClient.get(
             configuration.futuresBase, pathAndQuery: route.path, headers: [], tlsCAFile: configuration.tlsCAFile,
-            timeout: configuration.timeout)
+            timeout: configuration.timeout, sourceAddress: configuration.sourceAddress)
         let received = clock.nowMilliseconds()
         do {
             guard answer.status == 200 else { throw DecodeError(path: "status", problem: "HTTP \(answer.status)") }
@@ -248,7 +250,7 @@ public struct BinanceRESTClient: Sendable {
         let answer = try await HTTPSClient.get(
             base, pathAndQuery: route.path + "?" + query, headers: [("X-MBX-APIKEY", credentials.apiKey)],
             tlsCAFile: configuration.tlsCAFile,
-            timeout: configuration.timeout)
+            timeout: configuration.timeout, sourceAddress: configuration.sourceAddress)
         guard answer.status == 200 else {
             var code = 0
             var message = "HTTP \(answer.status)"

@@ -23,6 +23,9 @@ public struct TransportConfiguration: Sendable {
     public var pongTimeout: TimeAmount = .seconds(10)
     /// Extra trust anchor (PEM) for a private CA or a test server.
     public var tlsCAFile: String?
+    /// Local address every connection leaves from (`--binance.source-address`): replicas on a
+    /// multi-address host each get the weight budget of their own IP.
+    public var sourceAddress: String?
 
     public init() {}
 }
@@ -66,45 +69,47 @@ public final class WebSocketTransport: Sendable {
         let maxSize = configuration.maxMessageSize
         let hostHeader = url.port == (url.secure ? 443 : 80) ? url.host : "\(url.host):\(url.port)"
         do {
-            let upgradeFuture: EventLoopFuture<UpgradeResult> = try await ClientBootstrap(group: group)
-                .connectTimeout(configuration.connectTimeout)
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .connect(host: url.host, port: url.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        if let sslContext {
-                            let sni = url.host.first?.isNumber == true || url.host.contains(":") ? nil : url.host
-                            try channel.pipeline.syncOperations.addHandler(
-                                try NIOSSLClientHandler(context: sslContext, serverHostname: sni))
-                        }
-                        let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
-                            maxFrameSize: maxSize,
-                            upgradePipelineHandler: { channel, _ in
-                                channel.eventLoop.makeCompletedFuture {
-                                    try channel.pipeline.syncOperations.addHandler(
-                                        NIOWebSocketFrameAggregator(
-                                            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
-                                            maxAccumulatedFrameSize: maxSize))
-                                    try channel.pipeline.syncOperations.addHandler(frameHandler)
-                                    return UpgradeResult.upgraded(channel)
-                                }
-                            })
-                        var headers = HTTPHeaders()
-                        headers.add(name: "Host", value: hostHeader)
-                        headers.add(name: "User-Agent", value: "binance-futures-exporter")
-                        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: url.pathAndQuery, headers: headers)
-                        let configuration = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
-                            upgradeRequestHead: head, upgraders: [upgrader],
-                            notUpgradingCompletionHandler: { channel in
-                                channel.eventLoop.makeCompletedFuture {
-                                    let capture = HandshakeResponseCapture(promise: channel.eventLoop.makePromise())
-                                    try channel.pipeline.syncOperations.addHandler(capture)
-                                    return UpgradeResult.rejected(capture.promise.futureResult)
-                                }
-                            })
-                        return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                            configuration: .init(upgradeConfiguration: configuration))
+            let upgradeFuture: EventLoopFuture<UpgradeResult> = try await SourceAddress.bootstrap(
+                ClientBootstrap(group: group), from: configuration.sourceAddress
+            )
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .connect(host: url.host, port: url.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        let sni = url.host.first?.isNumber == true || url.host.contains(":") ? nil : url.host
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: sslContext, serverHostname: sni))
                     }
+                    let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeResult>(
+                        maxFrameSize: maxSize,
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096,
+                                        maxAccumulatedFrameSize: maxSize))
+                                try channel.pipeline.syncOperations.addHandler(frameHandler)
+                                return UpgradeResult.upgraded(channel)
+                            }
+                        })
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Host", value: hostHeader)
+                    headers.add(name: "User-Agent", value: "binance-futures-exporter")
+                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: url.pathAndQuery, headers: headers)
+                    let configuration = NIOTypedHTTPClientUpgradeConfiguration<UpgradeResult>(
+                        upgradeRequestHead: head, upgraders: [upgrader],
+                        notUpgradingCompletionHandler: { channel in
+                            channel.eventLoop.makeCompletedFuture {
+                                let capture = HandshakeResponseCapture(promise: channel.eventLoop.makePromise())
+                                try channel.pipeline.syncOperations.addHandler(capture)
+                                return UpgradeResult.rejected(capture.promise.futureResult)
+                            }
+                        })
+                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                        configuration: .init(upgradeConfiguration: configuration))
                 }
+            }
             switch try await upgradeFuture.get() {
             case .upgraded(let channel):
                 return WebSocketTransport(channel: channel, events: stream)
