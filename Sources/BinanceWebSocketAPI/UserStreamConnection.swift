@@ -23,7 +23,13 @@ public actor UserStreamConnection {
     private let transport: WebSocketTransport
     private let logger: Logger
     private var nextID: Int64 = 1
-    private var acks: [Int64: CheckedContinuation<Void, any Error>] = [:]
+    /// SUBSCRIBE/UNSUBSCRIBE requests in flight: the waiting caller, or the answer that came first.
+    private enum Ack {
+        case waiting(CheckedContinuation<Void, any Error>?)
+        case answered(Result<Void, BinanceClientError>)
+    }
+
+    private var acks: [Int64: Ack] = [:]
     private var closedReason: CloseReason?
     private var readerTask: Task<Void, Never>?
     private let continuation: AsyncStream<UserStreamEvent>.Continuation
@@ -90,13 +96,13 @@ public actor UserStreamConnection {
             }
             return
         }
-        if case .number(let text) = object["id"], let id = Int64(text), let waiter = acks.removeValue(forKey: id) {
+        if case .number(let text) = object["id"], let id = Int64(text), acks[id] != nil {
             if let error = object["error"], error != .null {
                 let code = error["code"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 0
                 let message = error["msg"].flatMap { if case .string(let m) = $0 { m } else { nil } } ?? ""
-                waiter.resume(throwing: BinanceClientError.api(APIError(method: "SUBSCRIBE", status: 400, code: code, message: message)))
+                settle(id, .failure(.api(APIError(method: "SUBSCRIBE", status: 400, code: code, message: message))))
             } else {
-                waiter.resume()
+                settle(id, .success(()))
             }
             return
         }
@@ -106,8 +112,7 @@ public actor UserStreamConnection {
     private func didClose(_ reason: CloseReason) {
         guard closedReason == nil else { return }
         closedReason = reason
-        for waiter in acks.values { waiter.resume(throwing: BinanceClientError.connectionClosed("\(reason)")) }
-        acks.removeAll()
+        for id in acks.keys { settle(id, .failure(.connectionClosed("\(reason)"))) }
         continuation.yield(.closed(reason: reason))
         continuation.finish()
     }
@@ -128,15 +133,37 @@ public actor UserStreamConnection {
         let id = nextID
         nextID += 1
         let text = "{\"method\":\"\(method)\",\"params\":[\(keys.map(JSONString.quote).joined(separator: ","))],\"id\":\(id)}"
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            await self?.expire(id: id, method: method)
-        }
-        defer { timer.cancel() }
+        // Registered before it is written: the answer may come back before the caller waits.
+        acks[id] = .waiting(nil)
         do {
-            try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-                acks[id] = waiter
-                Task { await self.write(text, id: id) }
+            try await transport.send(text: text)
+        } catch {
+            acks.removeValue(forKey: id)
+            throw .transport("\(error)")
+        }
+        // The answer, or the deadline: whichever comes first settles the request.
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await self.answer(id)
+                    return true
+                }
+                group.addTask {
+                    do {
+                        try await Task.sleep(for: timeout)
+                        await self.settle(id, .failure(.timeout(method: method)))
+                    } catch {
+                        // Cancelled: by the answer (then this settles nothing), or with the caller.
+                        await self.settle(id, .failure(.cancelled))
+                    }
+                    return false
+                }
+                while let answered = try await group.next() {
+                    if answered {
+                        group.cancelAll()
+                        return
+                    }
+                }
             }
         } catch let error as BinanceClientError {
             throw error
@@ -145,16 +172,30 @@ public actor UserStreamConnection {
         }
     }
 
-    private func write(_ text: String, id: Int64) async {
-        do {
-            try await transport.send(text: text)
-        } catch {
-            acks.removeValue(forKey: id)?.resume(throwing: error)
+    /// Waits for request `id`'s outcome (at once if it is already known).
+    private func answer(_ id: Int64) async throws {
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            switch acks[id] {
+            case .answered(let outcome):
+                acks.removeValue(forKey: id)
+                waiter.resume(with: outcome.mapError { $0 as any Error })
+            case .waiting, nil:
+                acks[id] = .waiting(waiter)
+            }
         }
     }
 
-    private func expire(id: Int64, method: String) {
-        acks.removeValue(forKey: id)?.resume(throwing: BinanceClientError.timeout(method: method))
+    /// Settles request `id` once: its waiter resumes, or the outcome waits for it.
+    private func settle(_ id: Int64, _ outcome: Result<Void, BinanceClientError>) {
+        switch acks[id] {
+        case .waiting(let waiter?):
+            acks.removeValue(forKey: id)
+            waiter.resume(with: outcome.mapError { $0 as any Error })
+        case .waiting(nil):
+            acks[id] = .answered(outcome)
+        case .answered, nil:
+            break
+        }
     }
 
     /// Closes with 1000.

@@ -71,6 +71,32 @@ struct UserStreamClientTests {
         await connection.close()
     }
 
+    @Test("SUBSCRIBE answers: an unknown key is Binance's error, a closed connection fails at once, both within the deadline")
+    func subscribeOutcomes() async throws {
+        let harness = try await SimulatorHarness.start()
+        defer { Task { await harness.simulator.stop() } }
+        let stream = try await UserStreamConnection.connect(
+            base: try streamBase(harness), transport: TransportConfiguration(), logger: testLogger("stream"))
+        let started = ContinuousClock.now
+        do {
+            try await stream.subscribe(["NoSuchListenKey0000000000000000000000000000000000000000000000000"], timeout: .seconds(5))
+            Issue.record("an unknown key was accepted")
+        } catch .api(let error) {
+            #expect(error.code == -1125)
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(5), "answered, not timed out")
+        await stream.close()
+        do {
+            try await stream.subscribe(["AnyKey"], timeout: .seconds(5))
+            Issue.record("a closed connection accepted a SUBSCRIBE")
+        } catch .connectionClosed {
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
     @Test("two accounts on one stream connection each get their own events; fills carry rp and n")
     func twoAccountsOneConnection() async throws {
         let harness = try await SimulatorHarness.start()
