@@ -27,19 +27,20 @@ struct RESTClientTests {
     @Test("Ed25519 and RSA signatures are base64, URL-encoded, and verify over the query as sent", arguments: [KeyType.ed25519, .rsa])
     func asymmetricSignatures(_ type: KeyType) async throws {
         let harness = try await SimulatorHarness.start()
-        defer { Task { await harness.simulator.stop() } }
-        let credentials = try SimulatorHarness.credentials(type)
-        let query = try BinanceRESTClient.signedQuery(
-            [("limit", "1000")], timestamp: 1_700_000_000_000, recvWindow: 5000, signer: credentials.signer)
-        let encoded = String(query[query.range(of: "&signature=")!.upperBound...])
-        #expect(!encoded.contains("+") && !encoded.contains("/") && !encoded.contains("="), "base64 must be percent-encoded")
-        let decoded = try #require(encoded.removingPercentEncoding)
-        #expect(Data(base64Encoded: decoded) != nil)
-        // The simulator checks it with the public key only, exactly as Binance does.
-        let rest = client(harness, credentials)
-        let answer = try await rest.income(startTime: 0, endTime: Int64.max / 2, offsetMilliseconds: 0)
-        #expect(answer.value.isEmpty)
-        #expect(answer.usedWeight == 30)
+        try await withCleanup({ await harness.simulator.stop() }) {
+            let credentials = try SimulatorHarness.credentials(type)
+            let query = try BinanceRESTClient.signedQuery(
+                [("limit", "1000")], timestamp: 1_700_000_000_000, recvWindow: 5000, signer: credentials.signer)
+            let encoded = String(query[query.range(of: "&signature=")!.upperBound...])
+            #expect(!encoded.contains("+") && !encoded.contains("/") && !encoded.contains("="), "base64 must be percent-encoded")
+            let decoded = try #require(encoded.removingPercentEncoding)
+            #expect(Data(base64Encoded: decoded) != nil)
+            // The simulator checks it with the public key only, exactly as Binance does.
+            let rest = client(harness, credentials)
+            let answer = try await rest.income(startTime: 0, endTime: Int64.max / 2, offsetMilliseconds: 0)
+            #expect(answer.value.isEmpty)
+            #expect(answer.usedWeight == 30)
+        }
     }
 
     func client(_ harness: SimulatorHarness, _ credentials: APICredentials) -> BinanceRESTClient {
@@ -50,28 +51,29 @@ struct RESTClientTests {
     @Test("the income ledger lists every fill's realized PnL and commission and every funding payment, in order, with weights")
     func incomeLedger() async throws {
         let harness = try await SimulatorHarness.start()
-        defer { Task { await harness.simulator.stop() } }
-        harness.simulator.fill(apiKey: SimulatorHarness.hmacKey, symbol: "BTCUSDT", side: "SELL", quantity: 0.05, price: 62_000)
-        harness.simulator.payFunding(apiKey: SimulatorHarness.hmacKey, symbol: "BTCUSDT", rate: 0.0001)
-        let rest = client(harness, try SimulatorHarness.credentials(.hmac))
-        let first = try await rest.income(startTime: 0, endTime: Int64.max / 2, offsetMilliseconds: 0)
-        #expect(first.value.map(\.incomeType) == ["REALIZED_PNL", "COMMISSION", "FUNDING_FEE"])
-        #expect(abs(first.value[0].income - 100) < 1e-9)
-        #expect(first.value[0].tradeID == first.value[1].tradeID && !first.value[0].tradeID.isEmpty)
-        #expect(first.value[2].symbol == "BTCUSDT" && first.value[2].tradeID.isEmpty)
-        let second = try await rest.income(startTime: 0, endTime: Int64.max / 2, offsetMilliseconds: 0)
-        #expect(second.usedWeight == (first.usedWeight ?? 0) + 30, "X-MBX-USED-WEIGHT-1M counts this request")
-        // An API key Binance does not know: 401 −2015, as an API error the caller can classify.
-        let stranger = client(harness, APICredentials(apiKey: "unknown", signer: try RequestSigner.hmac(secret: "x")))
-        do {
-            _ = try await stranger.income(startTime: 0, endTime: 1, offsetMilliseconds: 0)
-            Issue.record("an unknown key must be refused")
-        } catch {
-            guard case .api(let apiError) = error else {
-                Issue.record("expected an API error, got \(error)")
-                return
+        try await withCleanup({ await harness.simulator.stop() }) {
+            harness.simulator.fill(apiKey: SimulatorHarness.hmacKey, symbol: "BTCUSDT", side: "SELL", quantity: 0.05, price: 62_000)
+            harness.simulator.payFunding(apiKey: SimulatorHarness.hmacKey, symbol: "BTCUSDT", rate: 0.0001)
+            let rest = client(harness, try SimulatorHarness.credentials(.hmac))
+            let first = try await rest.income(startTime: 0, endTime: Int64.max / 2, offsetMilliseconds: 0)
+            #expect(first.value.map(\.incomeType) == ["REALIZED_PNL", "COMMISSION", "FUNDING_FEE"])
+            #expect(abs(first.value[0].income - 100) < 1e-9)
+            #expect(first.value[0].tradeID == first.value[1].tradeID && !first.value[0].tradeID.isEmpty)
+            #expect(first.value[2].symbol == "BTCUSDT" && first.value[2].tradeID.isEmpty)
+            let second = try await rest.income(startTime: 0, endTime: Int64.max / 2, offsetMilliseconds: 0)
+            #expect(second.usedWeight == (first.usedWeight ?? 0) + 30, "X-MBX-USED-WEIGHT-1M counts this request")
+            // An API key Binance does not know: 401 −2015, as an API error the caller can classify.
+            let stranger = client(harness, APICredentials(apiKey: "unknown", signer: try RequestSigner.hmac(secret: "x")))
+            do {
+                _ = try await stranger.income(startTime: 0, endTime: 1, offsetMilliseconds: 0)
+                Issue.record("an unknown key must be refused")
+            } catch {
+                guard case .api(let apiError)? = error as? BinanceClientError else {
+                    Issue.record("expected an API error, got \(error)")
+                    return
+                }
+                #expect(apiError.status == 401 && apiError.code == -2015 && apiError.isCredentialProblem)
             }
-            #expect(apiError.status == 401 && apiError.code == -2015 && apiError.isCredentialProblem)
         }
     }
 
@@ -80,52 +82,56 @@ struct RESTClientTests {
         var configuration = SimulatorConfiguration()
         configuration.weightLimit = 100
         let harness = try await SimulatorHarness.start(configuration: configuration)
-        defer { Task { await harness.simulator.stop() } }
-        try await avoidMinuteBoundary()
-        let rest = client(harness, try SimulatorHarness.credentials(.hmac))
-        harness.simulator.addBackgroundWeight(80)
-        var statuses: [Int] = []
-        for _ in 0..<2 {
-            do {
-                _ = try await rest.income(startTime: 0, endTime: 1, offsetMilliseconds: 0)
-                statuses.append(200)
-            } catch {
-                if case .api(let apiError) = error {
-                    statuses.append(apiError.status)
-                    #expect(apiError.retryAfter != nil, "Retry-After becomes the time requests are accepted again")
+        try await withCleanup({ await harness.simulator.stop() }) {
+            try await avoidMinuteBoundary()
+            let rest = client(harness, try SimulatorHarness.credentials(.hmac))
+            harness.simulator.addBackgroundWeight(80)
+            var statuses: [Int] = []
+            for _ in 0..<2 {
+                do {
+                    _ = try await rest.income(startTime: 0, endTime: 1, offsetMilliseconds: 0)
+                    statuses.append(200)
+                } catch {
+                    if case .api(let apiError)? = error as? BinanceClientError {
+                        statuses.append(apiError.status)
+                        #expect(apiError.retryAfter != nil, "Retry-After becomes the time requests are accepted again")
+                    }
                 }
             }
+            #expect(statuses == [429, 418])
         }
-        #expect(statuses == [429, 418])
     }
 
     @Test("apiRestrictions: flags and ipRestrict; a spot API that is not there is a 404, not a crash")
     func apiRestrictions() async throws {
         let harness = try await SimulatorHarness.start()
-        defer { Task { await harness.simulator.stop() } }
-        harness.simulator.updateAccount(apiKey: SimulatorHarness.rsaKey) {
-            $0.restrictions.flags["enableWithdrawals"] = true
-            $0.restrictions.ipRestrict = false
-        }
-        let restrictions = try await client(harness, try SimulatorHarness.credentials(.rsa)).apiRestrictions(offsetMilliseconds: 0).value
-        #expect(restrictions.flags["enableWithdrawals"] == true)
-        #expect(restrictions.flags["enableReading"] == true)
-        #expect(!restrictions.ipRestricted)
-
-        var testnet = SimulatorConfiguration()
-        testnet.serveSpotAPI = false
-        let other = try await SimulatorHarness.start(configuration: testnet)
-        defer { Task { await other.simulator.stop() } }
-        let testnetClient = client(other, try SimulatorHarness.credentials(.hmac))
-        do {
-            _ = try await testnetClient.apiRestrictions(offsetMilliseconds: 0)
-            Issue.record("a missing /sapi must fail")
-        } catch {
-            guard case .api(let apiError) = error else {
-                Issue.record("expected an API error, got \(error)")
-                return
+        try await withCleanup({ await harness.simulator.stop() }) {
+            harness.simulator.updateAccount(apiKey: SimulatorHarness.rsaKey) {
+                $0.restrictions.flags["enableWithdrawals"] = true
+                $0.restrictions.ipRestrict = false
             }
-            #expect(apiError.status == 404)
+            let restrictions = try await client(harness, try SimulatorHarness.credentials(.rsa)).apiRestrictions(offsetMilliseconds: 0)
+                .value
+            #expect(restrictions.flags["enableWithdrawals"] == true)
+            #expect(restrictions.flags["enableReading"] == true)
+            #expect(!restrictions.ipRestricted)
+
+            var testnet = SimulatorConfiguration()
+            testnet.serveSpotAPI = false
+            let other = try await SimulatorHarness.start(configuration: testnet)
+            try await withCleanup({ await other.simulator.stop() }) {
+                let testnetClient = client(other, try SimulatorHarness.credentials(.hmac))
+                do {
+                    _ = try await testnetClient.apiRestrictions(offsetMilliseconds: 0)
+                    Issue.record("a missing /sapi must fail")
+                } catch {
+                    guard case .api(let apiError)? = error as? BinanceClientError else {
+                        Issue.record("expected an API error, got \(error)")
+                        return
+                    }
+                    #expect(apiError.status == 404)
+                }
+            }
         }
     }
 }

@@ -71,11 +71,13 @@ import Testing
     @Test func portInUseExitsWithTwo() async throws {
         let port = freePort()
         let first = try ExporterProcess(arguments: ["--demo", "--web.listen-address", "127.0.0.1:\(port)"])
-        defer { Task { _ = await first.stop() } }
-        #expect(await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/healthy"))?.status == 200 })
-        let second = try await ExporterProcess.run(["--demo", "--web.listen-address", "127.0.0.1:\(port)"])
-        #expect(second.status == 2)
-        #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port)"))
+        try await withCleanup({ _ = await first.stop() }) {
+            #expect(
+                await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/healthy"))?.status == 200 })
+            let second = try await ExporterProcess.run(["--demo", "--web.listen-address", "127.0.0.1:\(port)"])
+            #expect(second.status == 2)
+            #expect(second.stderr.contains("cannot listen on 127.0.0.1:\(port)"))
+        }
     }
 
     @Test func checkConfigSummarisesAndWarnsAboutLooseSecretFiles() async throws {

@@ -11,42 +11,45 @@ import Testing
         let exporter = try ExporterProcess(arguments: [
             "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--poll.interval", "2s", "--weight.max-share", "0.5",
         ])
-        defer { Task { _ = await exporter.stop() } }
-        #expect(
-            await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200 },
-            "\(exporter.stderr)")
-        #expect(
-            await eventually(timeout: .seconds(15)) {
-                let text = (try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? ""
-                let e = Exposition(text)
-                return ["demo-main", "demo-hedge", "demo-rsa"].allSatisfy {
-                    e.value("binance_futures_up", ["account": $0]) == 1
-                        && e.value("binance_futures_user_stream_connected", ["account": $0]) == 1
-                }
-            }, "every demo account polls and has its user data stream subscribed")
-        let gzip = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
-        #expect(gzip.headers["content-encoding"] == "gzip")
-        let body = try Gzip.decompress(gzip.body)
-        let e = Exposition(String(decoding: body, as: UTF8.self))
-        #expect(e.value("binance_futures_account_multi_assets_margin", ["account": "demo-hedge"]) == 1)
-        #expect(
-            e.value("binance_futures_position_amount", ["account": "demo-hedge", "symbol": "BTCUSDT", "position_side": "SHORT"]) == -0.1)
-        #expect(
-            e.value(
-                "binance_futures_position_open_order_initial_margin", ["account": "demo-rsa", "symbol": "XRPUSDT", "position_side": "BOTH"])
-                == 25)
-        #expect(e.series("process_resident_memory_bytes").count == 1)
+        try await withCleanup({ _ = await exporter.stop() }) {
+            #expect(
+                await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200 },
+                "\(exporter.stderr)")
+            #expect(
+                await eventually(timeout: .seconds(15)) {
+                    let text = (try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? ""
+                    let e = Exposition(text)
+                    return ["demo-main", "demo-hedge", "demo-rsa"].allSatisfy {
+                        e.value("binance_futures_up", ["account": $0]) == 1
+                            && e.value("binance_futures_user_stream_connected", ["account": $0]) == 1
+                    }
+                }, "every demo account polls and has its user data stream subscribed")
+            let gzip = try await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
+            #expect(gzip.headers["content-encoding"] == "gzip")
+            let body = try Gzip.decompress(gzip.body)
+            let e = Exposition(String(decoding: body, as: UTF8.self))
+            #expect(e.value("binance_futures_account_multi_assets_margin", ["account": "demo-hedge"]) == 1)
+            #expect(
+                e.value("binance_futures_position_amount", ["account": "demo-hedge", "symbol": "BTCUSDT", "position_side": "SHORT"]) == -0.1
+            )
+            #expect(
+                e.value(
+                    "binance_futures_position_open_order_initial_margin",
+                    ["account": "demo-rsa", "symbol": "XRPUSDT", "position_side": "BOTH"])
+                    == 25)
+            #expect(e.series("process_resident_memory_bytes").count == 1)
 
-        guard let promtool = ExternalTool.find("promtool") else {
-            #expect(!ExternalTool.toolsRequired, "promtool is required (BFE_REQUIRE_TOOLS=1) but not installed")
-            return
+            guard let promtool = ExternalTool.find("promtool") else {
+                #expect(!ExternalTool.toolsRequired, "promtool is required (BFE_REQUIRE_TOOLS=1) but not installed")
+                return
+            }
+            // promtool reads the 0.0.4 text format only; exit 3 (lint problems) is a failure too.
+            // The OpenMetrics body is validated by a real Prometheus scrape in scripts/e2e-prometheus.sh.
+            let response = try await RawHTTPClient.get(
+                port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip", "Accept": "text/plain"])
+            let result = try ExternalTool.run(promtool, ["check", "metrics"], stdin: try Gzip.decompress(response.body))
+            #expect(result.status == 0, "promtool check metrics: exit \(result.status): \(result.stderr) \(result.stdout)")
         }
-        // promtool reads the 0.0.4 text format only; exit 3 (lint problems) is a failure too.
-        // The OpenMetrics body is validated by a real Prometheus scrape in scripts/e2e-prometheus.sh.
-        let response = try await RawHTTPClient.get(
-            port: port, path: "/metrics", headers: ["Accept-Encoding": "gzip", "Accept": "text/plain"])
-        let result = try ExternalTool.run(promtool, ["check", "metrics"], stdin: try Gzip.decompress(response.body))
-        #expect(result.status == 0, "promtool check metrics: exit \(result.status): \(result.stderr) \(result.stdout)")
     }
 
     @Test func jsonLogFormatWritesOneObjectPerLine() async throws {
@@ -68,10 +71,12 @@ import Testing
         let down = try await ExporterProcess.run(["healthcheck", "--web.listen-address", "127.0.0.1:\(port)"])
         #expect(down.status == 1)
         let exporter = try ExporterProcess(arguments: ["--demo", "--web.listen-address", ":\(port)"])
-        defer { Task { _ = await exporter.stop() } }
-        #expect(await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/healthy"))?.status == 200 })
-        let up = try await ExporterProcess.run(["healthcheck", "--web.listen-address", ":\(port)"])
-        #expect(up.status == 0, "\(up.stderr)")
+        try await withCleanup({ _ = await exporter.stop() }) {
+            #expect(
+                await eventually(timeout: .seconds(30)) { (try? await RawHTTPClient.get(port: port, path: "/-/healthy"))?.status == 200 })
+            let up = try await ExporterProcess.run(["healthcheck", "--web.listen-address", ":\(port)"])
+            #expect(up.status == 0, "\(up.stderr)")
+        }
     }
 
     @Test func sigtermFinishesAnInFlightScrapeToASlowReader() async throws {
@@ -107,25 +112,26 @@ import Testing
             simulator.addAccount(SimulatedAccount(apiKey: key, key: .hmac(secret: "secret-\(key)")))
         }
         try await simulator.start()
-        defer { Task { await simulator.stop() } }
-        let config = try ConfigErrorTests.write(
-            "binance:\n  ws_url: \(simulator.url)\npoll:\n  interval: 1s\nweight:\n  max_share: 0.9\naccounts:\n"
-                + "  - {name: one, api_key: TERMKEY000000001, secret: secret-TERMKEY000000001}\n"
-                + "  - {name: two, api_key: TERMKEY000000002, secret: secret-TERMKEY000000002}\n")
-        let port = freePort()
-        let exporter = try ExporterProcess(arguments: ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"])
-        #expect(
-            await eventually(timeout: .seconds(30)) {
-                guard simulator.openConnections == 2 else { return false }
-                return (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200
-            })
-        let started = ContinuousClock.now
-        exporter.signal(SIGTERM)
-        let status = await exporter.wait(timeout: .seconds(15))
-        #expect(status == 0, "\(exporter.stderr)")
-        #expect(ContinuousClock.now - started < .seconds(10))
-        #expect(exporter.stderr.contains("msg=stopped"))
-        #expect(await eventually { simulator.openConnections == 0 })
-        #expect(simulator.stats.closeFramesReceived == 2, "both WebSocket connections closed with a close frame")
+        try await withCleanup({ await simulator.stop() }) {
+            let config = try ConfigErrorTests.write(
+                "binance:\n  ws_url: \(simulator.url)\npoll:\n  interval: 1s\nweight:\n  max_share: 0.9\naccounts:\n"
+                    + "  - {name: one, api_key: TERMKEY000000001, secret: secret-TERMKEY000000001}\n"
+                    + "  - {name: two, api_key: TERMKEY000000002, secret: secret-TERMKEY000000002}\n")
+            let port = freePort()
+            let exporter = try ExporterProcess(arguments: ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"])
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    guard simulator.openConnections == 2 else { return false }
+                    return (try? await RawHTTPClient.get(port: port, path: "/-/ready"))?.status == 200
+                })
+            let started = ContinuousClock.now
+            exporter.signal(SIGTERM)
+            let status = await exporter.wait(timeout: .seconds(15))
+            #expect(status == 0, "\(exporter.stderr)")
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(exporter.stderr.contains("msg=stopped"))
+            #expect(await eventually { simulator.openConnections == 0 })
+            #expect(simulator.stats.closeFramesReceived == 2, "both WebSocket connections closed with a close frame")
+        }
     }
 }

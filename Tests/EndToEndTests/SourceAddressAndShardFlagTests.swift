@@ -37,12 +37,19 @@ import Testing
             }, "polls, user streams and the mark feed work from 127.0.0.2")
         // The kernel's table of TCP sockets: established connections whose local address is
         // 127.0.0.2 (hex, little-endian: 0200007F) are the exporter's (nothing else binds to it).
-        let table = try String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)
+        // Read to the end: procfs reports a size of 0, and a sized read stops early.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/net/tcp"))
+        let table = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        try handle.close()
         let fromSource = table.split(separator: "\n").filter { line in
             let fields = line.split(separator: " ")
             return fields.count > 3 && fields[1].hasPrefix("0200007F:") && fields[3] == "01"
         }
-        #expect(fromSource.count >= 3, "WebSocket API, user stream and mark feed connections from 127.0.0.2")
+        #expect(exporter.process.isRunning, "the exporter answering is this test's: \(exporter.stderr)")
+        #expect(
+            fromSource.count >= 3,
+            "WebSocket API, user stream and mark feed connections from 127.0.0.2; \(table.split(separator: "\n").count) rows, \(table.split(separator: "\n").filter { $0.contains("0200007F") }.prefix(3))"
+        )
         #expect(await exporter.stop() == 0)
     }
 }

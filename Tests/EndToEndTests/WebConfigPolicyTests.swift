@@ -39,28 +39,29 @@ import Testing
                 Strict-Transport-Security: max-age=31536000
                 X-Content-Type-Options: nosniff
             """)
-        defer { Task { _ = await exporter.stop() } }
-        let url = "https://127.0.0.1:\(port)/metrics"
-        let trust = ["--cacert", "\(directory)/ca.pem"]
-        // NoClientCert with a client_ca_file: no certificate is demanded.
-        #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(trust + [url])) == "200" }, "\(exporter.stderr)")
-        #expect(exporter.stderr.contains("client_ca_file is ignored"), "the unused CA is pointed out")
-        // max_version TLS12: a client that insists on TLS 1.3 cannot connect.
-        #expect(try Self.curl(trust + ["--tlsv1.3", url]) != "200")
-        #expect(try Self.curl(trust + ["--tls-max", "1.2", url]) == "200")
-        // cipher_suites: only the listed TLS 1.2 suite is accepted.
-        #expect(try Self.curl(trust + ["--ciphers", "ECDHE-RSA-AES128-GCM-SHA256", url]) != "200")
-        #expect(try Self.curl(trust + ["--ciphers", "ECDHE-RSA-AES256-GCM-SHA384", url]) == "200")
-        // curve_preferences: only P-384 key exchange.
-        #expect(try Self.curl(trust + ["--curves", "X25519", url]) != "200")
-        #expect(try Self.curl(trust + ["--curves", "P-384", url]) == "200")
-        // headers: on every response, errors included.
-        for path in ["/metrics", "/nope"] {
-            let raw = try ExternalTool.run(
-                ExternalTool.find("curl")!, ["-s", "-i"] + trust + ["https://127.0.0.1:\(port)\(path)"], stdin: [])
-            let text = raw.stdout.lowercased()
-            #expect(text.contains("strict-transport-security: max-age=31536000"), "\(path): \(raw.stdout.prefix(300))")
-            #expect(text.contains("x-content-type-options: nosniff"))
+        try await withCleanup({ _ = await exporter.stop() }) {
+            let url = "https://127.0.0.1:\(port)/metrics"
+            let trust = ["--cacert", "\(directory)/ca.pem"]
+            // NoClientCert with a client_ca_file: no certificate is demanded.
+            #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(trust + [url])) == "200" }, "\(exporter.stderr)")
+            #expect(exporter.stderr.contains("client_ca_file is ignored"), "the unused CA is pointed out")
+            // max_version TLS12: a client that insists on TLS 1.3 cannot connect.
+            #expect(try Self.curl(trust + ["--tlsv1.3", url]) != "200")
+            #expect(try Self.curl(trust + ["--tls-max", "1.2", url]) == "200")
+            // cipher_suites: only the listed TLS 1.2 suite is accepted.
+            #expect(try Self.curl(trust + ["--ciphers", "ECDHE-RSA-AES128-GCM-SHA256", url]) != "200")
+            #expect(try Self.curl(trust + ["--ciphers", "ECDHE-RSA-AES256-GCM-SHA384", url]) == "200")
+            // curve_preferences: only P-384 key exchange.
+            #expect(try Self.curl(trust + ["--curves", "X25519", url]) != "200")
+            #expect(try Self.curl(trust + ["--curves", "P-384", url]) == "200")
+            // headers: on every response, errors included.
+            for path in ["/metrics", "/nope"] {
+                let raw = try ExternalTool.run(
+                    ExternalTool.find("curl")!, ["-s", "-i"] + trust + ["https://127.0.0.1:\(port)\(path)"], stdin: [])
+                let text = raw.stdout.lowercased()
+                #expect(text.contains("strict-transport-security: max-age=31536000"), "\(path): \(raw.stdout.prefix(300))")
+                #expect(text.contains("x-content-type-options: nosniff"))
+            }
         }
     }
 
@@ -86,12 +87,13 @@ import Testing
               client_ca_file: \(directory)/ca.pem
               client_auth_type: VerifyClientCertIfGiven
             """)
-        defer { Task { _ = await exporter.stop() } }
-        let url = "https://127.0.0.1:\(port)/metrics"
-        let trust = ["--cacert", "\(directory)/ca.pem"]
-        #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(trust + [url])) == "200" }, "\(exporter.stderr)")
-        #expect(try Self.curl(trust + ["--cert", "\(directory)/client.pem", "--key", "\(directory)/client.key", url]) == "200")
-        #expect(try Self.curl(trust + ["--cert", "\(directory)/rogue.pem", "--key", "\(directory)/rogue.key", url]) != "200")
+        try await withCleanup({ _ = await exporter.stop() }) { () async throws in
+            let url = "https://127.0.0.1:\(port)/metrics"
+            let trust = ["--cacert", "\(directory)/ca.pem"]
+            #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(trust + [url])) == "200" }, "\(exporter.stderr)")
+            #expect(try Self.curl(trust + ["--cert", "\(directory)/client.pem", "--key", "\(directory)/client.key", url]) == "200")
+            #expect(try Self.curl(trust + ["--cert", "\(directory)/rogue.pem", "--key", "\(directory)/rogue.key", url]) != "200")
+        }
     }
 
     @Test(arguments: [

@@ -55,24 +55,25 @@ import Testing
         let exporter = try ExporterProcess(arguments: [
             "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig,
         ])
-        defer { Task { _ = await exporter.stop() } }
-        let url = "https://127.0.0.1:\(port)"
-        #expect(
-            await eventually(timeout: .seconds(30)) {
-                (try? Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/-/healthy"]))?.code == "200"
-            }, "\(exporter.stderr)")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/metrics"]).code == "401")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:wrong", "\(url)/metrics"]).code == "401")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "nobody:s3cret", "\(url)/metrics"]).code == "401")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/metrics"]).code == "200")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/"]).code == "200")
-        // Plain HTTP to the TLS port is refused, and the server still works afterwards.
-        #expect(try Self.curl(["http://127.0.0.1:\(port)/metrics"]).code != "200")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/metrics"]).code == "200")
-        // 401 carries the challenge.
-        let raw = try ExternalTool.run(
-            ExternalTool.find("curl")!, ["-s", "-i", "--cacert", "\(directory)/ca.pem", "\(url)/metrics"], stdin: [])
-        #expect(raw.stdout.lowercased().contains("www-authenticate: basic realm="))
+        try await withCleanup({ _ = await exporter.stop() }) {
+            let url = "https://127.0.0.1:\(port)"
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    (try? Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/-/healthy"]))?.code == "200"
+                }, "\(exporter.stderr)")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "\(url)/metrics"]).code == "401")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:wrong", "\(url)/metrics"]).code == "401")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "nobody:s3cret", "\(url)/metrics"]).code == "401")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/metrics"]).code == "200")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/"]).code == "200")
+            // Plain HTTP to the TLS port is refused, and the server still works afterwards.
+            #expect(try Self.curl(["http://127.0.0.1:\(port)/metrics"]).code != "200")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", "-u", "prometheus:s3cret", "\(url)/metrics"]).code == "200")
+            // 401 carries the challenge.
+            let raw = try ExternalTool.run(
+                ExternalTool.find("curl")!, ["-s", "-i", "--cacert", "\(directory)/ca.pem", "\(url)/metrics"], stdin: [])
+            #expect(raw.stdout.lowercased().contains("www-authenticate: basic realm="))
+        }
     }
 
     @Test func mutualTLSRequiresAClientCertificate() async throws {
@@ -92,13 +93,14 @@ import Testing
         let exporter = try ExporterProcess(arguments: [
             "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig,
         ])
-        defer { Task { _ = await exporter.stop() } }
-        let url = "https://127.0.0.1:\(port)/metrics"
-        let withCertificate = [
-            "--cacert", "\(directory)/ca.pem", "--cert", "\(directory)/client.pem", "--key", "\(directory)/client.key", url,
-        ]
-        #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(withCertificate))?.code == "200" }, "\(exporter.stderr)")
-        #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", url]).code != "200")
+        try await withCleanup({ _ = await exporter.stop() }) { () async throws in
+            let url = "https://127.0.0.1:\(port)/metrics"
+            let withCertificate = [
+                "--cacert", "\(directory)/ca.pem", "--cert", "\(directory)/client.pem", "--key", "\(directory)/client.key", url,
+            ]
+            #expect(await eventually(timeout: .seconds(30)) { (try? Self.curl(withCertificate))?.code == "200" }, "\(exporter.stderr)")
+            #expect(try Self.curl(["--cacert", "\(directory)/ca.pem", url]).code != "200")
+        }
     }
 
     @Test func sighupReloadsWebConfigAndNeverKillsTheProcess() async throws {
@@ -107,22 +109,24 @@ import Testing
         let exporter = try ExporterProcess(arguments: [
             "--demo", "--web.listen-address", "127.0.0.1:\(port)", "--web.config.file", webConfig,
         ])
-        defer { Task { _ = await exporter.stop() } }
-        func status(_ user: String, _ password: String) async -> Int? {
-            let token = Data("\(user):\(password)".utf8).base64EncodedString()
-            return (try? await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Authorization": "Basic \(token)"]))?.status
+        try await withCleanup({ _ = await exporter.stop() }) {
+            func status(_ user: String, _ password: String) async -> Int? {
+                let token = Data("\(user):\(password)".utf8).base64EncodedString()
+                return (try? await RawHTTPClient.get(port: port, path: "/metrics", headers: ["Authorization": "Basic \(token)"]))?.status
+            }
+            #expect(await eventually(timeout: .seconds(30)) { await status("alice", "first") == 200 }, "\(exporter.stderr)")
+            try "basic_auth_users:\n  bob: \"\(Bcrypt.hash("second", cost: 4))\"\n".write(
+                toFile: webConfig, atomically: true, encoding: .utf8)
+            exporter.signal(SIGHUP)
+            #expect(await eventually(timeout: .seconds(10)) { await status("bob", "second") == 200 })
+            #expect(await status("alice", "first") == 401, "removed users are refused, even with a remembered password")
+            #expect(exporter.process.isRunning)
+            // An invalid web config is rejected; bob keeps working.
+            try "basic_auth_users:\n  bob: not-a-hash\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
+            exporter.signal(SIGHUP)
+            #expect(await eventually(timeout: .seconds(10)) { exporter.stderr.contains("configuration reload failed") })
+            #expect(await status("bob", "second") == 200)
         }
-        #expect(await eventually(timeout: .seconds(30)) { await status("alice", "first") == 200 }, "\(exporter.stderr)")
-        try "basic_auth_users:\n  bob: \"\(Bcrypt.hash("second", cost: 4))\"\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
-        exporter.signal(SIGHUP)
-        #expect(await eventually(timeout: .seconds(10)) { await status("bob", "second") == 200 })
-        #expect(await status("alice", "first") == 401, "removed users are refused, even with a remembered password")
-        #expect(exporter.process.isRunning)
-        // An invalid web config is rejected; bob keeps working.
-        try "basic_auth_users:\n  bob: not-a-hash\n".write(toFile: webConfig, atomically: true, encoding: .utf8)
-        exporter.signal(SIGHUP)
-        #expect(await eventually(timeout: .seconds(10)) { exporter.stderr.contains("configuration reload failed") })
-        #expect(await status("bob", "second") == 200)
     }
 
     @Test func invalidWebConfigIsAConfigError() async throws {
@@ -153,38 +157,40 @@ import Testing
         let simulator = ExchangeSimulator(configuration: configuration)
         simulator.addAccount(SimulatedAccount(apiKey: "TLSKEY0000000001", key: .hmac(secret: "tls-secret")))
         try await simulator.start()
-        defer { Task { await simulator.stop() } }
-        #expect(simulator.url.hasPrefix("wss://127.0.0.1:"))
-        let config = try ConfigErrorTests.write(
-            "poll:\n  interval: 1s\naccounts:\n  - {name: tls, api_key: TLSKEY0000000001, secret: tls-secret}\n")
+        try await withCleanup({ await simulator.stop() }) {
+            #expect(simulator.url.hasPrefix("wss://127.0.0.1:"))
+            let config = try ConfigErrorTests.write(
+                "poll:\n  interval: 1s\naccounts:\n  - {name: tls, api_key: TLSKEY0000000001, secret: tls-secret}\n")
 
-        // With the private CA: connected and polling.
-        let port = freePort()
-        let trusted = try ExporterProcess(arguments: [
-            "--config.file", config, "--binance.ws-url", simulator.url, "--binance.tls-ca-file", "\(directory)/ca.pem",
-            "--web.listen-address", "127.0.0.1:\(port)",
-        ])
-        #expect(
-            await eventually(timeout: .seconds(30)) {
-                Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "").value(
-                    "binance_futures_up", ["account": "tls"]) == 1
-            }, "\(trusted.stderr)")
-        _ = await trusted.stop()
+            // With the private CA: connected and polling.
+            let port = freePort()
+            let trusted = try ExporterProcess(arguments: [
+                "--config.file", config, "--binance.ws-url", simulator.url, "--binance.tls-ca-file", "\(directory)/ca.pem",
+                "--web.listen-address", "127.0.0.1:\(port)",
+            ])
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    Exposition((try? await RawHTTPClient.get(port: port, path: "/metrics"))?.text ?? "").value(
+                        "binance_futures_up", ["account": "tls"]) == 1
+                }, "\(trusted.stderr)")
+            _ = await trusted.stop()
 
-        // Without it the server certificate is not trusted: transport errors, up 0, no data.
-        let otherPort = freePort()
-        let untrusted = try ExporterProcess(arguments: [
-            "--config.file", config, "--binance.ws-url", simulator.url, "--web.listen-address", "127.0.0.1:\(otherPort)",
-        ])
-        defer { Task { _ = await untrusted.stop() } }
-        #expect(
-            await eventually(timeout: .seconds(30)) {
-                let e = Exposition((try? await RawHTTPClient.get(port: otherPort, path: "/metrics"))?.text ?? "")
-                return (e.value("binance_futures_poll_errors_total", ["account": "tls", "code": "transport"]) ?? 0) >= 1
-            }, "\(untrusted.stderr)")
-        let e = Exposition(try await RawHTTPClient.get(port: otherPort, path: "/metrics").text)
-        #expect(e.value("binance_futures_up", ["account": "tls"]) == 0)
-        #expect(e.value("binance_futures_account_wallet_balance", ["account": "tls"]) == nil)
-        #expect(untrusted.stderr.contains("connect failed"))
+            // Without it the server certificate is not trusted: transport errors, up 0, no data.
+            let otherPort = freePort()
+            let untrusted = try ExporterProcess(arguments: [
+                "--config.file", config, "--binance.ws-url", simulator.url, "--web.listen-address", "127.0.0.1:\(otherPort)",
+            ])
+            try await withCleanup({ _ = await untrusted.stop() }) {
+                #expect(
+                    await eventually(timeout: .seconds(30)) {
+                        let e = Exposition((try? await RawHTTPClient.get(port: otherPort, path: "/metrics"))?.text ?? "")
+                        return (e.value("binance_futures_poll_errors_total", ["account": "tls", "code": "transport"]) ?? 0) >= 1
+                    }, "\(untrusted.stderr)")
+                let e = Exposition(try await RawHTTPClient.get(port: otherPort, path: "/metrics").text)
+                #expect(e.value("binance_futures_up", ["account": "tls"]) == 0)
+                #expect(e.value("binance_futures_account_wallet_balance", ["account": "tls"]) == nil)
+                #expect(untrusted.stderr.contains("connect failed"))
+            }
+        }
     }
 }

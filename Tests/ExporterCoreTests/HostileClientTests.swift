@@ -59,56 +59,57 @@ import Testing
         await registry.renderNow()
         let listener = HTTPListener(configuration: configuration, cache: registry.cache, logger: testLogger("t"))
         let port = try await listener.bind()[0]
-        defer { Task { await listener.close() } }
-        let expected = try await RawHTTPClient.get(port: port, path: "/metrics").body
+        try await withCleanup({ await listener.close() }) {
+            let expected = try await RawHTTPClient.get(port: port, path: "/metrics").body
 
-        let scrapes = Task {
-            var ok = 0
-            var failures: [String] = []
-            for _ in 0..<60 {
-                let raw =
-                    (try? await RawHTTPClient.exchange(
-                        port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"))
-                    ?? []
-                if let response = try? HTTPResponse.parseFirst(raw), response.status == 200,
-                    (try? Gzip.decompress(response.body)) == expected
-                {
-                    ok += 1
-                } else {
-                    // Size and start only, for diagnosis.
-                    failures.append("\(raw.count) bytes: \(String(decoding: raw.prefix(40), as: UTF8.self))")
+            let scrapes = Task {
+                var ok = 0
+                var failures: [String] = []
+                for _ in 0..<60 {
+                    let raw =
+                        (try? await RawHTTPClient.exchange(
+                            port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"))
+                        ?? []
+                    if let response = try? HTTPResponse.parseFirst(raw), response.status == 200,
+                        (try? Gzip.decompress(response.body)) == expected
+                    {
+                        ok += 1
+                    } else {
+                        // Size and start only, for diagnosis.
+                        failures.append("\(raw.count) bytes: \(String(decoding: raw.prefix(40), as: UTF8.self))")
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
                 }
-                try? await Task.sleep(for: .milliseconds(20))
+                return (ok, failures)
             }
-            return (ok, failures)
-        }
-        let slowloris = Task {
-            await withTaskGroup(of: Void.self) { group in
-                for _ in 0..<50 {
-                    group.addTask {
-                        _ = try? await RawHTTPClient.exchange(
-                            port: port,
-                            chunks: ["GET /metrics HTTP/1.1\r\n", "X-1: a\r\n", "X-2: b\r\n", "X-3: c\r\n"].map { Array($0.utf8) },
-                            delayBetweenChunks: .milliseconds(300), timeout: .seconds(2))
+            let slowloris = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for _ in 0..<50 {
+                        group.addTask {
+                            _ = try? await RawHTTPClient.exchange(
+                                port: port,
+                                chunks: ["GET /metrics HTTP/1.1\r\n", "X-1: a\r\n", "X-2: b\r\n", "X-3: c\r\n"].map { Array($0.utf8) },
+                                delayBetweenChunks: .milliseconds(300), timeout: .seconds(2))
+                        }
                     }
                 }
             }
-        }
-        var random = Random(state: 0x5EED)
-        var requests: [[UInt8]] = []
-        for _ in 0..<2000 { requests.append(Self.hostileRequest(&random)) }
-        let batches = stride(from: 0, to: requests.count, by: 100).map { Array(requests[$0..<min($0 + 100, requests.count)]) }
-        for batch in batches {
-            await withTaskGroup(of: Void.self) { group in
-                for request in batch {
-                    group.addTask { _ = try? await RawHTTPClient.exchange(port: port, chunks: [request], timeout: .milliseconds(400)) }
+            var random = Random(state: 0x5EED)
+            var requests: [[UInt8]] = []
+            for _ in 0..<2000 { requests.append(Self.hostileRequest(&random)) }
+            let batches = stride(from: 0, to: requests.count, by: 100).map { Array(requests[$0..<min($0 + 100, requests.count)]) }
+            for batch in batches {
+                await withTaskGroup(of: Void.self) { group in
+                    for request in batch {
+                        group.addTask { _ = try? await RawHTTPClient.exchange(port: port, chunks: [request], timeout: .milliseconds(400)) }
+                    }
                 }
             }
+            await slowloris.value
+            let (ok, failures) = await scrapes.value
+            #expect(failures.isEmpty, "\(failures.prefix(5))")
+            #expect(ok == 60)
+            #expect(try await RawHTTPClient.get(port: port, path: "/-/healthy").status == 200)
         }
-        await slowloris.value
-        let (ok, failures) = await scrapes.value
-        #expect(failures.isEmpty, "\(failures.prefix(5))")
-        #expect(ok == 60)
-        #expect(try await RawHTTPClient.get(port: port, path: "/-/healthy").status == 200)
     }
 }

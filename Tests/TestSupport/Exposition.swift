@@ -99,3 +99,16 @@ public func testLogger(_ label: String) -> Logger {
     logger.logLevel = .warning
     return logger
 }
+
+/// Runs `body`, then awaits `stop`, also when `body` throws: what a test started (simulators,
+/// listeners, exporter processes) is stopped before the test ends, not by a task left behind.
+public func withCleanup<T>(_ stop: () async -> Void, _ body: () async throws -> T) async rethrows -> T {
+    do {
+        let result = try await body()
+        await stop()
+        return result
+    } catch {
+        await stop()
+        throw error
+    }
+}

@@ -196,6 +196,9 @@ struct FamilySink {
         families[definition.name, default: definition.family([])].samples.append(Sample(labels, value))
     }
 
+    /// A family no one else adds samples to, as it is (no copy of its samples).
+    mutating func set(_ family: MetricFamily) { families[family.name] = family }
+
     mutating func add(_ family: MetricFamily) {
         families[family.name, default: MetricFamily(name: family.name, help: family.help, type: family.type)]
             .samples.append(contentsOf: family.samples)

@@ -27,6 +27,8 @@ public actor MetricsRegistry {
     private var scheduler = SchedulerView()
     private var configReload: (success: Bool, at: Double)?
     private let build: BuildInfo
+    /// Families that never change (build and shard identity), built once: a render only links them.
+    private let constantFamilies: [MetricFamily]
     private let now: @Sendable () -> Double
     private let coalesce: Duration
     private let includeProcessMetrics: Bool
@@ -44,6 +46,11 @@ public actor MetricsRegistry {
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.build = build
+        constantFamilies = [
+            MetricCatalog.buildInfo.family([Sample([("version", build.version), ("revision", build.revision)], 1)]),
+            MetricCatalog.shardInfo.family([Sample([("shard", String(build.shard)), ("total_shards", String(build.totalShards))], 1)]),
+            MetricCatalog.shards.family([Sample([], Double(build.totalShards))]),
+        ]
         self.coalesce = coalesce
         self.includeProcessMetrics = includeProcessMetrics
         self.now = now
@@ -175,9 +182,7 @@ public actor MetricsRegistry {
                 }
             }
         }
-        sink.add(MetricCatalog.buildInfo, [("version", build.version), ("revision", build.revision)], 1)
-        sink.add(MetricCatalog.shardInfo, [("shard", String(build.shard)), ("total_shards", String(build.totalShards))], 1)
-        sink.add(MetricCatalog.shards, [], Double(build.totalShards))
+        for family in constantFamilies { sink.set(family) }
         if let configReload {
             sink.add(MetricCatalog.configReloadSuccess, [], configReload.success ? 1 : 0)
             sink.add(MetricCatalog.configReloadTimestamp, [], configReload.at)
