@@ -25,21 +25,30 @@ import Testing
         return totals
     }
 
-    @Test("fills and funding while the stream is down are counted once, from the ledger; nothing is counted twice")
-    func incomeExactAcrossAStreamGap() async throws {
+    /// A rig with the ledger, one account holding a BTC long and an ETH short, polled once and
+    /// subscribed; stopped (awaited) when `body` returns or throws.
+    static func withLongAndShort(
+        _ key: String, _ body: (StreamRig, ExchangeSimulator) async throws -> Void
+    ) async throws {
         let rig = try await StreamRig(
             accounts: [
                 try UserStreamIntegrationTests.account(
-                    "IOTA",
+                    key,
                     positions: [
                         SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000),
                         SimulatedPosition(symbol: "ETHUSDT", amount: -5, entryPrice: 3_000),
                     ])
             ], withLedger: true)
         try await withCleanup({ await rig.stop() }) {
-            let simulator = rig.harness.simulator
             await rig.harness.pollAll()
-            #expect(await rig.connected(["iota"]))
+            #expect(await rig.connected([key.lowercased()]))
+            try await body(rig, rig.harness.simulator)
+        }
+    }
+
+    @Test("fills and funding while the stream is down are counted once, from the ledger; nothing is counted twice")
+    func incomeExactAcrossAStreamGap() async throws {
+        try await Self.withLongAndShort("IOTA") { rig, simulator in
             // Before the gap: the stream delivers.
             simulator.fill(apiKey: "IOTA", symbol: "BTCUSDT", side: "SELL", quantity: 0.1, price: 61_000)
             simulator.payFunding(apiKey: "IOTA", symbol: "ETHUSDT", rate: 0.0002)
@@ -75,19 +84,7 @@ import Testing
 
     @Test("a crossed funding payment (no symbol on the stream) just before a gap is counted once after the backfill")
     func crossedFundingBeforeAGapCountsOnce() async throws {
-        let rig = try await StreamRig(
-            accounts: [
-                try UserStreamIntegrationTests.account(
-                    "XI",
-                    positions: [
-                        SimulatedPosition(symbol: "BTCUSDT", amount: 1, entryPrice: 60_000),
-                        SimulatedPosition(symbol: "ETHUSDT", amount: -5, entryPrice: 3_000),
-                    ])
-            ], withLedger: true)
-        try await withCleanup({ await rig.stop() }) {
-            let simulator = rig.harness.simulator
-            await rig.harness.pollAll()
-            #expect(await rig.connected(["xi"]))
+        try await Self.withLongAndShort("XI") { rig, simulator in
             // On the stream: a crossed payment as Binance pushes it (balance only), one with a symbol,
             // and a fill with its fee. The backfill window after the gap starts before all of them.
             let crossed = try #require(simulator.payFunding(apiKey: "XI", symbol: "BTCUSDT", rate: 0.0002, namesSymbol: false))

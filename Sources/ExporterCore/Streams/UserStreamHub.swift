@@ -85,7 +85,7 @@ public actor UserStreamHub {
     private var now: Int64 { settings.clock.nowMilliseconds() }
 
     /// Subscribes `key` for `account` (replacing its previous key); `sink` hears everything
-    /// about it. The subscription happens on the hub's next tick.
+    /// about it. The hub wakes and subscribes it at once (or when its retry falls due).
     public func attach(account: String, key: String, sink: @escaping @Sendable (UserStreamSignal) -> Void) async {
         await detach(account: account)
         subscribers[account] = Subscriber(key: key, sink: sink, slot: nil)
