@@ -242,7 +242,7 @@ public struct BinanceRESTClient: Sendable {
         headers.first(name: "X-MBX-USED-WEIGHT-1M").flatMap { Int64($0) }
     }
 
-    private func signedGet(
+    func signedGet(
         _ base: HTTPBaseURL, _ route: RESTRoute, _ params: [(String, String)], offsetMilliseconds: Int64
     ) async throws(BinanceClientError) -> HTTPAnswer {
         let timestamp = clock.nowMilliseconds() + offsetMilliseconds - configuration.timestampBiasMilliseconds

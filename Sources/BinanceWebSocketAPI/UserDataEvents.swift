@@ -6,9 +6,11 @@ public enum UserDataEvent: Sendable, Equatable {
     case orderTradeUpdate(OrderTradeUpdate)
     case marginCall(MarginCall)
     case accountConfigUpdate(AccountConfigUpdate)
+    /// `ALGO_UPDATE`: a conditional order of the Algo service was placed, cancelled or triggered.
+    case algoUpdate(AlgoUpdate)
     /// The listen key expired: no more events come for it until a new key is subscribed.
     case listenKeyExpired(eventTime: Int64)
-    /// An event type the exporter does not read (`TRADE_LITE`, `ALGO_UPDATE`, …): counted only.
+    /// An event type the exporter does not read (`TRADE_LITE`, `GRID_UPDATE`, …): counted only.
     case other(type: String, eventTime: Int64?)
 
     /// The `e` field, as Binance spells it (for an unknown event, as it came: `kind` is the
@@ -27,6 +29,7 @@ public enum UserDataEvent: Sendable, Equatable {
         case .orderTradeUpdate(let update): update.eventTime
         case .marginCall(let call): call.eventTime
         case .accountConfigUpdate(let update): update.eventTime
+        case .algoUpdate(let update): update.eventTime
         case .listenKeyExpired(let time): time
         case .other(_, let time): time
         }
@@ -86,6 +89,26 @@ public struct OrderTradeUpdate: Sendable, Equatable {
     /// `rp`: realized profit of this trade.
     public var realizedProfit: Double
     public var positionSide: String
+    /// `q`: the order's original quantity.
+    public var originalQuantity: Double = 0
+    /// `z`: the quantity filled so far.
+    public var filledQuantity: Double = 0
+    /// `sp`: stop price (0 when the order has none).
+    public var stopPrice: Double = 0
+    /// `R`: reduce only.
+    public var reduceOnly = false
+    /// `cp`: close position (a conditional order that closes the whole position).
+    public var closePosition = false
+
+    /// The order as it stands after this report: nil once it no longer rests (filled,
+    /// cancelled, expired).
+    public var openOrder: OpenOrder? {
+        guard OrderStatuses.openPlain.contains(status) else { return nil }
+        return OpenOrder(
+            service: .plain, id: orderID, symbol: symbol, side: side, positionSide: positionSide, type: orderType,
+            quantity: max(0, originalQuantity - filledQuantity), triggerPrice: stopPrice > 0 ? stopPrice : nil, reduceOnly: reduceOnly,
+            closePosition: closePosition, updateTime: transactionTime)
+    }
 
     /// Why Binance closed this position itself, from the client order id it uses for that.
     public var forcedCloseKind: ForcedCloseKind? {
@@ -104,6 +127,18 @@ public enum ForcedCloseKind: String, Sendable, CaseIterable {
     case liquidation
     case adl
     case settlement
+}
+
+/// `ALGO_UPDATE`: one algo (conditional) order's state.
+public struct AlgoUpdate: Sendable, Equatable {
+    public var eventTime: Int64
+    /// `X`: NEW, CANCELED, TRIGGERING, TRIGGERED, FINISHED, REJECTED, EXPIRED.
+    public var status: String
+    /// The order as reported (`aid`, `s`, `S`, `ps`, `o`, `q`, `tp`, `R`, `cp`).
+    public var order: OpenOrder
+
+    /// The order while it is armed; nil once it triggered, was cancelled or expired.
+    public var openOrder: OpenOrder? { OrderStatuses.openAlgo.contains(status) ? order : nil }
 }
 
 /// `MARGIN_CALL`: the account's margin ratio is close to liquidation.
@@ -173,7 +208,22 @@ public enum UserDataEventDecoder {
                     orderID: try order.int64("i"), tradeID: try order.optionalInt64("t"),
                     lastFilledQuantity: try order.optionalDecimal("l") ?? 0, lastFilledPrice: try order.optionalDecimal("L") ?? 0,
                     commission: try order.optionalDecimal("n"), commissionAsset: try order.optionalString("N"),
-                    realizedProfit: try order.optionalDecimal("rp") ?? 0, positionSide: try order.optionalString("ps") ?? "BOTH"))
+                    realizedProfit: try order.optionalDecimal("rp") ?? 0, positionSide: try order.optionalString("ps") ?? "BOTH",
+                    originalQuantity: try order.optionalDecimal("q") ?? 0, filledQuantity: try order.optionalDecimal("z") ?? 0,
+                    stopPrice: try order.optionalDecimal("sp") ?? 0, reduceOnly: try order.optionalBool("R") ?? false,
+                    closePosition: try order.optionalBool("cp") ?? false))
+        case .algoUpdate:
+            let order = try FieldReader(event.object["o"] ?? .null, path: "event.o")
+            let trigger = try order.optionalDecimal("tp") ?? 0
+            return .algoUpdate(
+                AlgoUpdate(
+                    eventTime: try event.int64("E"), status: try order.string("X"),
+                    order: OpenOrder(
+                        service: .algo, id: try order.int64("aid"), symbol: try order.string("s"), side: try order.string("S"),
+                        positionSide: try order.optionalString("ps") ?? "BOTH", type: try order.string("o"),
+                        quantity: try order.optionalDecimal("q") ?? 0, triggerPrice: trigger > 0 ? trigger : nil,
+                        reduceOnly: try order.optionalBool("R") ?? false, closePosition: try order.optionalBool("cp") ?? false,
+                        updateTime: try event.firstInt64("T", "E"))))
         case .marginCall:
             return .marginCall(
                 MarginCall(
@@ -197,7 +247,7 @@ public enum UserDataEventDecoder {
             return .accountConfigUpdate(update)
         case .listenKeyExpired:
             return .listenKeyExpired(eventTime: try event.optionalInt64("E") ?? 0)
-        case .tradeLite, .algoUpdate, .conditionalOrderTriggerReject, .gridUpdate, .strategyUpdate, .other:
+        case .tradeLite, .conditionalOrderTriggerReject, .gridUpdate, .strategyUpdate, .other:
             return .other(type: type, eventTime: try event.optionalInt64("E"))
         }
     }

@@ -118,7 +118,7 @@ struct VenueTests {
             (#"{"e":"MARGIN_CALL","E":1,"p":[]}"#, .marginCall),
             (#"{"e":"listenKeyExpired","E":1}"#, .listenKeyExpired),
             (#"{"e":"ACCOUNT_CONFIG_UPDATE","E":1,"T":1,"ai":{"j":true}}"#, .accountConfigUpdate),
-            (#"{"e":"ALGO_UPDATE","E":1}"#, .algoUpdate),
+            (#"{"e":"ALGO_UPDATE","E":1,"T":1,"o":{"aid":7,"s":"BTCUSDT","S":"SELL","o":"STOP_MARKET","X":"NEW"}}"#, .algoUpdate),
             (#"{"e":"NEW_THING","E":1}"#, .other),
         ]
         for (text, kind) in frames {

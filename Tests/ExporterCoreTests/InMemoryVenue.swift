@@ -23,6 +23,11 @@ final class InMemoryExchange: Sendable {
         /// The next income reads fail with this (then succeed).
         var incomeFailures: [BinanceClientError] = []
         var handshakes = 0
+        /// Open positions and open orders by API key.
+        var positions: [String: [StatusPosition]] = [:]
+        var orders: [String: [OpenOrder]] = [:]
+        /// Keys whose order lists answer −2015 (no permission).
+        var ordersRefused: Set<String> = []
     }
 
     let clock: ManualClock
@@ -32,7 +37,7 @@ final class InMemoryExchange: Sendable {
     static let weights: [String: Int64] = [
         "session.status": 2, "session.logon": 2, "account.status": 5, "v2/account.status": 5, "v2/account.position": 5,
         "userDataStream.start": 1, "userDataStream.ping": 1, "userDataStream.stop": 1, "income": 30, "leverageBracket": 1,
-        "handshake": 5,
+        "handshake": 5, "openOrders": 1, "openAlgoOrders": 1, "openOrders(all)": 40, "openAlgoOrders(all)": 40,
     ]
 
     init(clock: ManualClock) { self.clock = clock }
@@ -76,7 +81,7 @@ final class InMemoryExchange: Sendable {
                     positionInitialMargin: 0, openOrderInitialMargin: 0, crossWalletBalance: wallet, crossUnrealizedProfit: 0,
                     availableBalance: wallet, maxWithdrawAmount: wallet, marginAvailable: true, updateTime: clock.now)
             ],
-            positions: [])
+            positions: state.withLockedValue { $0.positions[apiKey, default: []] })
     }
 
     /// A funding payment the stream may or may not see: the wallet moves and the ledger has it.
@@ -190,6 +195,19 @@ struct InMemoryREST: AccountREST {
     func apiRestrictions(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<APIRestrictions> {
         // /sapi has its own weight pool: not charged to the futures minute.
         RESTResponse(value: APIRestrictions(ipRestricted: true, flags: ["enableReading": true]), usedWeight: nil)
+    }
+
+    func openOrders(_ service: OrderService, symbol: String?, offsetMilliseconds: Int64) async throws(BinanceClientError)
+        -> RESTResponse<[OpenOrder]>
+    {
+        let name = (service == .plain ? "openOrders" : "openAlgoOrders") + (symbol == nil ? "(all)" : "")
+        let used = exchange.charge(apiKey, name).count
+        let (orders, refused) = exchange.state.withLockedValue { ($0.orders[apiKey, default: []], $0.ordersRefused.contains(apiKey)) }
+        if refused {
+            throw .api(APIError(method: name, status: 401, code: -2015, message: "Invalid API-key, IP, or permissions for action."))
+        }
+        return RESTResponse(
+            value: orders.filter { $0.service == service && (symbol == nil || $0.symbol == symbol) }, usedWeight: used)
     }
 }
 

@@ -54,5 +54,9 @@ extension FuturesVenue.REST {
         endpoint: EndpointURLs(production: "https://fapi.binance.com", testnet: "https://testnet.binancefuture.com"),
         income: RESTRoute(path: "/fapi/v1/income", weight: 30), incomePageSize: 1000,
         leverageBrackets: RESTRoute(path: "/fapi/v1/leverageBracket", weight: 1),
-        serverTime: RESTRoute(path: "/fapi/v1/time", weight: 1))
+        serverTime: RESTRoute(path: "/fapi/v1/time", weight: 1),
+        // Weight 1 with `symbol`, 40 without (the official SDK's docstrings).
+        orderLists: FuturesVenue.OrderLists(
+            plain: FuturesVenue.OrderListRoute(path: "/fapi/v1/openOrders", weightPerSymbol: 1, weightAllSymbols: 40),
+            algo: FuturesVenue.OrderListRoute(path: "/fapi/v1/openAlgoOrders", weightPerSymbol: 1, weightAllSymbols: 40)))
 }

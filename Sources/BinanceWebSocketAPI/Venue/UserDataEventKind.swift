@@ -31,6 +31,7 @@ extension UserDataEvent {
         case .orderTradeUpdate: .orderTradeUpdate
         case .marginCall: .marginCall
         case .accountConfigUpdate: .accountConfigUpdate
+        case .algoUpdate: .algoUpdate
         case .listenKeyExpired: .listenKeyExpired
         case .other(let type, _): UserDataEventKind(binanceName: type)
         }

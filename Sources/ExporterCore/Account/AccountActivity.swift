@@ -93,6 +93,8 @@ public enum StreamEvent: Sendable, Equatable {
     case ledger([IncomeEntry])
     /// A backfill attempt ended: `success` or `failed`.
     case backfill(succeeded: Bool)
+    /// The open-order lists read at a reconcile.
+    case orders(OrderSnapshot)
 }
 
 /// The dedupe rule between the user data stream and the REST income ledger: a realized PnL or
@@ -133,6 +135,8 @@ extension AccountView {
             activity.streamConnected = false
         case .malformed:
             activity.malformedEvents += 1
+        case .orders(let snapshot):
+            orders.reconcile(snapshot)
         case .backfill(let succeeded):
             activity.backfillsByResult[succeeded ? "success" : "failed", default: 0] += 1
         case .ledger(let rows):
@@ -159,6 +163,7 @@ extension AccountView {
             activity.eventsByType[event.kind.label, default: 0] += 1
             if let time = event.eventTime { activity.lastEventTime = Double(time) / 1000 }
             apply(userData: event)
+            orders.apply(event, now: now)
             switch event {
             case .accountUpdate, .accountConfigUpdate:
                 activity.recentUpdates.append((now, event))
@@ -223,7 +228,7 @@ extension AccountView {
             activity.marginCalls += 1
         case .accountConfigUpdate(let update):
             if var data { data.apply(update); self.data = data }
-        case .listenKeyExpired, .other:
+        case .algoUpdate, .listenKeyExpired, .other:
             break
         }
     }

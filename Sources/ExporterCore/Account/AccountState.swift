@@ -53,6 +53,8 @@ public struct AccountView: Sendable {
     public var data: AccountData?
     public var health: AccountHealth
     public var activity = AccountActivity()
+    /// Open orders, for order counts and position protection.
+    public var orders = OrderBook()
     /// Maintenance-margin tiers per symbol, for recomputing maintenance margin between polls.
     public var brackets: [String: [LeverageBracket]] = [:]
     /// The account's venue: which positions the mark feed can revalue, in which asset.

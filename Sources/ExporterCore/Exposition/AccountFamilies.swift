@@ -2,7 +2,7 @@ import BinanceWebSocketAPI
 
 /// Turns account views into metric families. Pure: same input, same output.
 public enum AccountFamilies {
-    private typealias C = MetricCatalog
+    typealias C = MetricCatalog
 
     /// One position leg as exported: the `account.status` row merged with its
     /// `v2/account.position` row (either may be missing when the two calls straddle a change).

@@ -120,6 +120,21 @@ public enum MetricCatalog {
     public static let positionAdlQuantile = positionGauge(
         "adl_quantile", "Auto-deleverage queue indicator, 0 (low) to 4 (high) \(v2Position).")
 
+    // MARK: orders and protection (REST lists at every reconcile, kept current by the stream)
+    static let ordersKnown = " Only once the account's open orders were read (a key that may not read them exports none)." + cached
+    public static let openOrders = gauge(
+        "open_orders",
+        "Open orders by Binance order type in lower case (limit, stop_market, …), plain and algo (conditional) orders together."
+            + ordersKnown, ["account", "symbol", "type"])
+    public static let positionProtectionRatio = gauge(
+        "position_protection_ratio",
+        "Share 0-1 of the open position that the closing side's reduce-only or close-position conditional orders close when triggered, by kind (stop_loss, take_profit); 0 when nothing protects it."
+            + ordersKnown, ["account", "symbol", "position_side", "kind"])
+    public static let positionStopPrice = gauge(
+        "position_stop_price",
+        "Trigger price of the stop loss nearest the mark (the first to fire); absent without a stop loss." + ordersKnown,
+        position)
+
     // MARK: self metrics per account
     public static let up = gauge("up", "1 when the last poll of the account succeeded and its data is fresh, else 0.", account)
     public static let lastSuccess = gauge("last_success_timestamp_seconds", "Unix time of the last successful poll.", account)
@@ -237,7 +252,7 @@ public enum MetricCatalog {
         positionMaintMargin, positionPositionInitialMargin, positionOpenOrderInitialMargin, positionLeverage, positionIsolated,
         positionMaxNotional, positionUpdateTimestamp, positionMarkPrice, positionLiquidationPrice, positionLiquidationPriceTimestamp,
         positionNotional,
-        positionIsolatedWallet, positionIsolatedMargin, positionAdlQuantile,
+        positionIsolatedWallet, positionIsolatedMargin, positionAdlQuantile, openOrders, positionProtectionRatio, positionStopPrice,
     ]
 
     public static let selfFamilies: [MetricDefinition] = [

@@ -156,6 +156,7 @@ public actor MetricsRegistry {
         var sink = FamilySink()
         if let data = view.data, view.isFresh(now: time) {
             AccountFamilies.appendValues(account: name, data: data, to: &sink)
+            AccountFamilies.appendOrders(account: name, data: data, orders: view.orders, to: &sink)
         }
         AccountFamilies.appendHealth(account: name, view: view, now: time, to: &sink)
         AccountFamilies.appendActivity(account: name, view: view, to: &sink)

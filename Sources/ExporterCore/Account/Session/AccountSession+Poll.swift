@@ -85,6 +85,7 @@ extension AccountSession {
             let data = try await fetch(connection)
             backoff.reset()
             wallets = Dictionary(data.status.assets.map { ($0.asset, $0.walletBalance) }) { first, _ in first }
+            positionsPolled(data)
             await report(.succeeded(data, at: Double(now) / 1000, duration: Double(now - started) / 1000))
             return .succeeded
         } catch {

@@ -27,7 +27,9 @@ extension AccountSession {
         guard stream != nil else { return }
         switch signal {
         case .subscribed:
-            await perform(stream?.subscribedNow() ?? [])
+            let actions = stream?.subscribedNow() ?? []
+            if actions.contains(where: { if case .report(.subscribed(after: .some)) = $0 { true } else { false } }) { orderGapEnded() }
+            await perform(actions)
         case .disconnected(let reason):
             await perform(stream?.disconnected(reason, now: at, wallets: wallets(before: at)) ?? [])
         case .keyRejected:

@@ -27,6 +27,8 @@ public actor AccountSession {
         /// Wallet balances an `ACCOUNT_UPDATE` reported.
         case wallets([String: Double])
         case leverageChanged
+        /// An order event named this symbol: the next read covers it.
+        case orderSymbol(String)
         case listenKeyExpired
         case feedHealth(Bool)
     }
@@ -71,6 +73,14 @@ public actor AccountSession {
     var bracketsDue: Int64?
     var bracketAttempt = 0
     var auditDue: Int64?
+    /// The next open-order read; nil before the first poll and once the lists were refused.
+    var ordersDue: Int64?
+    var fullOrderListDue: Int64?
+    /// Binance refused the lists (permission, or a venue/testnet without them): not asked again.
+    var ordersRefused = false
+    /// Symbols with a position at the last poll, and symbols of known orders: the reads cover them.
+    var positionSymbols: Set<String> = []
+    var orderSymbols: Set<String> = []
 
     // The timer.
     var timerGeneration = 0
@@ -198,6 +208,8 @@ public actor AccountSession {
                 bracketsDue = now
                 bracketAttempt = 0
             }
+        case .orderSymbol(let symbol):
+            orderSymbols.insert(symbol)
         case .listenKeyExpired:
             logger.info("listen key expired; obtaining a new one")
             await keyLost(.keyExpired)
@@ -215,6 +227,7 @@ public actor AccountSession {
         if stream?.takePing(now: now) == true { await pingKey() }
         if let since = stream?.takeLedgerRead(now: now) { await readLedger(since: since) }
         if let due = bracketsDue, due <= now { await refreshBrackets() }
+        if let due = ordersDue, due <= now { await readOrders() }
         if let due = auditDue, due <= now, let audit {
             auditDue = now + Int64(services.timing.auditIntervalSeconds * 1000)
             await audit.check()
@@ -230,7 +243,7 @@ public actor AccountSession {
             }
         }
         unmonitored.removeAll()
-        var due: [Int64] = [stream?.nextDue, bracketsDue, auditDue].compactMap { $0 }
+        var due: [Int64] = [stream?.nextDue, bracketsDue, auditDue, ordersDue].compactMap { $0 }
         if services.timing.pollsOnSchedule, let poll = cadence.nextDue { due.append(poll) }
         guard let next = due.min() else { return }
         // A timer that fires earlier wakes the loop, which then schedules this one.
@@ -265,6 +278,10 @@ public actor AccountSession {
                     session.yield(.leverageChanged)
                 case .listenKeyExpired:
                     session.yield(.listenKeyExpired)
+                case .orderTradeUpdate(let order) where order.openOrder != nil && order.executionType == "NEW":
+                    session.yield(.orderSymbol(order.symbol))
+                case .algoUpdate(let update) where update.openOrder != nil:
+                    session.yield(.orderSymbol(update.order.symbol))
                 default:
                     break
                 }

@@ -61,6 +61,9 @@ public protocol AccountREST: Sendable {
         -> RESTResponse<[IncomeEntry]>
     func leverageBrackets(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<[String: [LeverageBracket]]>
     func apiRestrictions(offsetMilliseconds: Int64) async throws(BinanceClientError) -> RESTResponse<APIRestrictions>
+    /// Open orders of one service, of `symbol` or (nil) of every symbol.
+    func openOrders(_ service: OrderService, symbol: String?, offsetMilliseconds: Int64) async throws(BinanceClientError)
+        -> RESTResponse<[OpenOrder]>
     /// Where `/sapi` lives, for log lines.
     var spotBaseDescription: String { get }
     /// The venue whose routes, weights and page size the client uses.
@@ -70,6 +73,15 @@ public protocol AccountREST: Sendable {
 extension BinanceRESTClient: AccountREST {
     public var spotBaseDescription: String { "\(configuration.spotBase)" }
     public var venue: FuturesVenue { configuration.venue }
+
+    public func openOrders(_ service: OrderService, symbol: String?, offsetMilliseconds: Int64) async throws(BinanceClientError)
+        -> RESTResponse<[OpenOrder]>
+    {
+        switch service {
+        case .plain: try await openOrders(symbol: symbol, offsetMilliseconds: offsetMilliseconds)
+        case .algo: try await openAlgoOrders(symbol: symbol, offsetMilliseconds: offsetMilliseconds)
+        }
+    }
 }
 
 /// The process's user stream connections, as a session uses them: attach a listen key, detach it.

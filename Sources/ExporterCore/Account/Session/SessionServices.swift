@@ -22,6 +22,12 @@ public struct SessionTiming: Sendable {
     public var bracketRefreshSeconds: Double = 3600
     /// Attempts per bracket refresh, `stream.backfillRetryMilliseconds` apart.
     public var bracketAttempts = 5
+    /// An all-symbol read of the open orders this often (finds orders on symbols without a
+    /// position), besides the per-symbol reads at every reconcile.
+    public var fullOrderListSeconds: Double = 6 * 3600
+    /// The first all-symbol read falls within this long of start, by the account's phase, so
+    /// that accounts started together do not all pay weight 80 at once.
+    public var fullOrderListSpreadSeconds: Double = 3600
     /// The API key's permissions are read this often.
     public var auditIntervalSeconds: Double = 3600
     /// False: polls run only when asked (`pollOnce`); tests that drive polls one by one use it.
