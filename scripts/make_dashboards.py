@@ -54,6 +54,9 @@ DISTANCE = (f'abs(binance_futures_position_mark_price{{{SEL}}} - binance_futures
 # Same thresholds as the liquidation alerts (prometheus/alerts.yml, docs/runbook.md).
 DISTANCE_STEPS = [(None, "red"), (0.05, "orange"), (0.15, "green")]
 MARGIN_STEPS = [(None, "green"), (0.5, "orange"), (0.8, "red")]
+# Share of a position its closing stop-loss (take-profit) orders cover: none red (the stop-loss
+# alert fires at 0), any part orange, all of it green.
+COVERAGE_STEPS = [(None, "red"), (0.000001, "orange"), (1, "green")]
 SIGN_STEPS = [(None, "red"), (0, "green")]
 
 
@@ -339,6 +342,45 @@ def accounts():
               table_q(f'binance_futures_position_isolated{{{SEL}}}'),
               table_q(f'binance_futures_position_adl_quantile{{{SEL}}}'),
           ], 24, 10, "none")
+    b.row("Protection (open orders: stops and take profits)")
+    b.add(big_value(cm.BigValueGraphMode.AREA).thresholds(thresholds([(None, "green"), (1, "red")])).color_scheme(by_thresholds()).decimals(0),
+          "Positions without a stop loss", "Open positions that no stop-loss order covers at all (protection ratio 0). The critical alert fires when one stays so for 15 minutes. Accounts whose key cannot read orders are not counted.",
+          [ts(f'count(binance_futures_position_protection_ratio{{{SEL}, kind="stop_loss"}} == 0) or vector(0)', "without stop loss")], 4, 8, "none")
+    b.add(timeseries.Panel().min(0).decimals(0).fill_opacity(30).stacking(common.StackingConfig().mode(cm.StackingMode.NORMAL)),
+          "Open orders by type", "Open orders of the selected accounts by Binance order type (limit, stop_market, take_profit_market, trailing_stop_market, …), plain and conditional (algo) orders together, stacked. Accounts whose key cannot read orders export none.",
+          [ts(f'sum by (type) (binance_futures_open_orders{{{SEL}}})', "{{type}}")], 20, 8, "none")
+    b.add(table.Panel().show_header(True).sort_by([common.TableSortByFieldState().display_name("Stop-loss coverage").desc(False)])
+          .transformations([MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3, "Value #B": 4, "Value #C": 5, "Value #D": 6,
+                     "Value #E": 7, "Value #F": 8, "Value #G": 9, "Value #H": 10},
+              rename={"account": "Account", "symbol": "Symbol", "position_side": "Side",
+                      "Value #A": "Stop-loss coverage", "Value #B": "Take-profit coverage", "Value #C": "Size",
+                      "Value #D": "Mark", "Value #E": "Stop", "Value #F": "Stop distance",
+                      "Value #G": "Liquidation", "Value #H": "Liquidation distance"})])
+          .override_by_name("Stop-loss coverage", [
+              prop("unit", "percentunit"), prop("noValue", "—"),
+              prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(COVERAGE_STEPS).build())])
+          .override_by_name("Take-profit coverage", [
+              prop("unit", "percentunit"), prop("noValue", "—"),
+              prop("custom.cellOptions", cm.TableColorTextCellOptions()), prop("thresholds", thresholds(COVERAGE_STEPS).build())])
+          .override_by_name("Stop", [prop("noValue", "—")])
+          .override_by_name("Stop distance", [prop("unit", "percentunit"), prop("noValue", "—")])
+          .override_by_name("Liquidation", [prop("mappings", value_texts({0: "—"})), prop("noValue", "—")])
+          .override_by_name("Liquidation distance", [
+              prop("unit", "percentunit"), prop("noValue", "—"),
+              prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(DISTANCE_STEPS).build())]),
+          "Protection per position, unprotected first", "One row per open position. Coverage: the share of the position that the closing side's reduce-only or close-position orders would close when triggered (stop loss: red none, orange part, green all; take profit in the same colours, as text). Stop: the stop-loss trigger nearest the mark. Distances are |mark − price| ÷ mark; liquidation coloured at 5 % and 15 % like the alerts. A stop farther from the mark than the liquidation price can never trigger (it pages). — : no stop, no liquidation price, or orders the key cannot read.", [
+              table_q(f'max without (kind) (binance_futures_position_protection_ratio{{{SEL}, kind="stop_loss"}})'),
+              table_q(f'max without (kind) (binance_futures_position_protection_ratio{{{SEL}, kind="take_profit"}})'),
+              table_q(f'binance_futures_position_amount{{{SEL}}}'),
+              table_q(f'binance_futures_position_mark_price{{{SEL}}}'),
+              table_q(f'binance_futures_position_stop_price{{{SEL}}}'),
+              table_q(f'abs(binance_futures_position_mark_price{{{SEL}}} - binance_futures_position_stop_price{{{SEL}}})'
+                      f' / (binance_futures_position_mark_price{{{SEL}}} > 0)'),
+              table_q(f'binance_futures_position_liquidation_price{{{SEL}}}'),
+              table_q(DISTANCE),
+          ], 24, 9, "none")
     b.row("Assets")
     b.add(table.Panel().transformations([MERGE, organize(
               exclude=("Time", "__name__", "job", "instance"),
