@@ -107,5 +107,15 @@ extension AccountSession {
         }
     }
 
+    /// The weight per minute the reads take in steady state, for the scheduler's shares.
+    var orderDemandPerMinute: Double {
+        guard orderListsEnabled, let lists = rest?.venue.rest.orderLists else { return 0 }
+        let perSymbol = lists.services.reduce(Int64(0)) { $0 + (lists.list($1)?.weightPerSymbol ?? 0) }
+        let allSymbols = lists.services.reduce(Int64(0)) { $0 + (lists.list($1)?.weightAllSymbols ?? 0) }
+        let symbols = Int64(max(1, positionSymbols.union(orderSymbols).count))
+        let read = Double(min(perSymbol * symbols, allSymbols)) * 60_000 / Double(orderListMilliseconds)
+        return read + Double(allSymbols) * 60 / services.timing.fullOrderListSeconds
+    }
+
     var orderListsEnabled: Bool { !ordersRefused && rest?.venue.rest.orderLists != nil }
 }

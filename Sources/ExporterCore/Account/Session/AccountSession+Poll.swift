@@ -52,7 +52,7 @@ extension AccountSession {
     func updateStretch() async {
         // A stopped account demands nothing (stop() unregistered it): the others need not stretch.
         guard !lifecycle.isStopped else { return }
-        let demand = Double(pollWeight) * 60 / cadence.demandIntervalSeconds
+        let demand = Double(pollWeight) * 60 / cadence.demandIntervalSeconds + orderDemandPerMinute
         cadence.stretch = await scheduler.register(account: account.name, weightPerMinute: demand)
         if cadence.intervalSeconds != reportedInterval {
             reportedInterval = cadence.intervalSeconds
