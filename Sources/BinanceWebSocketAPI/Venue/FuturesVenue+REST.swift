@@ -13,11 +13,15 @@ extension FuturesVenue {
         public var serverTime: RESTRoute
         /// The open-order lists (the WebSocket API has none); nil for a venue without them.
         public var orderLists: OrderLists?
+        /// Unsigned symbol facts (`contractSize`); nil where the exporter needs none (USDⓈ-M
+        /// sizes positions in base units already).
+        public var exchangeInfo: RESTRoute?
 
         public init(
             endpoint: EndpointURLs, income: RESTRoute, incomePageSize: Int, leverageBrackets: RESTRoute, serverTime: RESTRoute,
-            orderLists: OrderLists? = nil
+            orderLists: OrderLists? = nil, exchangeInfo: RESTRoute? = nil
         ) {
+            self.exchangeInfo = exchangeInfo
             self.endpoint = endpoint
             self.income = income
             self.incomePageSize = incomePageSize

@@ -45,7 +45,7 @@ extension FuturesVenue.MarketStream {
     /// weight; COIN-M rows (`st` = 2) may share it and are dropped.
     public static let usdM = FuturesVenue.MarketStream(
         endpoint: EndpointURLs(production: "wss://fstream.binance.com/market", testnet: "wss://fstream.binancefuture.com/market"),
-        allMarkPrices: "!markPrice@arr@1s", rowTag: 1, handshakeWeight: 0)
+        markPrices: .allSymbols("!markPrice@arr@1s"), rowTag: 1, handshakeWeight: 0)
 }
 
 extension FuturesVenue.REST {

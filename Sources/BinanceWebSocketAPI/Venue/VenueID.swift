@@ -1,7 +1,17 @@
 /// Which Binance futures venue an account lives on. The raw value is the spelling users write
-/// (a future per-account `venue:` config key) and the `venue` label value, so it never changes
+/// (the per-account `venue:` config key) and the `venue` label value, so it never changes
 /// once released.
 public enum VenueID: String, Sendable, Hashable, CaseIterable {
     /// USDⓈ-M futures: ws-fapi, fstream, fapi REST.
     case usdM = "usd-m"
+    /// COIN-M futures: ws-dapi, dstream, dapi REST; margined per coin, sized in contracts.
+    case coinM = "coin-m"
+
+    /// The venue's facts.
+    public var venue: FuturesVenue {
+        switch self {
+        case .usdM: .usdM
+        case .coinM: .coinM
+        }
+    }
 }

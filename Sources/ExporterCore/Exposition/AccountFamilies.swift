@@ -111,6 +111,7 @@ public enum AccountFamilies {
         let h = view.health
         let a = [("account", account)]
         sink.add(C.up, a, h.lastPollSucceeded && view.isFresh(now: now) ? 1 : 0)
+        sink.add(C.accountInfo, [("account", account), ("venue", view.venue.id.rawValue)], 1)
         sink.add(C.lastSuccess, a, h.lastSuccess ?? 0)
         sink.add(C.pollDuration, a, h.pollDurationSeconds)
         sink.add(C.pollInterval, a, h.pollIntervalSeconds)

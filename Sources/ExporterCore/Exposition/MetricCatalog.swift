@@ -137,6 +137,10 @@ public enum MetricCatalog {
 
     // MARK: self metrics per account
     public static let up = gauge("up", "1 when the last poll of the account succeeded and its data is fresh, else 0.", account)
+    public static let accountInfo = gauge(
+        "account_info",
+        "Constant 1 for every configured account, naming its venue (\(VenueID.allCases.map(\.rawValue).joined(separator: ", "))).",
+        ["account", "venue"])
     public static let lastSuccess = gauge("last_success_timestamp_seconds", "Unix time of the last successful poll.", account)
     public static let pollDuration = gauge("poll_duration_seconds", "Wall time of the last poll, requests and decoding included.", account)
     public static let pollInterval = gauge(
@@ -256,7 +260,8 @@ public enum MetricCatalog {
     ]
 
     public static let selfFamilies: [MetricDefinition] = [
-        up, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected, websocketReconnects,
+        up, accountInfo, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected,
+        websocketReconnects,
         clockOffset, accountStopped, apiKeyPermission, apiKeyIPRestricted, weightUsed, weightLimit, deferrals, rateLimitedUntil, banned,
         buildInfo, shardInfo, shards,
         configReloadSuccess, configReloadTimestamp,
