@@ -8,7 +8,11 @@ Starts `binance-futures-exporter simulate`, then:
   2. subscribes the listen key on `/private/stream` as the SDK's stream client does (a plain
      `websockets` connection sending SUBSCRIBE), collects one full activity cycle, and parses
      every event with the SDK's `UserDataStreamEventsResponse` and per-event models, every field
-     they declare present, nested objects included.
+     they declare present, nested objects included (`ALGO_UPDATE` of every status, and
+     `ORDER_TRADE_UPDATE` of a triggered stop with its stop price and flags);
+  3. reads the income ledger and the open orders of both services (`openOrders`,
+     `openAlgoOrders`, with and without `symbol`) through the SDK's REST client, each row parsed
+     by the SDK's model and the raw JSON checked for every field the model declares.
 
 Usage: sdk_conformance.py PATH_TO_EXPORTER_BINARY
 Exits 0 when everything conforms, 1 with a list of differences otherwise.
@@ -38,7 +42,14 @@ CONDITIONAL = {
     ("AccountUpdateA", "S"): lambda obj: obj.get("m") == "FUNDING_FEE",  # symbol of a funding fee
     ("AccountConfigUpdate", "ac"): lambda obj: "ai" not in obj,  # leverage change, or
     ("AccountConfigUpdate", "ai"): lambda obj: "ac" not in obj,  # multi-assets mode change
+    # "only return with TRAILING_STOP_MARKET order"
+    ("CurrentAllOpenOrdersResponseInner", "activatePrice"): lambda obj: obj.get("type") == "TRAILING_STOP_MARKET",
+    ("CurrentAllOpenOrdersResponseInner", "priceRate"): lambda obj: obj.get("type") == "TRAILING_STOP_MARKET",
 }
+
+CONDITIONAL_TYPES = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"}
+# The life of an algo order the simulate command's cycle shows: placed, triggered, finished, cancelled.
+ALGO_STATUSES = {"NEW", "TRIGGERING", "TRIGGERED", "FINISHED", "CANCELED"}
 
 
 def declared(model):
@@ -93,6 +104,7 @@ EVENT_MODELS = {
     "MARGIN_CALL": stream_models.MarginCall,
     "ACCOUNT_CONFIG_UPDATE": stream_models.AccountConfigUpdate,
     "listenKeyExpired": stream_models.ListenKeyExpired,
+    "ALGO_UPDATE": stream_models.AlgoUpdate,
 }
 
 
@@ -144,6 +156,12 @@ async def check_api(info):
 
 async def check_stream(info, key):
     seen = {}
+    algo_statuses = set()
+    triggered = []  # ORDER_TRADE_UPDATE frames of a triggered stop: its original type, stop price and flags
+
+    def complete():
+        return not (set(EVENT_MODELS) - set(seen)) and ALGO_STATUSES <= algo_statuses and triggered
+
     url = info["stream"].rstrip("/") + "/stream"
     async with websockets.connect(url) as stream:
         await stream.send(json.dumps({"method": "SUBSCRIBE", "params": [key], "id": 1}))
@@ -151,7 +169,7 @@ async def check_stream(info, key):
         if answer != {"result": None, "id": 1}:
             problems.append(f"SUBSCRIBE answered {answer!r}")
         deadline = asyncio.get_running_loop().time() + 20
-        while set(EVENT_MODELS) - set(seen) and asyncio.get_running_loop().time() < deadline:
+        while not complete() and asyncio.get_running_loop().time() < deadline:
             frame = json.loads(await asyncio.wait_for(stream.recv(), 10))
             if frame.get("stream") != key or "data" not in frame:
                 problems.append("a combined frame without the subscribed stream name or data")
@@ -174,14 +192,30 @@ async def check_stream(info, key):
                 for prefix in ("autoclose-", "adl_autoclose", "settlement_autoclose-"):
                     if client_id.startswith(prefix):
                         seen["forced"].add(prefix)
+                o = data["o"]
+                if o.get("ot") in CONDITIONAL_TYPES and o.get("sp") not in (None, "0") and (o.get("R") or o.get("cp")):
+                    triggered.append(o)
+            if kind == "ALGO_UPDATE":
+                if data.get("e") != "ALGO_UPDATE" or data["o"].get("at") != "CONDITIONAL":
+                    problems.append(f"ALGO_UPDATE: e={data.get('e')!r} at={data['o'].get('at')!r}")
+                algo_statuses.add(data["o"].get("X"))
+                if data["o"].get("X") == "TRIGGERED" and not data["o"].get("ai"):
+                    problems.append("ALGO_UPDATE TRIGGERED without the order id it placed (ai)")
             seen[kind] = seen.get(kind, 0) + 1
         missing = set(EVENT_MODELS) - set(seen)
         if missing:
             problems.append(f"no {sorted(missing)} within 20 s")
         if len(seen.get("forced", ())) != 3:
             problems.append(f"forced closes seen: {sorted(seen.get('forced', ()))}")
+        if not ALGO_STATUSES <= algo_statuses:
+            problems.append(f"ALGO_UPDATE statuses seen: {sorted(algo_statuses)}, expected {sorted(ALGO_STATUSES)}")
+        if not {o.get("X") for o in triggered} >= {"NEW", "FILLED"}:
+            problems.append("no ORDER_TRADE_UPDATE NEW and FILLED of a triggered stop (ot, sp, R/cp)")
     counts = {k: v for k, v in seen.items() if k != "forced"}
-    print(f"user stream: events parsed by the official SDK: {counts}")
+    print(
+        f"user stream: events parsed by the official SDK: {counts}; algo statuses {sorted(algo_statuses)};"
+        f" {len(triggered)} order updates of a triggered stop"
+    )
 
 
 async def check_marks(info):
@@ -229,6 +263,68 @@ def check_rest(info):
     print(f"REST: {len(rows)} income rows parsed by the official SDK ({sorted(kinds)}); weight headers: {len(weights)}")
 
 
+def check_orders(info):
+    """Open orders of both services through the SDK's REST client: each answer parsed by the
+    SDK's response model (strict types), the raw JSON checked for every declared field, the
+    weight header 1 with `symbol` and 40 more without."""
+    client = DerivativesTradingUsdsFutures(
+        config_rest_api=ConfigurationRestAPI(api_key=info["api_key"], api_secret=info["api_secret"], base_path=info["rest"])
+    )
+    # The SDK's models drop null fields when they serialise; the raw bodies show what was sent.
+    raw = []
+    client.rest_api._session.hooks["response"].append(lambda response, *args, **kwargs: raw.append(response))
+    calls = [
+        ("openOrders", client.rest_api.current_all_open_orders, rest_models.CurrentAllOpenOrdersResponseInner, "orderId"),
+        ("openAlgoOrders", client.rest_api.current_all_algo_open_orders, rest_models.CurrentAllAlgoOpenOrdersResponseInner, "algoId"),
+    ]
+    for name, call, model, id_field in calls:
+        rows_by_symbol = {}
+        for symbol in (None, "BTCUSDT", "btcusdt"):
+            try:
+                response = call(symbol=symbol)
+                parsed = response.data()
+            except Exception as error:
+                problems.append(f"GET /fapi/v1/{name} symbol={symbol}: the SDK's request failed: {type(error).__name__}: {error}")
+                continue
+            rows = raw[-1].json()
+            if not isinstance(rows, list) or len(rows) != len(parsed):
+                problems.append(f"{name} symbol={symbol}: the SDK parsed {len(parsed)} rows of {rows!r}")
+                continue
+            for index, (row, model_row) in enumerate(zip(rows, parsed)):
+                check_fields(f"{name}[{index}]", row, model)
+                if not isinstance(model_row, model):
+                    problems.append(f"{name}[{index}]: parsed as {type(model_row).__name__}")
+            used = raw[-1].headers.get("X-MBX-USED-WEIGHT-1M")
+            rows_by_symbol[symbol] = (rows, int(used) if used else None)
+        if set(rows_by_symbol) != {None, "BTCUSDT", "btcusdt"}:
+            continue
+        everything, all_weight = rows_by_symbol[None]
+        btc, btc_weight = rows_by_symbol["BTCUSDT"]
+        lower, lower_weight = rows_by_symbol["btcusdt"]
+        if not btc or not any(row["symbol"] != "BTCUSDT" for row in everything):
+            problems.append(f"{name}: expected BTCUSDT rows and rows of other symbols, got {everything!r}")
+        if any(row["symbol"] != "BTCUSDT" for row in btc) or sorted(r[id_field] for r in btc) != sorted(
+            r[id_field] for r in everything if r["symbol"] == "BTCUSDT"
+        ):
+            problems.append(f"{name}: symbol=BTCUSDT is not the BTCUSDT rows of the whole list")
+        if [r[id_field] for r in lower] != [r[id_field] for r in btc]:
+            problems.append(f"{name}: symbol=btcusdt differs from symbol=BTCUSDT")
+        # One request after the other: +1 with symbol (or 1 when a new minute began).
+        if None in (all_weight, btc_weight):
+            problems.append(f"{name}: no X-MBX-USED-WEIGHT-1M header")
+        elif btc_weight - all_weight != 1 and btc_weight != 1:
+            problems.append(f"{name}: X-MBX-USED-WEIGHT-1M went {all_weight} -> {btc_weight} with symbol (expected +1)")
+        types = sorted({row.get("type", row.get("orderType")) for row in everything})
+        print(f"REST: {name}: {len(everything)} open orders ({types}) parsed by the official SDK; {len(btc)} on BTCUSDT")
+    try:
+        before = int(client.rest_api.current_all_open_orders(symbol="BTCUSDT").headers.get("X-MBX-USED-WEIGHT-1M"))
+        after = int(client.rest_api.current_all_algo_open_orders().headers.get("X-MBX-USED-WEIGHT-1M"))
+        if after - before != 40 and after != 40:
+            problems.append(f"openAlgoOrders without symbol: weight went {before} -> {after} (expected +40)")
+    except Exception as error:
+        problems.append(f"weight check: {type(error).__name__}: {error}")
+
+
 async def main(binary):
     process = subprocess.Popen(
         [binary, "simulate", "--activity-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -241,6 +337,7 @@ async def main(binary):
         else:
             await check_stream(info, key)
         check_rest(info)
+        check_orders(info)
         await check_marks(info)
     finally:
         process.terminate()

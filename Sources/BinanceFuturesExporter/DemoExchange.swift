@@ -8,8 +8,9 @@ import ServiceLifecycle
 import _CryptoExtras
 
 /// `--demo`: the built-in simulator with realistic accounts (one-way and hedge, single- and
-/// multi-assets, HMAC, Ed25519 and RSA keys), prices that move, and a position that opens and
-/// closes, so every dashboard panel has data with no keys and no network.
+/// multi-assets, HMAC, Ed25519 and RSA keys), prices that move, a position that opens and
+/// closes, and on every account a position with a full stop, one with a partial stop and one
+/// without, so every dashboard panel has data with no keys and no network.
 ///
 /// Keys are generated in memory at start; nothing is written to disk.
 struct DemoExchange {
@@ -38,6 +39,7 @@ struct DemoExchange {
                     SimulatedPosition(symbol: "SOLUSDT", amount: 40, entryPrice: 138.2, leverage: 8, isolated: true),
                 ]))
         accounts.append(("demo-main", APICredentials(apiKey: mainKey, signer: try RequestSigner.hmac(secret: mainSecret))))
+        DemoProtection.protect(simulator, apiKey: mainKey, full: ("BTCUSDT", "BOTH"), partial: ("ETHUSDT", "BOTH"))
 
         // 2. Ed25519 (session.logon), multi-assets, hedge mode.
         let edKey = Curve25519.Signing.PrivateKey()
@@ -53,8 +55,10 @@ struct DemoExchange {
                 ]))
         accounts.append(
             ("demo-hedge", APICredentials(apiKey: hedgeKey, signer: try RequestSigner.privateKey(pem: Self.pkcs8PEM(ed25519: edKey)))))
+        DemoProtection.protect(simulator, apiKey: hedgeKey, full: ("BTCUSDT", "LONG"), partial: ("BTCUSDT", "SHORT"))
 
-        // 3. RSA, single-asset, one-way: a position and an open order without a position.
+        // 3. RSA, single-asset, one-way: a position and an open order without a position (its
+        // partly protected and unprotected positions open when the demo's market starts).
         let rsaKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let rsaAPIKey = randomKey("demoRSA_")
         simulator.addAccount(
@@ -68,6 +72,10 @@ struct DemoExchange {
         simulator.updateAccount(apiKey: rsaAPIKey) { $0.restrictions.ipRestrict = false }
         accounts.append(
             ("demo-rsa", APICredentials(apiKey: rsaAPIKey, signer: try RequestSigner.privateKey(pem: rsaKey.pemRepresentation))))
+        DemoProtection.protect(simulator, apiKey: rsaAPIKey, full: ("DOGEUSDT", "BOTH"), partial: nil)
+        simulator.placeOrder(
+            apiKey: rsaAPIKey,
+            SimulatedOrder(service: .plain, symbol: "XRPUSDT", side: "BUY", type: "LIMIT", quantity: 240, price: 0.5))
 
         // Extra flat HMAC accounts (benchmarks and multi-account demos).
         for index in 0..<max(0, extraAccounts) {
@@ -83,6 +91,9 @@ struct DemoExchange {
                             entryPrice: configuration.market.price(symbol) * (offset % 2 == 0 ? 0.98 : 1.02), leverage: 5)
                     }))
             accounts.append(("demo-extra-\(index)", APICredentials(apiKey: key, signer: try RequestSigner.hmac(secret: secret))))
+            // The first leg (a long) protected, the second (a short) partly, the others not.
+            let legs = Array(symbolsForAccount)
+            if legs.count >= 2 { DemoProtection.protect(simulator, apiKey: key, full: (legs[0], "BOTH"), partial: (legs[1], "BOTH")) }
         }
         return DemoExchange(simulator: simulator, accounts: accounts)
     }
@@ -108,6 +119,13 @@ struct DemoMarketService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var tick = 0
+            // The RSA account's partly protected and unprotected positions.
+            if let rsaAPIKey {
+                simulator.fill(apiKey: rsaAPIKey, symbol: "BNBUSDT", side: "BUY", quantity: 2)
+                simulator.fill(apiKey: rsaAPIKey, symbol: "ETHUSDT", side: "SELL", quantity: 0.5)
+                DemoProtection.protect(simulator, apiKey: rsaAPIKey, full: nil, partial: ("BNBUSDT", "BOTH"))
+            }
+            var orders = DemoOrderActivity(simulator: simulator)
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 tick += 1
@@ -148,7 +166,125 @@ struct DemoMarketService: Service {
                     simulator.fill(apiKey: rsaAPIKey, symbol: "ADAUSDT", side: "BUY", quantity: 200)
                     simulator.forceClose(apiKey: rsaAPIKey, symbol: "ADAUSDT", kind: .adl)
                 }
+                orders.step(tick: tick)
             }
+        }
+    }
+}
+
+/// The demo's stops: on each account one leg fully protected (a close-position STOP_MARKET
+/// between the mark and the liquidation price, so that it can work, and a TAKE_PROFIT_MARKET for
+/// the whole leg), one partly (a reduce-only STOP_MARKET for about half of it), the rest without.
+enum DemoProtection {
+    static func protect(
+        _ simulator: ExchangeSimulator, apiKey: String, full: (symbol: String, side: String)?, partial: (symbol: String, side: String)?
+    ) {
+        guard let positions = simulator.account(apiKey: apiKey)?.positions else { return }
+        func leg(_ wanted: (symbol: String, side: String)?) -> SimulatedPosition? {
+            guard let wanted else { return nil }
+            return positions.first { $0.symbol == wanted.symbol && $0.side == wanted.side && $0.amount != 0 }
+        }
+        if let position = leg(full) {
+            let mark = simulator.markPrice(position.symbol)
+            let long = position.amount > 0
+            simulator.placeOrder(
+                apiKey: apiKey,
+                SimulatedOrder(
+                    service: .algo, symbol: position.symbol, side: long ? "SELL" : "BUY", positionSide: position.side,
+                    type: "STOP_MARKET", quantity: 0,
+                    triggerPrice: stopPrice(simulator, apiKey: apiKey, position: position, mark: mark), reduceOnly: true,
+                    closePosition: true))
+            simulator.placeOrder(
+                apiKey: apiKey,
+                SimulatedOrder(
+                    service: .algo, symbol: position.symbol, side: long ? "SELL" : "BUY", positionSide: position.side,
+                    type: "TAKE_PROFIT_MARKET", quantity: abs(position.amount), triggerPrice: rounded(mark * (long ? 1.08 : 0.92)),
+                    reduceOnly: true))
+        }
+        if let position = leg(partial) {
+            simulator.placeOrder(apiKey: apiKey, partialStop(position, mark: simulator.markPrice(position.symbol)))
+        }
+    }
+
+    /// A reduce-only STOP_MARKET for about half of `position`, 5 % beyond the mark.
+    static func partialStop(_ position: SimulatedPosition, mark: Double) -> SimulatedOrder {
+        let long = position.amount > 0
+        let half = max(0.001, (abs(position.amount) / 2 * 1000).rounded() / 1000)
+        return SimulatedOrder(
+            service: .algo, symbol: position.symbol, side: long ? "SELL" : "BUY", positionSide: position.side, type: "STOP_MARKET",
+            quantity: half, triggerPrice: rounded(mark * (long ? 0.95 : 1.05)), reduceOnly: true)
+    }
+
+    /// 40 % of the way from the mark to the liquidation price (5 % from the mark when the leg has none).
+    static func stopPrice(_ simulator: ExchangeSimulator, apiKey: String, position: SimulatedPosition, mark: Double) -> Double {
+        let liquidation = simulator.liquidationPrice(apiKey: apiKey, symbol: position.symbol, positionSide: position.side)
+        let long = position.amount > 0
+        guard liquidation > 0, long ? liquidation < mark : liquidation > mark else { return rounded(mark * (long ? 0.95 : 1.05)) }
+        return rounded(mark + (liquidation - mark) * 0.4)
+    }
+
+    /// Five significant digits, like a tick size would leave them.
+    static func rounded(_ price: Double) -> Double {
+        guard price > 0 else { return price }
+        let scale = pow(10, 4 - floor(log10(price)))
+        return (price * scale).rounded() / scale
+    }
+}
+
+/// Every 20 to 40 s per account (randomised), the demo cancels or re-places its partial stop and
+/// places or cancels a plain LIMIT order, so the protection and open-order panels move. The
+/// accounts it works on are those with a partial stop: a reduce-only STOP_MARKET algo order that
+/// does not close the whole position.
+struct DemoOrderActivity {
+    struct Slot {
+        var apiKey: String
+        var partial: SimulatedOrder
+        var partialID: Int64?
+        var limitID: Int64?
+        var due: Int
+    }
+
+    let simulator: ExchangeSimulator
+    var slots: [Slot]
+
+    init(simulator: ExchangeSimulator) {
+        self.simulator = simulator
+        slots = simulator.accountKeys.compactMap { apiKey in
+            guard
+                let partial = simulator.openOrders(apiKey: apiKey).first(where: {
+                    $0.service == .algo && $0.type == "STOP_MARKET" && $0.reduceOnly && !$0.closePosition
+                })
+            else { return nil }
+            return Slot(apiKey: apiKey, partial: partial, partialID: partial.id, limitID: nil, due: Int.random(in: 10...40))
+        }
+    }
+
+    mutating func step(tick: Int) {
+        for index in slots.indices where slots[index].due <= tick {
+            var slot = slots[index]
+            let mark = simulator.markPrice(slot.partial.symbol)
+            let long = slot.partial.side == "SELL"
+            if let id = slot.partialID {
+                simulator.cancelOrder(apiKey: slot.apiKey, service: .algo, id: id)
+                slot.partialID = nil
+            } else {
+                var order = slot.partial
+                order.triggerPrice = DemoProtection.rounded(mark * (long ? 0.95 : 1.05))
+                slot.partialID = simulator.placeOrder(apiKey: slot.apiKey, order)
+            }
+            if let id = slot.limitID {
+                simulator.cancelOrder(apiKey: slot.apiKey, service: .plain, id: id)
+                slot.limitID = nil
+            } else {
+                // A resting order on the partial stop's side, 3 % away from the mark.
+                slot.limitID = simulator.placeOrder(
+                    apiKey: slot.apiKey,
+                    SimulatedOrder(
+                        service: .plain, symbol: slot.partial.symbol, side: slot.partial.side, positionSide: slot.partial.positionSide,
+                        type: "LIMIT", quantity: slot.partial.quantity, price: DemoProtection.rounded(mark * (long ? 1.03 : 0.97))))
+            }
+            slot.due = tick + Int.random(in: 20...40)
+            slots[index] = slot
         }
     }
 }

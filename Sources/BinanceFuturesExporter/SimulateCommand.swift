@@ -51,6 +51,7 @@ struct SimulateCommand: AsyncParsableCommand {
             SimulatedAccount(
                 apiKey: apiKey, key: .hmac(secret: secret), wallets: ["USDT": 10_000],
                 positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 0.5, entryPrice: 62_000, leverage: 10)]))
+        Self.placeStandingOrders(on: simulator, apiKey: apiKey)
         try await simulator.start(port: port)
         let line: [String: String] = [
             "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL,
@@ -105,6 +106,62 @@ struct SimulateCommand: AsyncParsableCommand {
             simulator.fill(apiKey: apiKey, symbol: "DOGEUSDT", side: "BUY", quantity: 1000)
             simulator.forceClose(apiKey: apiKey, symbol: "DOGEUSDT", kind: .settlement)
         default: simulator.expireListenKey(apiKey: apiKey)
+        }
+        playOrders(step, on: simulator, apiKey: apiKey)
+    }
+
+    /// Open orders of both services that stay for the whole run (`openOrders`, `openAlgoOrders`).
+    static func placeStandingOrders(on simulator: ExchangeSimulator, apiKey: String) {
+        for order in [
+            SimulatedOrder(
+                service: .algo, symbol: "BTCUSDT", side: "SELL", type: "STOP_MARKET", quantity: 0, triggerPrice: 58_000, reduceOnly: true,
+                closePosition: true),
+            SimulatedOrder(
+                service: .algo, symbol: "BTCUSDT", side: "SELL", type: "TRAILING_STOP_MARKET", quantity: 0.1, triggerPrice: 66_000,
+                reduceOnly: true),
+            SimulatedOrder(
+                service: .algo, symbol: "ETHUSDT", side: "BUY", type: "TAKE_PROFIT", quantity: 1, triggerPrice: 2_900, price: 2_895),
+            SimulatedOrder(service: .plain, symbol: "BTCUSDT", side: "SELL", type: "LIMIT", quantity: 0.1, price: 70_000, reduceOnly: true),
+            SimulatedOrder(service: .plain, symbol: "ETHUSDT", side: "BUY", type: "LIMIT", quantity: 1, price: 2_800),
+        ] {
+            simulator.placeOrder(apiKey: apiKey, order)
+        }
+    }
+
+    /// The order side of a step: a take-profit placed and cancelled, a limit order placed and
+    /// cancelled, and a close-position stop that triggers and closes a small position.
+    static func playOrders(_ step: Int, on simulator: ExchangeSimulator, apiKey: String) {
+        let open = simulator.openOrders(apiKey: apiKey)
+        switch step % 9 {
+        case 2:
+            simulator.placeOrder(
+                apiKey: apiKey,
+                SimulatedOrder(
+                    service: .algo, symbol: "BTCUSDT", side: "SELL", type: "TAKE_PROFIT_MARKET", quantity: 0.2,
+                    triggerPrice: (simulator.markPrice("BTCUSDT") * 1.1).rounded(), reduceOnly: true))
+        case 3:
+            simulator.placeOrder(
+                apiKey: apiKey,
+                SimulatedOrder(
+                    service: .plain, symbol: "BTCUSDT", side: "BUY", type: "LIMIT", quantity: 0.01,
+                    price: (simulator.markPrice("BTCUSDT") * 0.9).rounded()))
+        case 4:
+            simulator.fill(apiKey: apiKey, symbol: "ADAUSDT", side: "BUY", quantity: 100)
+            let stop = simulator.placeOrder(
+                apiKey: apiKey,
+                SimulatedOrder(
+                    service: .algo, symbol: "ADAUSDT", side: "SELL", type: "STOP_MARKET", quantity: 0,
+                    triggerPrice: simulator.markPrice("ADAUSDT") * 0.95, reduceOnly: true, closePosition: true))
+            simulator.triggerAlgoOrder(apiKey: apiKey, id: stop)
+        case 6:
+            for order in open where order.type == "TAKE_PROFIT_MARKET" {
+                simulator.cancelOrder(apiKey: apiKey, service: .algo, id: order.id)
+            }
+        case 7:
+            for order in open where order.service == .plain && order.symbol == "BTCUSDT" && order.side == "BUY" {
+                simulator.cancelOrder(apiKey: apiKey, service: .plain, id: order.id)
+            }
+        default: break
         }
     }
 }

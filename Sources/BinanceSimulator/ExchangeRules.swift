@@ -20,6 +20,8 @@ struct ExchangeState: Sendable {
     var income: [IncomeRecord] = []
     /// Source of order, trade and transaction ids.
     var serial: Int64 = 0
+    /// Open orders per API key, plain and algo, in the order they were placed.
+    var orders: [String: [BookedOrder]] = [:]
 
     init(market: Market) { self.market = market }
 

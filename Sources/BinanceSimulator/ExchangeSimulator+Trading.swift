@@ -36,9 +36,12 @@ extension ExchangeSimulator {
             positionSide: positionSide, maker: false, forced: kind) != nil
     }
 
-    private func trade(
+    /// A trade of the account; `context` names the triggered order it fills (default: a market
+    /// or limit order of its own).
+    @discardableResult
+    func trade(
         apiKey: String, symbol: String, side: String, quantity: Double, price: Double?, positionSide: String?, maker: Bool,
-        forced: SimulatedForcedClose? = nil
+        forced: SimulatedForcedClose? = nil, context: UserEventFrames.OrderContext? = nil
     ) -> (realizedProfit: Double, commission: Double)? {
         let now = clock()
         let outcome = state.withLockedValue { state -> (events: [(String, String)], rp: Double, fee: Double)? in
@@ -75,7 +78,7 @@ extension ExchangeSimulator {
             if after != 0 || position.openOrderInitialMargin != 0 { account.positions.append(position) }
             state.accounts[apiKey] = account
             state.serial += 1
-            let orderID = 8_000_000_000 + state.serial
+            let orderID = context?.orderID ?? 8_000_000_000 + state.serial
             let tradeID = 500_000_000 + state.serial
             if realized != 0 {
                 state.recordIncome(apiKey, symbol, "REALIZED_PNL", realized, asset, now, tradeID: String(tradeID))
@@ -85,8 +88,8 @@ extension ExchangeSimulator {
                 symbol: symbol, side: side, positionSide: leg, quantity: quantity, price: fillPrice,
                 orderType: forced == .liquidation || forced == .adl ? "LIQUIDATION" : (maker ? "LIMIT" : "MARKET"),
                 executionType: forced == .liquidation || forced == .adl ? "CALCULATED" : "TRADE",
-                clientOrderID: forced?.clientOrderID(state.serial) ?? "sim-\(state.serial)", orderID: orderID, tradeID: tradeID,
-                commission: fee, commissionAsset: asset, realizedProfit: realized, maker: maker)
+                clientOrderID: context?.clientOrderID ?? forced?.clientOrderID(state.serial) ?? "sim-\(state.serial)", orderID: orderID,
+                tradeID: tradeID, commission: fee, commissionAsset: asset, realizedProfit: realized, maker: maker, context: context)
             let book = AccountBook(account: account, market: state.market)
             let row = book.assets.first { $0.asset == asset } ?? AccountBook.AssetRow(asset: asset, wallet: 0)
             let legView = AccountBook.Leg(position: position, mark: mark, marginAsset: asset)

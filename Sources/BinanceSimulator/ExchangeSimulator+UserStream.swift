@@ -128,6 +128,7 @@ extension ExchangeSimulator {
             return true
         }
         guard sent else { return }
+        eventObserver.withLockedValue { $0 }?(key, type, event)
         let combined = UserEventFrames.combined(stream: key, data: event)
         for client in targets {
             if let events = client.events, !events.contains(type) { continue }

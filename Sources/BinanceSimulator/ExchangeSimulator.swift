@@ -19,6 +19,8 @@ public final class ExchangeSimulator: Sendable {
     let streamClients = NIOLockedValueBox<[ObjectIdentifier: StreamClient]>([:])
     let marketClients = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
     let serverChannel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// Tests: sees every user stream event as it is written (listen key, event type, JSON).
+    let eventObserver = NIOLockedValueBox<(@Sendable (String, String, String) -> Void)?>(nil)
     let clock: @Sendable () -> Int64
     let logger: Logger
 

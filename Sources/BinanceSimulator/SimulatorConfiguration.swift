@@ -78,6 +78,9 @@ public struct Faults: Sendable {
     public var pauseUserStream = false
     /// Stop pushing mark prices (the feed goes silent; the connection stays).
     public var pauseMarkPrices = false
+    /// `GET /fapi/v1/openOrders` and `/fapi/v1/openAlgoOrders` answer 404 `{"code":-1,"msg":"Not
+    /// found."}`: a testnet or gateway without the endpoints.
+    public var openOrdersNotFound = false
 
     public init() {}
 }
@@ -116,6 +119,8 @@ public struct SimulatorStats: Sendable {
     /// `!markPrice@arr@1s` frames pushed.
     public var markPriceFrames = 0
     public var restRequestsByPath: [String: Int] = [:]
+    /// Request weight charged per REST path (`openOrders` without `symbol` costs 40, with it 1).
+    public var restWeightByPath: [String: Int64] = [:]
     public var listenKeysIssued = 0
     public var listenKeyPings = 0
     public var listenKeysExpired = 0

@@ -30,6 +30,24 @@ extension ExchangeSimulator {
         "/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1, "/fapi/v1/leverageBracket": 1,
     ]
 
+    /// The two open-order lists: weight 1 with `symbol`, 40 without (the SDK's docstrings).
+    static let orderPaths: Set<String> = ["/fapi/v1/openOrders", "/fapi/v1/openAlgoOrders"]
+
+    /// The weight of a request to `path` with these query parameters; nil for an unknown path.
+    static func restWeight(path: String, parameters: [String: String]) -> Int64? {
+        if orderPaths.contains(path) { return (parameters["symbol"] ?? "").isEmpty ? 40 : 1 }
+        return restWeights[path]
+    }
+
+    static func queryParameters(_ query: some StringProtocol) -> [String: String] {
+        var params: [String: String] = [:]
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            params[String(parts[0])] = parts.count > 1 ? String(parts[1]).removingPercentEncoding : ""
+        }
+        return params
+    }
+
     /// Nil when `uri` is not a REST path (the caller answers it as a failed handshake).
     func handleREST(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> RESTAnswer? {
         let path = String(uri.prefix { $0 != "?" })
@@ -55,7 +73,10 @@ extension ExchangeSimulator {
                 state.stats.answered418 += 1
                 return error(418, -1003, "Way too many requests; IP banned until \(state.bannedUntil).", retryAfter: state.bannedUntil)
             }
-            guard method == .GET, let weight = Self.restWeights[path], path.hasPrefix("/fapi/") || configuration.serveSpotAPI else {
+            guard method == .GET, let weight = Self.restWeight(path: path, parameters: Self.queryParameters(query)),
+                path.hasPrefix("/fapi/") || configuration.serveSpotAPI,
+                !(state.faults.openOrdersNotFound && Self.orderPaths.contains(path))
+            else {
                 return error(404, -1, "Not found.")
             }
             state.roll(to: now)
@@ -67,6 +88,7 @@ extension ExchangeSimulator {
                     retryAfter: state.rateLimitedUntil)
             }
             state.charge(weight, now: now, ownClient: true)
+            state.stats.restWeightByPath[path, default: 0] += weight
             if path == "/fapi/v1/time" {
                 return RESTAnswer(status: 200, headers: [("X-MBX-USED-WEIGHT-1M", String(state.count))], body: "{\"serverTime\":\(now)}")
             }
@@ -82,11 +104,7 @@ extension ExchangeSimulator {
                 state.stats.signatureFailures += 1
                 return error(400, -1022, "Signature for this request is not valid.")
             }
-            var params: [String: String] = [:]
-            for pair in payload.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                params[String(parts[0])] = parts.count > 1 ? String(parts[1]).removingPercentEncoding : ""
-            }
+            let params = Self.queryParameters(payload)
             guard let timestamp = params["timestamp"].flatMap({ Int64($0) }) else {
                 return error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
             }
@@ -96,6 +114,17 @@ extension ExchangeSimulator {
                 return error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
             }
             var answer: RESTAnswer
+            if Self.orderPaths.contains(path) {
+                // A key that may not read (a trading-only or a stripped key) is refused like an unknown one.
+                guard account.restrictions.flags["enableReading"] == true else {
+                    return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+                }
+                let symbol = params["symbol"].flatMap { $0.isEmpty ? nil : $0.uppercased() }
+                if let symbol, state.market.markPrices[symbol] == nil { return error(400, -1121, "Invalid symbol.") }
+                answer = RESTAnswer(status: 200, body: Self.openOrdersJSON(state.orders[apiKey] ?? [], path: path, symbol: symbol, params))
+                answer.headers.append(("X-MBX-USED-WEIGHT-1M", String(state.count)))
+                return answer
+            }
             switch path {
             case "/fapi/v1/income":
                 let start = params["startTime"].flatMap { Int64($0) } ?? (now - 7 * 86_400_000)
@@ -134,6 +163,19 @@ extension ExchangeSimulator {
             answer.headers.append(("X-MBX-USED-WEIGHT-1M", String(state.count)))
             return answer
         }
+    }
+
+    /// The rows of `openOrders` (plain) or `openAlgoOrders` (algo, optionally by `algoType` and
+    /// `algoId`), of one symbol or all, oldest first.
+    static func openOrdersJSON(_ book: [BookedOrder], path: String, symbol: String?, _ params: [String: String]) -> String {
+        let algo = path == "/fapi/v1/openAlgoOrders"
+        let algoID = params["algoId"].flatMap { Int64($0) }
+        let algoType = params["algoType"].flatMap { $0.isEmpty ? nil : $0 }
+        let rows = book.filter { booked in
+            booked.order.service == (algo ? .algo : .plain) && (symbol == nil || booked.order.symbol == symbol)
+                && (!algo || ((algoID == nil || booked.order.id == algoID) && (algoType == nil || algoType == "CONDITIONAL")))
+        }
+        return JSONOut.array(rows.map { algo ? OrderFrames.openAlgoOrderRow($0) : OrderFrames.openOrderRow($0) })
     }
 
     static func incomeJSON(_ record: IncomeRecord) -> String {

@@ -51,44 +51,101 @@ enum UserEventFrames {
         var commissionAsset: String
         var realizedProfit: Double
         var maker: Bool
+        /// Set when a triggered conditional order fills.
+        var context: OrderContext? = nil
     }
 
     static func orderTradeUpdate(_ fill: Fill, now: Int64) -> String {
+        let context = fill.context
+        let report = OrderReport(
+            symbol: fill.symbol, clientOrderID: fill.clientOrderID, side: fill.side, type: fill.orderType,
+            timeInForce: context != nil || fill.orderType == "LIMIT" ? "GTC" : "IOC", quantity: fill.quantity,
+            price: fill.orderType == "LIMIT" ? fill.price : 0, averagePrice: fill.price, stopPrice: context?.stopPrice ?? 0,
+            executionType: fill.executionType, status: "FILLED", orderID: fill.orderID, lastQuantity: fill.quantity,
+            filledQuantity: fill.quantity, lastPrice: fill.price, commissionAsset: fill.commissionAsset, commission: fill.commission,
+            tradeID: fill.tradeID, maker: fill.maker, reduceOnly: context?.reduceOnly ?? (fill.realizedProfit != 0),
+            originalType: context?.originalType ?? fill.orderType, positionSide: fill.positionSide,
+            closePosition: context?.closePosition ?? false, realizedProfit: fill.realizedProfit)
+        return orderTradeUpdate(report, now: now)
+    }
+
+    /// Where a fill comes from when it is not a plain market or limit order: a triggered
+    /// conditional order, whose id, original type and flags the fill's report carries.
+    struct OrderContext {
+        var orderID: Int64
+        var clientOrderID: String
+        var originalType: String
+        var stopPrice: Double
+        var reduceOnly: Bool
+        var closePosition: Bool
+    }
+
+    /// Everything one `ORDER_TRADE_UPDATE` says about an order: a fill, a new order, a cancel.
+    struct OrderReport {
+        var symbol: String
+        var clientOrderID: String
+        var side: String
+        var type: String
+        var timeInForce: String
+        var quantity: Double
+        var price: Double
+        var averagePrice: Double
+        var stopPrice: Double
+        var executionType: String
+        var status: String
+        var orderID: Int64
+        var lastQuantity: Double
+        var filledQuantity: Double
+        var lastPrice: Double
+        var commissionAsset: String
+        var commission: Double
+        var tradeID: Int64
+        var maker: Bool
+        var reduceOnly: Bool
+        var originalType: String
+        var positionSide: String
+        var closePosition: Bool
+        var activationPrice: Double = 0
+        var callbackRate: Double = 0
+        var realizedProfit: Double
+    }
+
+    static func orderTradeUpdate(_ report: OrderReport, now: Int64) -> String {
         var o = JSONOut()
-        o.string("s", fill.symbol)
-        o.string("c", fill.clientOrderID)
-        o.string("S", fill.side)
-        o.string("o", fill.orderType)
-        o.string("f", fill.orderType == "LIMIT" ? "GTC" : "IOC")
-        o.dec("q", fill.quantity, places: 3)
-        o.dec("p", fill.orderType == "LIMIT" ? fill.price : 0, places: 5)
-        o.dec("ap", fill.price, places: 5)
-        o.dec("sp", 0, places: 0)
-        o.string("x", fill.executionType)
-        o.string("X", "FILLED")
-        o.int("i", fill.orderID)
-        o.dec("l", fill.quantity, places: 3)
-        o.dec("z", fill.quantity, places: 3)
-        o.dec("L", fill.price, places: 5)
-        o.string("N", fill.commissionAsset)
-        o.dec("n", fill.commission)
+        o.string("s", report.symbol)
+        o.string("c", report.clientOrderID)
+        o.string("S", report.side)
+        o.string("o", report.type)
+        o.string("f", report.timeInForce)
+        o.dec("q", report.quantity, places: 3)
+        o.dec("p", report.price, places: 5)
+        o.dec("ap", report.averagePrice, places: 5)
+        o.dec("sp", report.stopPrice, places: report.stopPrice == 0 ? 0 : 5)
+        o.string("x", report.executionType)
+        o.string("X", report.status)
+        o.int("i", report.orderID)
+        o.dec("l", report.lastQuantity, places: 3)
+        o.dec("z", report.filledQuantity, places: 3)
+        o.dec("L", report.lastPrice, places: 5)
+        o.string("N", report.commissionAsset)
+        o.dec("n", report.commission)
         o.int("T", now)
-        o.int("t", fill.tradeID)
+        o.int("t", report.tradeID)
         o.dec("b", 0, places: 0)
         o.dec("a", 0, places: 0)
-        o.bool("m", fill.maker)
-        o.bool("R", fill.realizedProfit != 0)
+        o.bool("m", report.maker)
+        o.bool("R", report.reduceOnly)
         o.string("wt", "CONTRACT_PRICE")
-        o.string("ot", fill.orderType)
-        o.string("ps", fill.positionSide)
-        o.bool("cp", false)
-        o.dec("AP", 0, places: 0)
-        o.dec("cr", 0, places: 0)
+        o.string("ot", report.originalType)
+        o.string("ps", report.positionSide)
+        o.bool("cp", report.closePosition)
+        o.dec("AP", report.activationPrice, places: report.activationPrice == 0 ? 0 : 5)
+        o.dec("cr", report.callbackRate, places: report.callbackRate == 0 ? 0 : 1)
         o.bool("pP", false)
         o.int("si", 0)
         o.int("ss", 0)
-        o.dec("rp", fill.realizedProfit)
-        o.string("V", "EXPIRE_TAKER")
+        o.dec("rp", report.realizedProfit)
+        o.string("V", OrderFrames.selfTradePrevention)
         o.string("pm", "NONE")
         o.int("gtd", 0)
         o.string("er", "0")

@@ -1,0 +1,156 @@
+/// The JSON Binance writes about orders: `ORDER_TRADE_UPDATE` and `ALGO_UPDATE` events, and the
+/// rows of `GET /fapi/v1/openOrders` and `GET /fapi/v1/openAlgoOrders`, with every field the
+/// official SDK's models declare (decimals as strings, ids and times as numbers, flags as
+/// booleans).
+enum OrderFrames {
+    /// Binance's `selfTradePreventionMode` / `V`, the same on every order of the simulator.
+    static let selfTradePrevention = "EXPIRE_TAKER"
+
+    /// Where an algo order is in its life, and what its triggered order did.
+    struct AlgoProgress {
+        /// `NEW`, `CANCELED`, `TRIGGERING`, `TRIGGERED`, `FINISHED`, `EXPIRED`.
+        var status: String
+        var triggerTime: Int64 = 0
+        /// The plain order it placed (`ai`), as a string; empty before it triggers.
+        var actualOrderID = ""
+        /// The plain order's type (`act`); empty before it triggers.
+        var actualType = ""
+        var averagePrice: Double = 0
+        var executedQuantity: Double = 0
+        /// Why it failed (`rm`); empty otherwise.
+        var reason = ""
+    }
+
+    static func quoteAsset(_ symbol: String) -> String { symbol.hasSuffix("USDC") ? "USDC" : "USDT" }
+
+    static func isTrailing(_ order: SimulatedOrder) -> Bool { order.type == "TRAILING_STOP_MARKET" }
+
+    /// The callback rate (percent) the simulator gives trailing stops (Binance: 0.1 to 10).
+    static let callbackRate = 1.0
+
+    /// `ORDER_TRADE_UPDATE` for a plain order that is placed (`NEW`) or cancelled (`CANCELED`).
+    /// `marketChild`: the MARKET order a triggered algo order places (its `ot` is the algo's type).
+    static func orderUpdate(_ booked: BookedOrder, status: String, marketChild: Bool = false, now: Int64) -> String {
+        let order = booked.order
+        let report = UserEventFrames.OrderReport(
+            symbol: order.symbol, clientOrderID: booked.clientID, side: order.side, type: marketChild ? "MARKET" : order.type,
+            timeInForce: "GTC", quantity: order.quantity, price: order.price, averagePrice: 0, stopPrice: order.triggerPrice,
+            executionType: status, status: status, orderID: order.id, lastQuantity: 0, filledQuantity: 0, lastPrice: 0,
+            commissionAsset: quoteAsset(order.symbol), commission: 0, tradeID: 0, maker: false, reduceOnly: order.reduceOnly,
+            originalType: order.type, positionSide: order.positionSide, closePosition: order.closePosition,
+            activationPrice: isTrailing(order) ? order.triggerPrice : 0, callbackRate: isTrailing(order) ? callbackRate : 0,
+            realizedProfit: 0)
+        return UserEventFrames.orderTradeUpdate(report, now: now)
+    }
+
+    /// `ALGO_UPDATE`: every field of the SDK's `AlgoUpdate` and `AlgoUpdateO`.
+    static func algoUpdate(_ booked: BookedOrder, _ progress: AlgoProgress, now: Int64) -> String {
+        let order = booked.order
+        var o = JSONOut()
+        o.string("caid", booked.clientID)
+        o.int("aid", order.id)
+        o.string("at", "CONDITIONAL")
+        o.string("o", order.type)
+        o.string("s", order.symbol)
+        o.string("S", order.side)
+        o.string("ps", order.positionSide)
+        o.string("f", "GTC")
+        o.dec("q", order.quantity, places: 3)
+        o.string("X", progress.status)
+        o.string("ai", progress.actualOrderID)
+        o.dec("ap", progress.averagePrice, places: 5)
+        o.dec("aq", progress.executedQuantity, places: 3)
+        o.string("act", progress.actualType)
+        o.dec("tp", order.triggerPrice, places: 5)
+        o.dec("p", order.price, places: 5)
+        o.string("V", selfTradePrevention)
+        o.string("wt", "CONTRACT_PRICE")
+        o.string("pm", "NONE")
+        o.bool("cp", order.closePosition)
+        o.bool("pP", false)
+        o.bool("R", order.reduceOnly)
+        o.int("tt", progress.triggerTime)
+        o.int("gtd", 0)
+        o.string("rm", progress.reason)
+        o.bool("ia", isTrailing(order) && progress.triggerTime != 0)
+        var event = JSONOut()
+        event.string("e", "ALGO_UPDATE")
+        event.int("T", now)
+        event.int("E", now)
+        event.raw("o", o.finished())
+        return event.finished()
+    }
+
+    /// One row of `GET /fapi/v1/openOrders`. `activatePrice` and `priceRate` come only with a
+    /// TRAILING_STOP_MARKET order, as Binance documents them.
+    static func openOrderRow(_ booked: BookedOrder) -> String {
+        let order = booked.order
+        var out = JSONOut()
+        out.dec("avgPrice", 0, places: 5)
+        out.string("clientOrderId", booked.clientID)
+        out.dec("cumQuote", 0, places: 0)
+        out.dec("executedQty", 0, places: 0)
+        out.int("orderId", order.id)
+        out.dec("origQty", order.quantity, places: 3)
+        out.string("origType", order.type)
+        out.dec("price", order.price, places: order.price == 0 ? 0 : 5)
+        out.bool("reduceOnly", order.reduceOnly)
+        out.string("side", order.side)
+        out.string("positionSide", order.positionSide)
+        out.string("status", "NEW")
+        out.dec("stopPrice", order.triggerPrice, places: order.triggerPrice == 0 ? 0 : 5)
+        out.bool("closePosition", order.closePosition)
+        out.string("symbol", order.symbol)
+        out.int("time", booked.createTime)
+        out.string("timeInForce", "GTC")
+        out.string("type", order.type)
+        if isTrailing(order) {
+            out.dec("activatePrice", order.triggerPrice, places: 5)
+            out.dec("priceRate", callbackRate, places: 1)
+        }
+        out.int("updateTime", booked.updateTime)
+        out.string("workingType", "CONTRACT_PRICE")
+        out.bool("priceProtect", false)
+        out.string("priceMatch", "NONE")
+        out.string("selfTradePreventionMode", selfTradePrevention)
+        out.int("goodTillDate", 0)
+        return out.finished()
+    }
+
+    /// One row of `GET /fapi/v1/openAlgoOrders` (`icebergQuantity` is null, as Binance sends it).
+    static func openAlgoOrderRow(_ booked: BookedOrder) -> String {
+        let order = booked.order
+        var out = JSONOut()
+        out.int("algoId", order.id)
+        out.string("clientAlgoId", booked.clientID)
+        out.string("algoType", "CONDITIONAL")
+        out.string("orderType", order.type)
+        out.string("symbol", order.symbol)
+        out.string("side", order.side)
+        out.string("positionSide", order.positionSide)
+        out.string("timeInForce", "GTC")
+        out.dec("quantity", order.quantity, places: 3)
+        out.string("algoStatus", "NEW")
+        out.string("actualOrderId", "")
+        out.dec("actualPrice", 0, places: 5)
+        out.dec("triggerPrice", order.triggerPrice, places: 5)
+        out.dec("price", order.price, places: 5)
+        out.null("icebergQuantity")
+        out.dec("tpTriggerPrice", 0, places: 5)
+        out.dec("tpPrice", 0, places: 5)
+        out.dec("slTriggerPrice", 0, places: 5)
+        out.dec("slPrice", 0, places: 5)
+        out.string("tpOrderType", "")
+        out.string("selfTradePreventionMode", selfTradePrevention)
+        out.string("workingType", "CONTRACT_PRICE")
+        out.string("priceMatch", "NONE")
+        out.bool("closePosition", order.closePosition)
+        out.bool("priceProtect", false)
+        out.bool("reduceOnly", order.reduceOnly)
+        out.int("createTime", booked.createTime)
+        out.int("updateTime", booked.updateTime)
+        out.int("triggerTime", 0)
+        out.int("goodTillDate", 0)
+        return out.finished()
+    }
+}
