@@ -319,6 +319,10 @@ public actor AccountSession {
         switch event {
         case .orderTradeUpdate(let order):
             "O\(order.orderID)/\(order.tradeID ?? 0)/\(order.executionType)/\(order.status)/\(order.eventTime)"
+        case .accountConfigUpdate(let update):
+            "C\(update.leverage?.symbol ?? "")/\(update.leverage?.leverage ?? 0)/\(update.multiAssetsMargin.map { "\($0)" } ?? "")/\(update.eventTime)"
+        case .algoUpdate(let update):
+            "G\(update.order.id)/\(update.status)/\(update.eventTime)"
         case .accountUpdate(let update):
             "A\(update.eventTime)/\(update.transactionTime)/\(update.reason)/\(update.balances.map { "\($0.asset)=\($0.walletBalance)" })"
         default:
