@@ -2,7 +2,25 @@
 public enum ResultDecoder {
     public static func accountStatus(_ result: JSONValue, version: MethodVersion) throws(DecodeError) -> AccountStatus {
         let r = try FieldReader(result, path: "result")
-        let totals = AccountTotals(
+        // COIN-M answers without totals: margin is per coin there.
+        let totals: AccountTotals? = r.has("totalWalletBalance") ? try accountTotals(r) : nil
+        var flags: AccountFlags?
+        if r.has("multiAssetsMargin") || r.has("canTrade") {
+            flags = AccountFlags(
+                feeTier: try r.optionalInt64("feeTier") ?? 0,
+                canTrade: try r.bool("canTrade"),
+                canDeposit: try r.bool("canDeposit"),
+                canWithdraw: try r.bool("canWithdraw"),
+                multiAssetsMargin: try r.optionalBool("multiAssetsMargin")
+            )
+        }
+        let assets = try r.rows("assets", asset)
+        let positions = try r.rows("positions", statusPosition)
+        return AccountStatus(version: version, flags: flags, totals: totals, assets: assets, positions: positions)
+    }
+
+    static func accountTotals(_ r: FieldReader) throws(DecodeError) -> AccountTotals {
+        AccountTotals(
             walletBalance: try r.decimal("totalWalletBalance"),
             unrealizedProfit: try r.decimal("totalUnrealizedProfit"),
             marginBalance: try r.decimal("totalMarginBalance"),
@@ -15,19 +33,6 @@ public enum ResultDecoder {
             availableBalance: try r.decimal("availableBalance"),
             maxWithdrawAmount: try r.decimal("maxWithdrawAmount")
         )
-        var flags: AccountFlags?
-        if r.has("multiAssetsMargin") || r.has("canTrade") {
-            flags = AccountFlags(
-                feeTier: try r.optionalInt64("feeTier") ?? 0,
-                canTrade: try r.bool("canTrade"),
-                canDeposit: try r.bool("canDeposit"),
-                canWithdraw: try r.bool("canWithdraw"),
-                multiAssetsMargin: try r.bool("multiAssetsMargin")
-            )
-        }
-        let assets = try r.rows("assets", asset)
-        let positions = try r.rows("positions", statusPosition)
-        return AccountStatus(version: version, flags: flags, totals: totals, assets: assets, positions: positions)
     }
 
     static func asset(_ a: FieldReader) throws(DecodeError) -> AssetBalance {
@@ -66,7 +71,8 @@ public enum ResultDecoder {
         let positionSide = try p.string("positionSide")
         let positionAmount = try p.decimal("positionAmt")
         let updateTime = try p.optionalInt64("updateTime") ?? 0
-        let notional = try p.optionalDecimal("notional")
+        // COIN-M: `notionalValue`, in the margin coin.
+        let notional = try p.has("notional") ? p.optionalDecimal("notional") : p.optionalDecimal("notionalValue")
         let isolatedWallet = try p.optionalDecimal("isolatedWallet")
         let isolatedMargin = try p.optionalDecimal("isolatedMargin")
         return StatusPosition(
@@ -96,7 +102,7 @@ public enum ResultDecoder {
                     unrealizedProfit: try p.decimal("unRealizedProfit"),
                     liquidationPrice: try p.decimal("liquidationPrice"),
                     isolatedMargin: try p.optionalDecimal("isolatedMargin") ?? 0,
-                    notional: try p.optionalDecimal("notional") ?? 0,
+                    notional: try (p.has("notional") ? p.optionalDecimal("notional") : p.optionalDecimal("notionalValue")) ?? 0,
                     isolatedWallet: try p.optionalDecimal("isolatedWallet") ?? 0,
                     marginAsset: try p.optionalString("marginAsset"),
                     initialMargin: try p.optionalDecimal("initialMargin"),
@@ -129,7 +135,10 @@ public enum ResultDecoder {
                     crossWalletBalance: try b.decimal("crossWalletBalance"),
                     crossUnrealizedProfit: try b.decimal("crossUnPnl"),
                     availableBalance: try b.decimal("availableBalance"),
-                    maxWithdrawAmount: try b.decimal("maxWithdrawAmount"),
+                    // COIN-M: `withdrawAvailable`.
+                    maxWithdrawAmount: try
+                        (b.has("maxWithdrawAmount") ? b.decimal("maxWithdrawAmount") : b.optionalDecimal("withdrawAvailable"))
+                        ?? 0,
                     marginAvailable: try b.optionalBool("marginAvailable"),
                     updateTime: try b.optionalInt64("updateTime") ?? 0
                 ))

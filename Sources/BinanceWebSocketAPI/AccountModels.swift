@@ -44,7 +44,8 @@ public struct AccountFlags: Sendable, Equatable {
     public var canTrade: Bool
     public var canDeposit: Bool
     public var canWithdraw: Bool
-    public var multiAssetsMargin: Bool
+    /// Nil where the venue has no such mode (COIN-M).
+    public var multiAssetsMargin: Bool?
 }
 
 /// One `assets[]` row, in the asset's own units.
@@ -118,7 +119,8 @@ public struct StatusPosition: Sendable, Equatable {
 public struct AccountStatus: Sendable, Equatable {
     public var version: MethodVersion
     public var flags: AccountFlags?
-    public var totals: AccountTotals
+    /// Account-wide totals; nil on a venue that has none (COIN-M margins per coin).
+    public var totals: AccountTotals?
     public var assets: [AssetBalance]
     public var positions: [StatusPosition]
 }

@@ -58,6 +58,14 @@ extension BinanceRESTClient {
 }
 
 extension FieldReader {
+    /// The first of `keys` present as a decimal, else 0.
+    func firstDecimal(_ keys: String...) throws(DecodeError) -> Double {
+        for key in keys {
+            if let value = try optionalDecimal(key) { return value }
+        }
+        return 0
+    }
+
     /// The first of `keys` present as an integer, else 0.
     func firstInt64(_ keys: String...) throws(DecodeError) -> Int64 {
         for key in keys {

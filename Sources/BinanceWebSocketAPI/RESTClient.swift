@@ -183,8 +183,12 @@ public struct BinanceRESTClient: Sendable {
             for (index, element) in symbols.enumerated() {
                 let row = try FieldReader(element, path: "body[\(index)]")
                 out[try row.string("symbol")] = try row.rows("brackets") { (tier) throws(DecodeError) in
-                    LeverageBracket(
-                        notionalFloor: try tier.decimal("notionalFloor"), notionalCap: try tier.decimal("notionalCap"),
+                    // COIN-M tiers are in coin quantity (`qtylFloor`, sic, and `qtyCap`): compared
+                    // with a notional in coin, they work the same way.
+                    let coin = !tier.has("notionalCap")
+                    return LeverageBracket(
+                        notionalFloor: coin ? try tier.firstDecimal("qtylFloor", "qtyFloor") : try tier.decimal("notionalFloor"),
+                        notionalCap: coin ? try tier.decimal("qtyCap") : try tier.decimal("notionalCap"),
                         maintMarginRatio: try tier.decimal("maintMarginRatio"), cum: try tier.optionalDecimal("cum") ?? 0,
                         initialLeverage: try tier.optionalDecimal("initialLeverage") ?? 0)
                 }.sorted { $0.notionalFloor < $1.notionalFloor }

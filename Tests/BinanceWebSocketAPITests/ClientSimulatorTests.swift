@@ -45,9 +45,9 @@ import Testing
             harness.simulator.setMarkPrice("BTCUSDT", 61_000)
             let connection = try await harness.connect(.hmac)
             let status = try await connection.accountStatus(.v2).value
-            #expect(status.totals.walletBalance == 1000)
-            #expect(status.totals.unrealizedProfit == 100)
-            #expect(status.totals.marginBalance == 1100)
+            #expect(status.totals?.walletBalance == 1000)
+            #expect(status.totals?.unrealizedProfit == 100)
+            #expect(status.totals?.marginBalance == 1100)
             #expect(status.positions.count == 1)
             #expect(status.positions[0].notional == 6100)
             #expect(status.positions[0].maintMargin == 30.5)
@@ -195,7 +195,7 @@ import Testing
             }
             #expect(problems == 3)
             let status = try await connection.accountStatus(.v2)
-            #expect(status.value.totals.walletBalance == 1000)
+            #expect(status.value.totals?.walletBalance == 1000)
             await connection.close()
         }
     }
@@ -243,7 +243,7 @@ import Testing
             async let b = connection.positions(.v2)
             async let c = connection.sessionStatus()
             let (status, positions, session) = try await (a, b, c)
-            #expect(status.value.totals.walletBalance == 1000)
+            #expect(status.value.totals?.walletBalance == 1000)
             #expect(positions.value.count == 1)
             #expect(session.value.serverTime > 0)
             await connection.close()

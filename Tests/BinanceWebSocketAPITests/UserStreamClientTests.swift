@@ -138,7 +138,7 @@ struct UserStreamClientTests {
 
             // The next account.status agrees with the events: wallet rp − n, position 0.05.
             let status = try await hmac.accountStatus(.v2).value
-            #expect(abs(status.totals.walletBalance - wallet) < 1e-6)
+            #expect(abs((status.totals?.walletBalance ?? 0) - wallet) < 1e-6)
             #expect(status.positions.first { $0.symbol == "BTCUSDT" }?.positionAmount == 0.05)
 
             // The RSA account's margin call arrives under its own key.

@@ -197,6 +197,10 @@ struct InMemoryREST: AccountREST {
         RESTResponse(value: APIRestrictions(ipRestricted: true, flags: ["enableReading": true]), usedWeight: nil)
     }
 
+    func contractSizes() async throws(BinanceClientError) -> RESTResponse<[String: Double]> {
+        RESTResponse(value: [:], usedWeight: nil)
+    }
+
     func openOrders(_ service: OrderService, symbol: String?, offsetMilliseconds: Int64) async throws(BinanceClientError)
         -> RESTResponse<[OpenOrder]>
     {

@@ -387,7 +387,7 @@ final class StreamRig: Sendable {
         // The poll was sent at 100.5 and answered at 102 with the state from before the fill.
         view.apply(.succeeded(old, at: 102, duration: 1.5))
         #expect(view.data?.status.positions.first?.positionAmount == 0.5)
-        #expect(view.data?.status.totals.walletBalance == 1010)
+        #expect(view.data?.status.totals?.walletBalance == 1010)
         // A poll sent after the fill is Binance's word: the stream update is forgotten.
         var newer = old
         newer.status.positions[0].positionAmount = 0.4

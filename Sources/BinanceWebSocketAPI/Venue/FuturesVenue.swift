@@ -37,6 +37,9 @@ public struct FuturesVenue: Sendable, Hashable {
     /// The asset a position in `symbol` is margined in (and its PnL settled in).
     public func marginAsset(of symbol: String) -> String { marginAssets.marginAsset(of: symbol) }
 
+    /// Positions are counted in contracts of a fixed USD value (COIN-M), not in the base asset.
+    public var sizesInContracts: Bool { id == .coinM }
+
     /// The asset of a single-asset account's totals.
     public var defaultMarginAsset: String { marginAssets.defaultAsset }
 }

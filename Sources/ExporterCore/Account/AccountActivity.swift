@@ -244,10 +244,11 @@ extension AccountData {
         let singleAsset = !(status.flags?.multiAssetsMargin ?? false)
         let settlement = venue.defaultMarginAsset
         for balance in update.balances {
-            if singleAsset && balance.asset == settlement {
-                status.totals.marginBalance += balance.walletBalance - status.totals.walletBalance
-                status.totals.walletBalance = balance.walletBalance
-                status.totals.crossWalletBalance = balance.crossWalletBalance
+            if singleAsset, balance.asset == settlement, var totals = status.totals {
+                totals.marginBalance += balance.walletBalance - totals.walletBalance
+                totals.walletBalance = balance.walletBalance
+                totals.crossWalletBalance = balance.crossWalletBalance
+                status.totals = totals
             }
             guard let index = status.assets.firstIndex(where: { $0.asset == balance.asset }) else { continue }
             status.assets[index].marginBalance += balance.walletBalance - status.assets[index].walletBalance
@@ -287,8 +288,8 @@ extension AccountData {
                 status.assets[index].marginBalance += delta
             }
             if singleAsset && asset == settlement {
-                status.totals.unrealizedProfit += delta
-                status.totals.marginBalance += delta
+                status.totals?.unrealizedProfit += delta
+                status.totals?.marginBalance += delta
             }
         }
     }

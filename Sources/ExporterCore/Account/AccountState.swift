@@ -53,6 +53,8 @@ public struct AccountView: Sendable {
     public var data: AccountData?
     public var health: AccountHealth
     public var activity = AccountActivity()
+    /// USD per contract by symbol (COIN-M), for revaluing between polls.
+    public var contractSizes: [String: Double] = [:]
     /// Open orders, for order counts and position protection.
     public var orders = OrderBook()
     /// Maintenance-margin tiers per symbol, for recomputing maintenance margin between polls.

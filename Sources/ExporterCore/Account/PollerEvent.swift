@@ -28,6 +28,8 @@ public enum PollerEvent: Sendable {
     case apiKey(APIRestrictions)
     /// The account's maintenance-margin tiers per symbol (the venue's leverage brackets).
     case brackets([String: [LeverageBracket]])
+    /// USD value of one contract per symbol (COIN-M `exchangeInfo`), for revaluing between polls.
+    case contractSizes([String: Double])
 }
 
 extension PollerEvent {
@@ -49,7 +51,7 @@ extension AccountView {
             health.firstPollAttempted = true
         case .succeeded(let data, let at, let duration):
             if health.revaluedSincePoll, let local = self.data {
-                health.reconcileDrift = data.drift(of: local, brackets: brackets, venue: venue)
+                health.reconcileDrift = data.drift(of: local, brackets: brackets, venue: venue, contractSizes: contractSizes)
             }
             health.revaluedSincePoll = false
             self.data = data
@@ -81,6 +83,8 @@ extension AccountView {
             health.keyRestrictions = restrictions
         case .brackets(let brackets):
             self.brackets = brackets
+        case .contractSizes(let sizes):
+            contractSizes = sizes
         case .stopped(let reason):
             health.stopped = reason
             health.lastPollSucceeded = false

@@ -33,9 +33,30 @@ public enum AccountFamilies {
     }
 
     /// Appends the value families of one fresh account into `sink`, keyed by family name.
-    static func appendValues(account: String, data: AccountData, to sink: inout FamilySink) {
-        let t = data.status.totals
+    static func appendValues(account: String, data: AccountData, venue: FuturesVenue = .usdM, to sink: inout FamilySink) {
         let a = [("account", account)]
+        if let t = data.status.totals {
+            appendTotals(t, a, to: &sink)
+        } else {
+            // No account-wide totals (COIN-M): the margin ratio is per coin.
+            for asset in data.status.assets {
+                sink.add(
+                    C.assetMarginRatio, [("account", account), ("asset", asset.asset)],
+                    marginRatio(maint: asset.maintMargin, marginBalance: asset.marginBalance))
+            }
+        }
+        if let flags = data.status.flags {
+            if let multiAssets = flags.multiAssetsMargin { sink.add(C.accountMultiAssetsMargin, a, multiAssets ? 1 : 0) }
+            sink.add(C.accountCanTrade, a, flags.canTrade ? 1 : 0)
+            sink.add(C.accountCanDeposit, a, flags.canDeposit ? 1 : 0)
+            sink.add(C.accountCanWithdraw, a, flags.canWithdraw ? 1 : 0)
+            sink.add(C.accountFeeTier, a, Double(flags.feeTier))
+        }
+        appendAssets(account: account, data: data, to: &sink)
+        appendPositions(account: account, data: data, venue: venue, to: &sink)
+    }
+
+    private static func appendTotals(_ t: AccountTotals, _ a: [(String, String)], to sink: inout FamilySink) {
         sink.add(C.accountWalletBalance, a, t.walletBalance)
         sink.add(C.accountUnrealizedProfit, a, t.unrealizedProfit)
         sink.add(C.accountMarginBalance, a, t.marginBalance)
@@ -48,13 +69,9 @@ public enum AccountFamilies {
         sink.add(C.accountAvailableBalance, a, t.availableBalance)
         sink.add(C.accountMaxWithdrawAmount, a, t.maxWithdrawAmount)
         sink.add(C.accountMarginRatio, a, marginRatio(maint: t.maintMargin, marginBalance: t.marginBalance))
-        if let flags = data.status.flags {
-            sink.add(C.accountMultiAssetsMargin, a, flags.multiAssetsMargin ? 1 : 0)
-            sink.add(C.accountCanTrade, a, flags.canTrade ? 1 : 0)
-            sink.add(C.accountCanDeposit, a, flags.canDeposit ? 1 : 0)
-            sink.add(C.accountCanWithdraw, a, flags.canWithdraw ? 1 : 0)
-            sink.add(C.accountFeeTier, a, Double(flags.feeTier))
-        }
+    }
+
+    private static func appendAssets(account: String, data: AccountData, to sink: inout FamilySink) {
         for asset in data.status.assets {
             let l = [("account", account), ("asset", asset.asset)]
             sink.add(C.assetWalletBalance, l, asset.walletBalance)
@@ -71,11 +88,24 @@ public enum AccountFamilies {
             if let available = asset.marginAvailable { sink.add(C.assetMarginAvailable, l, available ? 1 : 0) }
             sink.add(C.assetUpdateTimestamp, l, Double(asset.updateTime) / 1000)
         }
+    }
+
+    private static func appendPositions(account: String, data: AccountData, venue: FuturesVenue, to sink: inout FamilySink) {
         for leg in openLegs(data) {
             let l = [("account", account), ("symbol", leg.symbol), ("position_side", leg.side)]
             let s = leg.status
             let d = leg.detail
-            if let amount = s?.positionAmount ?? d?.positionAmount { sink.add(C.positionAmount, l, amount) }
+            if let amount = s?.positionAmount ?? d?.positionAmount {
+                if venue.sizesInContracts {
+                    // Contracts in their own family; the base-coin size is the notional in coin.
+                    sink.add(C.positionContracts, l, amount)
+                    if let notional = s?.notional ?? d?.notional {
+                        sink.add(C.positionAmount, l, amount < 0 ? -abs(notional) : abs(notional))
+                    }
+                } else {
+                    sink.add(C.positionAmount, l, amount)
+                }
+            }
             if let value = s?.entryPrice ?? d?.entryPrice { sink.add(C.positionEntryPrice, l, value) }
             if let value = s?.breakEvenPrice ?? d?.breakEvenPrice { sink.add(C.positionBreakEvenPrice, l, value) }
             if let value = s?.unrealizedProfit ?? d?.unrealizedProfit { sink.add(C.positionUnrealizedProfit, l, value) }

@@ -84,6 +84,10 @@ public enum MetricCatalog {
     public static let assetMaxWithdrawAmount = assetGauge("max_withdraw_amount", "Maximum amount that can be transferred out")
     public static let assetMarginAvailable = gauge(
         "asset_margin_available", "1 when the asset can be used as margin in multi-assets mode." + cached, asset)
+    public static let assetMarginRatio = gauge(
+        "asset_margin_ratio",
+        "Maintenance margin ÷ margin balance of one margin coin (COIN-M, whose margin is per coin and has no account total); liquidation at 1."
+            + cached, asset)
     public static let assetUpdateTimestamp = gauge(
         "asset_update_timestamp_seconds", "Last update of the asset row at Binance, Unix seconds." + cached, asset)
 
@@ -93,6 +97,8 @@ public enum MetricCatalog {
     }
     public static let positionAmount = positionGauge(
         "amount", "Position size in base units; negative for shorts (BOTH side, and SHORT legs as Binance reports them).")
+    public static let positionContracts = positionGauge(
+        "contracts", "Position size in contracts, negative for shorts (COIN-M: each contract is worth its contractSize in USD).")
     public static let positionEntryPrice = positionGauge("entry_price", "Average entry price.")
     public static let positionBreakEvenPrice = positionGauge("break_even_price", "Break-even price (entry adjusted for fees).")
     public static let positionUnrealizedProfit = positionGauge("unrealized_profit", "Unrealized PnL in the margin asset.")
@@ -251,8 +257,9 @@ public enum MetricCatalog {
         accountAvailableBalance, accountMaxWithdrawAmount, accountMarginRatio, accountMultiAssetsMargin, accountCanTrade,
         accountCanDeposit, accountCanWithdraw, accountFeeTier, assetWalletBalance, assetUnrealizedProfit, assetMarginBalance,
         assetMaintMargin, assetInitialMargin, assetPositionInitialMargin, assetOpenOrderInitialMargin, assetCrossWalletBalance,
-        assetCrossUnrealizedProfit, assetAvailableBalance, assetMaxWithdrawAmount, assetMarginAvailable, assetUpdateTimestamp,
-        positionAmount, positionEntryPrice, positionBreakEvenPrice, positionUnrealizedProfit, positionInitialMargin,
+        assetCrossUnrealizedProfit, assetAvailableBalance, assetMaxWithdrawAmount, assetMarginAvailable, assetMarginRatio,
+        assetUpdateTimestamp, positionAmount, positionContracts, positionEntryPrice, positionBreakEvenPrice, positionUnrealizedProfit,
+        positionInitialMargin,
         positionMaintMargin, positionPositionInitialMargin, positionOpenOrderInitialMargin, positionLeverage, positionIsolated,
         positionMaxNotional, positionUpdateTimestamp, positionMarkPrice, positionLiquidationPrice, positionLiquidationPriceTimestamp,
         positionNotional,

@@ -96,7 +96,10 @@ public actor MetricsRegistry {
         lastMarkFrame = now()
         let marks = self.marks
         for (name, var view) in views {
-            guard var data = view.data, data.revalue(at: { marks[$0]?.markPrice }, brackets: view.brackets, venue: view.venue) else {
+            guard var data = view.data,
+                data.revalue(
+                    at: { marks[$0]?.markPrice }, brackets: view.brackets, venue: view.venue, contractSizes: view.contractSizes)
+            else {
                 continue
             }
             view.data = data
@@ -155,8 +158,8 @@ public actor MetricsRegistry {
         guard let view = views[name] else { return [] }
         var sink = FamilySink()
         if let data = view.data, view.isFresh(now: time) {
-            AccountFamilies.appendValues(account: name, data: data, to: &sink)
-            AccountFamilies.appendOrders(account: name, data: data, orders: view.orders, to: &sink)
+            AccountFamilies.appendValues(account: name, data: data, venue: view.venue, to: &sink)
+            AccountFamilies.appendOrders(account: name, data: data, orders: view.orders, venue: view.venue, to: &sink)
         }
         AccountFamilies.appendHealth(account: name, view: view, now: time, to: &sink)
         AccountFamilies.appendActivity(account: name, view: view, to: &sink)

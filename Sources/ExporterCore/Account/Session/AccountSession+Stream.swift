@@ -175,6 +175,7 @@ extension AccountSession {
     /// next hourly refresh (phase-aligned, so accounts started together do not read together).
     func refreshBrackets() async {
         guard let rest else { return }
+        await refreshContractSizes(rest)
         let timing = services.timing
         let retry = now + timing.stream.backfillRetryMilliseconds
         let hourly = cadence.aligned(
@@ -206,6 +207,22 @@ extension AccountSession {
             logger.debug("leverage brackets not read; retrying", metadata: ["error": "\(error)"])
             bracketsDue = bracketAttempt < timing.bracketAttempts ? retry : hourly
             if bracketsDue == hourly { bracketAttempt = 0 }
+        }
+    }
+
+    /// COIN-M: the USD value of each contract (`exchangeInfo`, weight 1), read with the brackets
+    /// (hourly: dated contracts come and go). Without it the values of a COIN-M position stay the
+    /// last poll's until the next one.
+    private func refreshContractSizes(_ rest: any AccountREST) async {
+        guard let route = rest.venue.rest.exchangeInfo, case .admitted = await scheduler.admit(weight: route.weight) else { return }
+        do {
+            let response = try await rest.contractSizes()
+            if let used = response.usedWeight { await scheduler.observe(usedWeight: used) }
+            await report(.spent(route.weight), .contractSizes(response.value))
+        } catch {
+            await report(.spent(route.weight))
+            await scheduler.absorb(error)
+            logger.warning("cannot read contract sizes; COIN-M values between polls stay the last poll's", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -64,6 +64,8 @@ public protocol AccountREST: Sendable {
     /// Open orders of one service, of `symbol` or (nil) of every symbol.
     func openOrders(_ service: OrderService, symbol: String?, offsetMilliseconds: Int64) async throws(BinanceClientError)
         -> RESTResponse<[OpenOrder]>
+    /// USD per contract by symbol (COIN-M `exchangeInfo`); empty for a venue that sizes in base units.
+    func contractSizes() async throws(BinanceClientError) -> RESTResponse<[String: Double]>
     /// Where `/sapi` lives, for log lines.
     var spotBaseDescription: String { get }
     /// The venue whose routes, weights and page size the client uses.
