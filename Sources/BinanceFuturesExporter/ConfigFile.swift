@@ -1,3 +1,4 @@
+import BinanceWebSocketAPI
 import ExporterCore
 import Foundation
 import Yams
@@ -21,6 +22,8 @@ struct AccountEntry {
     var positionsDetail: Bool?
     var accountMethod: AccountMethodChoice?
     var userStream: Bool?
+    /// `venue: usd-m | coin-m` (default usd-m).
+    var venue: VenueID?
 }
 
 /// The YAML config file, validated strictly: unknown keys, wrong types and bad durations are
@@ -43,6 +46,9 @@ struct ConfigFile {
     var maxShare: Double?
     var ipHeadroom: Double?
     var accounts: [AccountEntry] = []
+    var coinmWsURL: String?
+    var coinmStreamURL: String?
+    var coinmRestURL: String?
 
     static func load(path: String) throws -> ConfigFile {
         try parse(try readYAMLFile(path), path: path)
@@ -80,7 +86,11 @@ struct ConfigFile {
                 binance, field: "binance",
                 allowed: [
                     "ws_url", "stream_url", "market_stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file", "source_address",
+                    "coinm_ws_url", "coinm_stream_url", "coinm_rest_url",
                 ])
+            config.coinmWsURL = try section["coinm_ws_url"].map { try reader.string($0, field: "binance.coinm_ws_url") }
+            config.coinmStreamURL = try section["coinm_stream_url"].map { try reader.string($0, field: "binance.coinm_stream_url") }
+            config.coinmRestURL = try section["coinm_rest_url"].map { try reader.string($0, field: "binance.coinm_rest_url") }
             config.marketStreamURL = try section["market_stream_url"].map { try reader.string($0, field: "binance.market_stream_url") }
             config.restURL = try section["rest_url"].map { try reader.string($0, field: "binance.rest_url") }
             config.spotRestURL = try section["spot_rest_url"].map { try reader.string($0, field: "binance.spot_rest_url") }
@@ -114,7 +124,7 @@ struct ConfigFile {
                     node, field: field,
                     allowed: [
                         "name", "api_key", "api_key_file", "api_key_env", "secret", "secret_file", "secret_env",
-                        "private_key_file", "private_key_env", "interval", "positions_detail", "account_method", "user_stream",
+                        "private_key_file", "private_key_env", "interval", "positions_detail", "account_method", "user_stream", "venue",
                     ])
                 guard let nameNode = entry["name"] else { throw reader.error(node, field: "\(field).name", "missing") }
                 let name = try reader.string(nameNode, field: "\(field).name")
@@ -136,6 +146,18 @@ struct ConfigFile {
                 account.positionsDetail = try entry["positions_detail"].map { try reader.bool($0, field: "\(field).positions_detail") }
                 account.accountMethod = try entry["account_method"].map { try reader.accountMethod($0, field: "\(field).account_method") }
                 account.userStream = try entry["user_stream"].map { try reader.bool($0, field: "\(field).user_stream") }
+                if let node = entry["venue"] {
+                    let text = try reader.string(node, field: "\(field).venue")
+                    guard let venue = VenueID(rawValue: text) else {
+                        throw reader.error(
+                            node, field: "\(field).venue",
+                            "unknown venue \"\(text)\" (one of: \(VenueID.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    if venue == .coinM, account.accountMethod == .v2 {
+                        throw reader.error(node, field: "\(field).account_method", "COIN-M has no v2 account methods; use v1")
+                    }
+                    account.venue = venue
+                }
                 if account.apiKey == nil {
                     throw reader.error(node, field: "\(field).api_key", "missing (set api_key_file, api_key_env or api_key)")
                 }

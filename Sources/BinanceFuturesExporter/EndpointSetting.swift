@@ -75,6 +75,10 @@ struct EndpointTable {
     var marketStream: EndpointSetting<WebSocketURL>
     var rest: EndpointSetting<HTTPBaseURL>
     var spotREST: EndpointSetting<HTTPBaseURL>
+    /// COIN-M: ws-dapi, dstream (user streams and mark prices share the host), dapi.
+    var coinmWebSocketAPI: EndpointSetting<WebSocketURL>
+    var coinmStream: EndpointSetting<WebSocketURL>
+    var coinmREST: EndpointSetting<HTTPBaseURL>
 
     init(options: ExporterOptions, file: ConfigFile?) {
         webSocketAPI = EndpointSetting(
@@ -92,5 +96,14 @@ struct EndpointTable {
         spotREST = EndpointSetting(
             flag: "--binance.spot-rest-url", configKey: "binance.spot_rest_url", flagValue: options.spotRestURL,
             fileValue: file?.spotRestURL, defaults: SpotAPI.binance.endpoint, parse: HTTPBaseURL.init(parsing:))
+        coinmWebSocketAPI = EndpointSetting(
+            flag: "--binance.coinm-ws-url", configKey: "binance.coinm_ws_url", flagValue: options.coinmWsURL, fileValue: file?.coinmWsURL,
+            defaults: FuturesVenue.WebSocketAPI.coinM.endpoint, parse: WebSocketURL.init(parsing:))
+        coinmStream = EndpointSetting(
+            flag: "--binance.coinm-stream-url", configKey: "binance.coinm_stream_url", flagValue: options.coinmStreamURL,
+            fileValue: file?.coinmStreamURL, defaults: FuturesVenue.UserStream.coinM.endpoint, parse: WebSocketURL.init(parsing:))
+        coinmREST = EndpointSetting(
+            flag: "--binance.coinm-rest-url", configKey: "binance.coinm_rest_url", flagValue: options.coinmRestURL,
+            fileValue: file?.coinmRestURL, defaults: FuturesVenue.REST.coinM.endpoint, parse: HTTPBaseURL.init(parsing:))
     }
 }

@@ -114,8 +114,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let demoLog { logger.info("demo mode: polling the built-in simulator", metadata: ["url": "\(demoLog)"]) }
         let supervisor = PollerSupervisor(
-            accounts: settings.accounts, connection: settings.connectionConfiguration(), streams: settings.userStreamSettings(),
-            rest: settings.restConfiguration(), marks: settings.markFeedSettings(), reconcileInterval: settings.reconcileInterval,
+            accounts: settings.accounts,
+            venues: Dictionary(uniqueKeysWithValues: VenueID.allCases.map { ($0, settings.venueEndpoints($0)) }),
+            reconcileInterval: settings.reconcileInterval,
             scheduler: scheduler, registry: registry, logger: logger)
         await registry.renderNow()
         // SIGHUP is always trapped (its default action would end the process): it reloads the
@@ -169,7 +170,10 @@ struct ReloadService: Service {
                         responseHeaders: settings.listener.responseHeaders)
                     // Demo and environment accounts do not come from a file; only a config file's accounts change.
                     if options.configFile != nil {
-                        await supervisor.reload(accounts: settings.accounts, connection: settings.connectionConfiguration())
+                        await supervisor.reload(
+                            accounts: settings.accounts,
+                            connections: Dictionary(
+                                uniqueKeysWithValues: VenueID.allCases.map { ($0, settings.venueEndpoints($0).connection) }))
                     }
                     await registry.setConfigReload(success: true)
                     logger.info("configuration reloaded", metadata: ["accounts": "\(settings.accounts.count)"])
@@ -224,6 +228,11 @@ struct CheckConfig: AsyncParsableCommand {
         print(
             "Mark price feed: \(UserStreamConnection.streamURL(base: settings.marketStreamURL)) (reconcile every \(settings.reconcileInterval)s while live)"
         )
+        if settings.accounts.contains(where: { $0.venue.id == .coinM }) {
+            print(
+                "COIN-M: WebSocket API \(settings.coinm.webSocketAPI), streams \(UserStreamConnection.streamURL(base: settings.coinm.stream)), REST \(settings.coinm.rest)"
+            )
+        }
         print(
             "Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")"
         )
@@ -232,7 +241,7 @@ struct CheckConfig: AsyncParsableCommand {
         print("Accounts (\(settings.accounts.count)):")
         for account in settings.accounts {
             print(
-                "  \(account.name): key \(account.credentials.redactedAPIKey) (\(account.credentials.signer.keyType.rawValue)\(account.credentials.signer.keyType.supportsSessionLogon ? ", session.logon" : "")), every \(account.intervalSeconds)s, positions detail \(account.positionsDetail), user stream \(account.userStream)"
+                "  \(account.name): key \(account.credentials.redactedAPIKey) (\(account.credentials.signer.keyType.rawValue)\(account.credentials.signer.keyType.supportsSessionLogon ? ", session.logon" : "")), every \(account.intervalSeconds)s, positions detail \(account.positionsDetail), user stream \(account.userStream), venue \(account.venue.id.rawValue)"
             )
         }
         if !settings.accounts.isEmpty && !options.demo {

@@ -53,6 +53,24 @@ struct ExporterOptions: ParsableArguments {
     var restURL: String?
 
     @Option(
+        name: .customLong("binance.coinm-ws-url"),
+        help: "COIN-M WebSocket API URL, for accounts with venue: coin-m (default \(FuturesVenue.WebSocketAPI.coinM.endpoint.production)).")
+    var coinmWsURL: String?
+
+    @Option(
+        name: .customLong("binance.coinm-stream-url"),
+        help:
+            "COIN-M stream base URL: user data streams and mark prices (default \(FuturesVenue.UserStream.coinM.endpoint.production); /stream is appended)."
+    )
+    var coinmStreamURL: String?
+
+    @Option(
+        name: .customLong("binance.coinm-rest-url"),
+        help:
+            "COIN-M REST base URL: income, brackets, contract sizes, open orders (default \(FuturesVenue.REST.coinM.endpoint.production)).")
+    var coinmRestURL: String?
+
+    @Option(
         name: .customLong("binance.spot-rest-url"),
         help: "Binance spot REST base URL, for the API key permission check (default \(SpotAPI.binance.endpoint.production)).")
     var spotRestURL: String?

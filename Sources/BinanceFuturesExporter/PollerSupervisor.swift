@@ -22,58 +22,79 @@ actor PollerSupervisor: Service {
 
     private struct Reload {
         let accounts: [AccountConfiguration]
-        let connection: ConnectionConfiguration
+        let connections: [VenueID: ConnectionConfiguration]
+    }
+
+    /// One venue's shared parts: its user stream connections (every account's listen key on that
+    /// venue shares them) and its public mark price feed (with the user streams it makes values
+    /// live between polls). Both venues' requests go through the one scheduler: since Binance's
+    /// integration USDⓈ-M and COIN-M share the IP's weight budget.
+    private struct Venue {
+        var connection: ConnectionConfiguration
+        let rest: RESTConfiguration
+        let hub: UserStreamHub
+        let markFeed: MarkPriceFeed
     }
 
     private let scheduler: WeightScheduler
     private let registry: MetricsRegistry
-    /// The user data stream connections every account's listen key shares.
-    private let hub: UserStreamHub
-    private var rest: RESTConfiguration
-    /// The public mark price feed; with the user streams it makes values live between polls.
-    private let markFeed: MarkPriceFeed
+    private var venues: [VenueID: Venue]
     private let reconcileInterval: Double
     private let logger: Logger
-    private var connection: ConnectionConfiguration
     private var running: [String: Running] = [:]
     private let initial: [AccountConfiguration]
     private let (reloads, reloadInput) = AsyncStream.makeStream(of: Reload.self)
 
     init(
-        accounts: [AccountConfiguration], connection: ConnectionConfiguration, streams: UserStreamSettings, rest: RESTConfiguration,
-        marks: MarkFeedSettings, reconcileInterval: Double, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger
+        accounts: [AccountConfiguration], venues: [VenueID: VenueEndpoints], reconcileInterval: Double, scheduler: WeightScheduler,
+        registry: MetricsRegistry, logger: Logger
     ) {
-        self.markFeed = MarkPriceFeed(settings: marks, scheduler: scheduler, registry: registry, logger: logger)
+        self.venues = venues.mapValues { endpoints in
+            Venue(
+                connection: endpoints.connection, rest: endpoints.rest,
+                hub: UserStreamHub(settings: endpoints.streams, scheduler: scheduler, logger: logger),
+                markFeed: MarkPriceFeed(settings: endpoints.marks, scheduler: scheduler, registry: registry, logger: logger))
+        }
         self.reconcileInterval = reconcileInterval
-        self.rest = rest
-        self.hub = UserStreamHub(settings: streams, scheduler: scheduler, logger: logger)
         self.initial = accounts
-        self.connection = connection
         self.scheduler = scheduler
         self.registry = registry
         self.logger = logger
     }
 
+    /// One USDⓈ-M venue (tests and callers that know no other).
+    init(
+        accounts: [AccountConfiguration], connection: ConnectionConfiguration, streams: UserStreamSettings, rest: RESTConfiguration,
+        marks: MarkFeedSettings, reconcileInterval: Double, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger
+    ) {
+        self.init(
+            accounts: accounts, venues: [.usdM: VenueEndpoints(connection: connection, streams: streams, rest: rest, marks: marks)],
+            reconcileInterval: reconcileInterval, scheduler: scheduler, registry: registry, logger: logger)
+    }
+
     /// What identifies an account's polling setup apart from its key material (compared
     /// separately by the signer, so no secret is copied here); a change restarts its poller.
-    static func fingerprint(_ account: AccountConfiguration, _ connection: ConnectionConfiguration) -> String {
-        "\(account.credentials.apiKey)|\(account.credentials.signer.keyType)|\(account.intervalSeconds)|\(account.positionsDetail)|\(account.accountMethod)|\(account.userStream)|\(connection.url)|\(connection.transport.tlsCAFile ?? "")"
+    static func fingerprint(_ account: AccountConfiguration, _ connection: ConnectionConfiguration?) -> String {
+        "\(account.credentials.apiKey)|\(account.credentials.signer.keyType)|\(account.intervalSeconds)|\(account.positionsDetail)|\(account.accountMethod)|\(account.userStream)|\(account.venue.id.rawValue)|\(connection.map { "\($0.url)" } ?? "")|\(connection?.transport.tlsCAFile ?? "")"
     }
+
+    private func connection(for account: AccountConfiguration) -> ConnectionConfiguration? { venues[account.venue.id]?.connection }
 
     func run() async throws {
         let reloads = self.reloads
         let input = reloadInput
-        let hub = self.hub
-        let markFeed = self.markFeed
-        // The mark feed only makes sense when some account has a user stream to go with it.
-        let live = initial.contains { $0.userStream }
+        let venues = self.venues
+        let initial = self.initial
         await withDiscardingTaskGroup { group in
-            group.addTask { await hub.run() }
-            if live { group.addTask { await markFeed.run() } }
+            for (id, venue) in venues {
+                group.addTask { await venue.hub.run() }
+                // A mark feed only makes sense when some account of the venue has a user stream.
+                if initial.contains(where: { $0.userStream && $0.venue.id == id }) { group.addTask { await venue.markFeed.run() } }
+            }
             await apply(initial, stopped: [], in: &group)
             await withGracefulShutdownHandler {
                 for await reload in reloads {
-                    connection = reload.connection
+                    for (id, connection) in reload.connections { self.venues[id]?.connection = connection }
                     var stopped: Set<String> = []
                     for (name, entry) in running where await entry.session.isStopped { stopped.insert(name) }
                     await apply(reload.accounts, stopped: stopped, in: &group)
@@ -83,19 +104,21 @@ actor PollerSupervisor: Service {
             }
             for entry in running.values { entry.stop.finish() }
             running.removeAll()
-            await hub.shutdown()
-            await markFeed.shutdown()
+            for venue in venues.values {
+                await venue.hub.shutdown()
+                await venue.markFeed.shutdown()
+            }
         }
     }
 
     /// Reconciles running pollers with `accounts` (SIGHUP). Accounts Binance stopped (rejected
     /// key) are restarted too: the operator fixed the key file, or re-enabled the key at
     /// Binance, and SIGHUP is how they say so.
-    func reload(accounts: [AccountConfiguration], connection: ConnectionConfiguration) async {
+    func reload(accounts: [AccountConfiguration], connections: [VenueID: ConnectionConfiguration]) async {
         for account in accounts {
             await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds, venue: account.venue)
         }
-        reloadInput.yield(Reload(accounts: accounts, connection: connection))
+        reloadInput.yield(Reload(accounts: accounts, connections: connections))
     }
 
     private func apply(_ accounts: [AccountConfiguration], stopped: Set<String>, in group: inout DiscardingTaskGroup) async {
@@ -103,7 +126,7 @@ actor PollerSupervisor: Service {
         for (name, entry) in running {
             let why: String
             if let account = wanted[name] {
-                if Self.fingerprint(account, connection) != entry.fingerprint {
+                if Self.fingerprint(account, connection(for: account)) != entry.fingerprint {
                     why = "configuration changed"
                 } else if !account.credentials.signer.usesSameKey(as: entry.account.credentials.signer) {
                     why = "key material changed"
@@ -125,12 +148,17 @@ actor PollerSupervisor: Service {
         }
         let toStart = accounts.filter { running[$0.name] == nil }
         for (index, account) in toStart.enumerated() {
+            guard let venue = venues[account.venue.id] else {
+                logger.error("no endpoints for the account's venue; not polling it", metadata: ["account": "\(account.name)"])
+                continue
+            }
+            let connection = venue.connection
             var services = SessionServices(
                 scheduler: scheduler, registry: registry, connector: .webSocketAPI(connection), logger: logger)
-            let rest = self.rest
+            let rest = venue.rest
             services.rest = { BinanceRESTClient(configuration: rest, credentials: $0) }
-            services.hub = hub
-            services.markFeed = markFeed
+            services.hub = venue.hub
+            services.markFeed = venue.markFeed
             services.timing.requestTimeout = connection.requestTimeout
             services.timing.reconcileIntervalSeconds = reconcileInterval
             services.timing.staggerFraction = toStart.count > 1 ? Double(index) / Double(toStart.count) : 0
@@ -165,7 +193,7 @@ actor PollerSupervisor: Service {
             logger.info(
                 "polling account",
                 metadata: [
-                    "account": "\(account.name)", "key": "\(account.credentials.redactedAPIKey)",
+                    "account": "\(account.name)", "venue": "\(account.venue.id.rawValue)", "key": "\(account.credentials.redactedAPIKey)",
                     "key_type": "\(account.credentials.signer.keyType.rawValue)", "interval_s": "\(account.intervalSeconds)",
                 ])
         }

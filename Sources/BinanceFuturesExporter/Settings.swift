@@ -22,6 +22,15 @@ struct Settings {
     var accountMethod: AccountMethodChoice
     var accounts: [AccountConfiguration] = []
     var warnings: [String] = []
+    /// COIN-M's endpoints (`--binance.coinm-*`).
+    var coinm: COINMEndpoints
+
+    struct COINMEndpoints {
+        var webSocketAPI: WebSocketURL
+        /// dstream: user data streams and mark prices.
+        var stream: WebSocketURL
+        var rest: HTTPBaseURL
+    }
 
     /// Everything except accounts (demo accounts are added later).
     static func resolve(_ options: ExporterOptions, environment: [String: String] = ProcessInfo.processInfo.environment) throws
@@ -38,6 +47,9 @@ struct Settings {
         let restURL = try endpoints.rest.resolve(in: network)
         let spotRestURL = try endpoints.spotREST.resolve(in: network)
         let marketStreamURL = try endpoints.marketStream.resolve(in: network)
+        let coinm = COINMEndpoints(
+            webSocketAPI: try endpoints.coinmWebSocketAPI.resolve(in: network), stream: try endpoints.coinmStream.resolve(in: network),
+            rest: try endpoints.coinmREST.resolve(in: network))
         var reconcileInterval = file?.reconcileInterval ?? 300
         if let text = options.reconcileInterval {
             switch PrometheusDuration.pollInterval(text) {
@@ -85,7 +97,7 @@ struct Settings {
             spotRestURL: spotRestURL, userStream: userStream,
             tlsCAFile: options.tlsCAFile ?? file?.tlsCAFile,
             policy: WeightPolicy(maxShare: maxShare, ipHeadroom: headroom),
-            interval: interval, positionsDetail: positionsDetail, accountMethod: method)
+            interval: interval, positionsDetail: positionsDetail, accountMethod: method, coinm: coinm)
         settings.listener.listenAddresses = options.listenAddresses.isEmpty ? [":9911"] : options.listenAddresses
         for address in settings.listener.listenAddresses {
             do {
@@ -113,8 +125,9 @@ struct Settings {
                 settings.accounts.append(
                     AccountConfiguration(
                         name: entry.name, credentials: credentials, intervalSeconds: entry.interval ?? interval,
-                        positionsDetail: entry.positionsDetail ?? positionsDetail, accountMethod: accountMethod,
-                        userStream: entry.userStream ?? userStream))
+                        positionsDetail: entry.positionsDetail ?? positionsDetail,
+                        accountMethod: entry.venue == .coinM ? .v1WithFallback : accountMethod,
+                        userStream: entry.userStream ?? userStream, venue: (entry.venue ?? .usdM).venue))
             }
         } else if !options.demo, environment["BINANCE_API_KEY"] != nil {
             var entry = AccountEntry(name: environment["BINANCE_ACCOUNT_NAME"] ?? "default")
@@ -156,29 +169,46 @@ struct Settings {
         return settings
     }
 
-    func connectionConfiguration() -> ConnectionConfiguration {
-        var configuration = ConnectionConfiguration(url: url)
+    /// What the exporter needs to reach one venue.
+    func venueEndpoints(_ venue: VenueID) -> VenueEndpoints {
+        switch venue {
+        case .usdM:
+            VenueEndpoints(
+                connection: connectionConfiguration(), streams: userStreamSettings(), rest: restConfiguration(), marks: markFeedSettings())
+        case .coinM:
+            VenueEndpoints(
+                connection: connectionConfiguration(url: coinm.webSocketAPI),
+                streams: userStreamSettings(base: coinm.stream),
+                rest: restConfiguration(futuresBase: coinm.rest, venue: .coinM),
+                marks: markFeedSettings(base: coinm.stream, venue: .coinM))
+        }
+    }
+
+    func connectionConfiguration(url: WebSocketURL? = nil) -> ConnectionConfiguration {
+        var configuration = ConnectionConfiguration(url: url ?? self.url)
         configuration.transport.tlsCAFile = tlsCAFile
         configuration.transport.sourceAddress = sourceAddress
         return configuration
     }
 
-    func restConfiguration() -> RESTConfiguration {
-        var configuration = RESTConfiguration(futuresBase: restURL, spotBase: spotRestURL)
+    func restConfiguration(futuresBase: HTTPBaseURL? = nil, venue: FuturesVenue = .usdM) -> RESTConfiguration {
+        var configuration = RESTConfiguration(futuresBase: futuresBase ?? restURL, spotBase: spotRestURL)
+        configuration.venue = venue
         configuration.tlsCAFile = tlsCAFile
         configuration.sourceAddress = sourceAddress
         return configuration
     }
 
-    func markFeedSettings() -> MarkFeedSettings {
-        var settings = MarkFeedSettings(base: marketStreamURL)
+    func markFeedSettings(base: WebSocketURL? = nil, venue: FuturesVenue = .usdM) -> MarkFeedSettings {
+        var settings = MarkFeedSettings(base: base ?? marketStreamURL)
+        settings.venue = venue.marketStream
         settings.transport.tlsCAFile = tlsCAFile
         settings.transport.sourceAddress = sourceAddress
         return settings
     }
 
-    func userStreamSettings() -> UserStreamSettings {
-        var settings = UserStreamSettings(base: streamURL)
+    func userStreamSettings(base: WebSocketURL? = nil) -> UserStreamSettings {
+        var settings = UserStreamSettings(base: base ?? streamURL)
         settings.transport.tlsCAFile = tlsCAFile
         settings.transport.sourceAddress = sourceAddress
         return settings
@@ -189,4 +219,13 @@ enum BuildVersion {
     static let version = "0.1.0"
     /// From `BuildRevisionPlugin` at build time (git, or `BFE_REVISION`).
     static let revision = BuildRevision.value
+}
+
+/// One venue's endpoints as the supervisor uses them: its WebSocket API connection, its user
+/// stream connections, its REST client and its mark price feed.
+struct VenueEndpoints: Sendable {
+    var connection: ConnectionConfiguration
+    var streams: UserStreamSettings
+    var rest: RESTConfiguration
+    var marks: MarkFeedSettings
 }

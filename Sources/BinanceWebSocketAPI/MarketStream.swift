@@ -38,18 +38,34 @@ public actor MarketStreamConnection {
     public nonisolated let connectedAt: Int64
 
     /// Connects to `base` (the venue's market stream host, e.g. `wss://fstream.binance.com/market`)
-    /// and subscribes to `venue`'s mark price stream.
+    /// and subscribes to the mark price streams that carry `symbols` (the all-symbols stream on
+    /// USDⓈ-M, whatever `symbols` holds; one stream per pair on COIN-M).
     public static func connect(
-        base: WebSocketURL, venue: FuturesVenue.MarketStream = .usdM, transport configuration: TransportConfiguration,
-        clock: WallClock = .system, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        base: WebSocketURL, venue: FuturesVenue.MarketStream = .usdM, symbols: Set<String> = [],
+        transport configuration: TransportConfiguration, clock: WallClock = .system,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(BinanceClientError) -> MarketStreamConnection {
         let transport = try await WebSocketTransport.connect(
             url: StreamLayout.combined.url(base: base), configuration: configuration, group: group)
         let connection = MarketStreamConnection(transport: transport, venue: venue, connectedAt: clock.nowMilliseconds())
         await connection.start()
-        let subscribe = "{\"method\":\"SUBSCRIBE\",\"params\":[\(JSONString.quote(venue.allMarkPrices))],\"id\":1}"
-        try await transport.send(text: subscribe)
+        try await connection.subscribe(venue.streams(for: symbols))
         return connection
+    }
+
+    private var subscribed: Set<String> = []
+    private var nextRequestID = 0
+
+    /// Subscribes the streams not yet subscribed (a new pair held on COIN-M); nothing to send
+    /// when every one already is.
+    public func subscribe(_ streams: Set<String>) async throws(BinanceClientError) {
+        let missing = streams.subtracting(subscribed).sorted()
+        guard !missing.isEmpty else { return }
+        nextRequestID += 1
+        let subscribe =
+            "{\"method\":\"SUBSCRIBE\",\"params\":[\(missing.map(JSONString.quote).joined(separator: ","))],\"id\":\(nextRequestID)}"
+        subscribed.formUnion(missing)
+        try await transport.send(text: subscribe)
     }
 
     private init(transport: WebSocketTransport, venue: FuturesVenue.MarketStream, connectedAt: Int64) {

@@ -11,7 +11,7 @@ import Testing
 @Suite("Endpoint settings")
 struct EndpointSettingTests {
     enum Endpoint: String, CaseIterable, CustomTestStringConvertible {
-        case webSocketAPI, userStream, marketStream, rest, spotREST
+        case webSocketAPI, userStream, marketStream, rest, spotREST, coinmWebSocketAPI, coinmStream, coinmREST
 
         var testDescription: String { rawValue }
 
@@ -22,6 +22,9 @@ struct EndpointSettingTests {
             case .marketStream: "--binance.market-stream-url"
             case .rest: "--binance.rest-url"
             case .spotREST: "--binance.spot-rest-url"
+            case .coinmWebSocketAPI: "--binance.coinm-ws-url"
+            case .coinmStream: "--binance.coinm-stream-url"
+            case .coinmREST: "--binance.coinm-rest-url"
             }
         }
 
@@ -32,6 +35,9 @@ struct EndpointSettingTests {
             case .marketStream: "binance.market_stream_url"
             case .rest: "binance.rest_url"
             case .spotREST: "binance.spot_rest_url"
+            case .coinmWebSocketAPI: "binance.coinm_ws_url"
+            case .coinmStream: "binance.coinm_stream_url"
+            case .coinmREST: "binance.coinm_rest_url"
             }
         }
 
@@ -43,6 +49,9 @@ struct EndpointSettingTests {
             case .marketStream: "wss://fstream.binance.com/market"
             case .rest: "https://fapi.binance.com"
             case .spotREST: "https://api.binance.com"
+            case .coinmWebSocketAPI: "wss://ws-dapi.binance.com/ws-dapi/v1"
+            case .coinmStream: "wss://dstream.binance.com/"
+            case .coinmREST: "https://dapi.binance.com"
             }
         }
 
@@ -53,10 +62,13 @@ struct EndpointSettingTests {
             case .marketStream: "wss://fstream.binancefuture.com/market"
             case .rest: "https://testnet.binancefuture.com"
             case .spotREST: "https://testnet.binance.vision"
+            case .coinmWebSocketAPI: "wss://testnet.binancefuture.com/ws-dapi/v1"
+            case .coinmStream: "wss://dstream.binancefuture.com/"
+            case .coinmREST: "https://testnet.binancefuture.com"
             }
         }
 
-        var isWebSocket: Bool { self == .webSocketAPI || self == .userStream || self == .marketStream }
+        var isWebSocket: Bool { [.webSocketAPI, .userStream, .marketStream, .coinmWebSocketAPI, .coinmStream].contains(self) }
         var flagURL: String { isWebSocket ? "ws://flag.test/\(rawValue)" : "http://flag.test/\(rawValue)" }
         var fileURL: String { isWebSocket ? "ws://file.test/\(rawValue)" : "http://file.test/\(rawValue)" }
 
@@ -67,6 +79,9 @@ struct EndpointSettingTests {
             case .marketStream: \.marketStreamURL
             case .rest: \.restURL
             case .spotREST: \.spotRestURL
+            case .coinmWebSocketAPI: \.coinmWsURL
+            case .coinmStream: \.coinmStreamURL
+            case .coinmREST: \.coinmRestURL
             }
         }
 
@@ -77,6 +92,9 @@ struct EndpointSettingTests {
             case .marketStream: try table.marketStream.resolve(in: network).description
             case .rest: try table.rest.resolve(in: network).description
             case .spotREST: try table.spotREST.resolve(in: network).description
+            case .coinmWebSocketAPI: try table.coinmWebSocketAPI.resolve(in: network).description
+            case .coinmStream: try table.coinmStream.resolve(in: network).description
+            case .coinmREST: try table.coinmREST.resolve(in: network).description
             }
         }
     }

@@ -247,6 +247,8 @@ final class InMemoryFeed: MarkFeedWatching {
 
     func unwatch(_ id: Int) async { _ = state.withLockedValue { $0.sinks.removeValue(forKey: id) } }
 
+    func track(account: String, symbols: Set<String>) async {}
+
     func set(healthy: Bool) {
         let sinks = state.withLockedValue { state -> [@Sendable (Bool) -> Void] in
             state.healthy = healthy

@@ -23,11 +23,13 @@ extension FuturesVenue.WebSocketAPI {
 }
 
 extension FuturesVenue.UserStream {
-    /// dstream: one connection per listen key at `/ws/<listenKey>` (dstream was not split into
-    /// /public, /market, /private as fstream was).
+    /// dstream (not split into /public, /market, /private as fstream was). Listen keys are
+    /// subscribed on `/stream` as the official SDK does it (`SUBSCRIBE` with the key as the
+    /// stream name, combined frames), so one connection carries every COIN-M account; dstream
+    /// also serves `/ws/<listenKey>`, one connection per key, which the exporter does not need.
     public static let coinM = FuturesVenue.UserStream(
         endpoint: EndpointURLs(production: "wss://dstream.binance.com", testnet: "wss://dstream.binancefuture.com"),
-        layout: .perListenKey, handshakeWeight: 0,
+        layout: .combined, handshakeWeight: 0,
         events: [.accountUpdate, .orderTradeUpdate, .marginCall, .accountConfigUpdate, .listenKeyExpired, .gridUpdate, .strategyUpdate])
 }
 

@@ -7,6 +7,8 @@ import NIOPosix
 public struct MarkFeedSettings: Sendable {
     /// The market stream base, e.g. `wss://fstream.binance.com/market`.
     public var base: WebSocketURL
+    /// The venue's mark price streams (all symbols on USDⓈ-M; per pair on COIN-M) and row tag.
+    public var venue: FuturesVenue.MarketStream = .usdM
     public var transport = TransportConfiguration()
     public var clock: WallClock = .system
     public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
@@ -35,6 +37,8 @@ public actor MarkPriceFeed {
     private var healthy = false
     private var watchers: [Int: @Sendable (Bool) -> Void] = [:]
     private var nextWatcher = 0
+    /// The symbols each account holds: a per-pair venue subscribes their pairs' streams.
+    private var symbolsByAccount: [String: Set<String>] = [:]
 
     public init(
         settings: MarkFeedSettings, scheduler: WeightScheduler, registry: MetricsRegistry, logger: Logger,
@@ -67,6 +71,22 @@ public actor MarkPriceFeed {
     }
 
     public func unwatch(_ id: Int) { watchers.removeValue(forKey: id) }
+
+    /// `account` holds positions in `symbols`: on a venue with per-pair streams (COIN-M) their
+    /// pairs are subscribed on the open connection (and at every reconnect). Pairs no account
+    /// holds any more stay subscribed until the next reconnect: their rows cost nothing.
+    public func track(account: String, symbols: Set<String>) async {
+        guard symbolsByAccount[account] != symbols else { return }
+        symbolsByAccount[account] = symbols.isEmpty ? nil : symbols
+        guard let connection else { return }
+        do {
+            try await connection.subscribe(settings.venue.streams(for: trackedSymbols))
+        } catch {
+            logger.warning("mark price subscription failed; the next reconnect subscribes again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private var trackedSymbols: Set<String> { symbolsByAccount.values.reduce(into: []) { $0.formUnion($1) } }
 
     /// Pushes a change of `isHealthy` to the watchers.
     private func updateHealth() {
@@ -123,7 +143,8 @@ public actor MarkPriceFeed {
         if case .deferred = await scheduler.admit(weight: BinanceMethod.streamHandshakeWeight) { return nil }
         do {
             let fresh = try await MarketStreamConnection.connect(
-                base: settings.base, transport: settings.transport, clock: settings.clock, group: group)
+                base: settings.base, venue: settings.venue, symbols: trackedSymbols, transport: settings.transport, clock: settings.clock,
+                group: group)
             logger.info("mark price feed connected", metadata: ["url": "\(UserStreamConnection.streamURL(base: settings.base))"])
             return fresh
         } catch {

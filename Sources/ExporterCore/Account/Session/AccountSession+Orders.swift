@@ -16,11 +16,13 @@ extension AccountSession {
         return Int64(seconds * 1000)
     }
 
-    /// A poll succeeded with these positions: they decide which symbols the next read covers;
-    /// the first successful poll schedules the first read.
-    func positionsPolled(_ data: AccountData) {
+    /// A poll succeeded with these positions: they decide which symbols the next read covers
+    /// (and which pairs a per-pair mark feed follows); the first successful poll schedules the
+    /// first read.
+    func positionsPolled(_ data: AccountData) async {
         var symbols = Set(data.status.positions.filter { $0.positionAmount != 0 }.map(\.symbol))
         for detail in data.positionDetails ?? [] where detail.positionAmount != 0 { symbols.insert(detail.symbol) }
+        if symbols != positionSymbols, let feed = services.markFeed { await feed.track(account: account.name, symbols: symbols) }
         positionSymbols = symbols
         if ordersDue == nil, orderListsEnabled {
             ordersDue = now

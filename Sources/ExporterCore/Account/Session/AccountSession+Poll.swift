@@ -20,7 +20,12 @@ extension AccountSession {
     }
 
     var pollWeight: Int64 {
-        ledger.weight(of: statusMethod) + (account.positionsDetail ? ledger.weight(of: .accountPositionV2) : 0)
+        ledger.weight(of: statusMethod) + (account.positionsDetail ? ledger.weight(of: positionMethod) : 0)
+    }
+
+    /// `v2/account.position` where the venue has it (USDⓈ-M), else `account.position` (COIN-M).
+    var positionMethod: BinanceMethod {
+        account.venue.webSocketAPI?.methods.contains(.accountPositionV2) == false ? .accountPosition : .accountPositionV2
     }
 
     /// Polls now and lets the cadence, the stream and the scheduler know how it went.
@@ -85,7 +90,7 @@ extension AccountSession {
             let data = try await fetch(connection)
             backoff.reset()
             wallets = Dictionary(data.status.assets.map { ($0.asset, $0.walletBalance) }) { first, _ in first }
-            positionsPolled(data)
+            await positionsPolled(data)
             await report(.succeeded(data, at: Double(now) / 1000, duration: Double(now - started) / 1000))
             return .succeeded
         } catch {
@@ -104,10 +109,11 @@ extension AccountSession {
         let status = try await fetchStatus(connection)
         var details: [PositionDetail]?
         if account.positionsDetail {
+            let method = positionMethod
             let positions = try await withResync(connection) { () async throws(BinanceClientError) in
-                try await connection.positionDetails(.v2)
+                try await connection.positionDetails(method == .accountPosition ? .v1 : .v2)
             }
-            await charge(.accountPositionV2, positions.rateLimit)
+            await charge(method, positions.rateLimit)
             details = positions.value
         }
         return AccountData(status: status.value, positionDetails: details, polledAt: Double(now) / 1000)

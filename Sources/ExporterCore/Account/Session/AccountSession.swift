@@ -103,8 +103,10 @@ public actor AccountSession {
         let timing = services.timing
         backoff = timing.backoff
         lifecycle = ConnectionLifecycle(maxAgeSeconds: timing.maxConnectionAgeSeconds)
-        version = account.accountMethod == .v2 ? .v2 : .v1
-        fallbackAllowed = account.accountMethod == .v1WithFallback
+        // A venue without v2 methods (COIN-M) polls v1 and has nothing to fall back to.
+        let hasV2 = account.venue.webSocketAPI?.methods.contains(.accountStatusV2) ?? true
+        version = account.accountMethod == .v2 && hasV2 ? .v2 : .v1
+        fallbackAllowed = account.accountMethod == .v1WithFallback && hasV2
         let now = services.clock.nowMilliseconds()
         let live = account.userStream && services.hub != nil
         cadence = PollCadence(

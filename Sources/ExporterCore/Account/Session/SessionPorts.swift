@@ -98,6 +98,8 @@ extension UserStreamHub: UserStreamAttaching {}
 public protocol MarkFeedWatching: Sendable {
     func watch(_ sink: @escaping @Sendable (Bool) -> Void) async -> Int
     func unwatch(_ id: Int) async
+    /// The account holds positions in `symbols` (a per-pair feed subscribes their pairs).
+    func track(account: String, symbols: Set<String>) async
 }
 
 extension MarkPriceFeed: MarkFeedWatching {}
