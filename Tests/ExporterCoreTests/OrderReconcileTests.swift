@@ -79,4 +79,50 @@ import Testing
             #expect(await rig.value("binance_futures_position_amount", Self.stopPrice) == 0.5)
         }
     }
+
+    @Test(
+        "100 live accounts with three positions each: per-symbol reads cost 72 weight per account-hour, the all-symbol reads (80) spread over the start and repeated every 6 h"
+    )
+    func costAtOneHundredAccounts() async throws {
+        let rig = await SessionRig()
+        let count = 100
+        let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+        rig.exchange.state.withLockedValue { state in
+            for index in 0..<count {
+                state.positions["ACCT\(index)"] = symbols.map { symbol in
+                    var position = Self.long
+                    position.symbol = symbol
+                    return position
+                }
+            }
+        }
+        let sessions = try (0..<count).map {
+            try rig.session("acct\($0)", interval: 15, reconcile: 300, rest: true, stagger: Double($0) / Double(count))
+        }
+        rig.feed.set(healthy: true)
+        await rig.run(sessions) {
+            await rig.clock.advance(by: .seconds(7 * 3600))
+        }
+        let calls = rig.exchange.state.withLockedValue { $0.calls }
+        let minute = { (at: Int64) in (at - rig.start) / 60_000 }
+        func weight(_ range: Range<Int64>) -> Int64 {
+            calls.filter { $0.method.hasPrefix("open") && range.contains(minute($0.at)) }.reduce(0) {
+                $0 + (InMemoryExchange.weights[$1.method] ?? 0)
+            }
+        }
+        // Per-symbol reads every 5 minutes: 3 symbols × 2 lists × 12 = 72 per account-hour.
+        let perSymbol = calls.filter { $0.method == "openOrders" || $0.method == "openAlgoOrders" }
+        let steady = Double(perSymbol.filter { (120..<360).contains(minute($0.at)) }.count) / 4 / Double(count)
+        #expect(steady >= 71 && steady <= 73, "per-symbol reads per account-hour: \(steady)")
+        // One all-symbol read of each list per account (weight 80), admitted at the account's
+        // phase within the first two hours (the scheduler holds back what exceeds the share), and
+        // again six hours later: 80 / 6 ≈ 13 per account-hour.
+        let full = calls.filter { $0.method == "openOrders(all)" }
+        #expect(full.filter { minute($0.at) < 120 }.count == count, "one all-symbol read per account at the start")
+        let buckets = Dictionary(grouping: full.filter { minute($0.at) < 120 }, by: { minute($0.at) / 10 }).mapValues(\.count)
+        #expect((buckets.values.max() ?? 0) <= count / 4, "spread over the start, not at once: \(buckets.sorted { $0.key < $1.key })")
+        #expect(full.filter { minute($0.at) >= 360 }.count > count / 2, "and again six hours after each account's first")
+        let total = weight(120..<360)
+        print("order reads: \(Double(total) / 4 / Double(count)) weight per account-hour (hours 2-6)")
+    }
 }

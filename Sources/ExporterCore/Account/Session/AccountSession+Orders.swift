@@ -36,7 +36,7 @@ extension AccountSession {
         if orderListsEnabled, ordersDue != nil { ordersDue = now }
     }
 
-    /// Reads the lists and hands the snapshot to the registry. Stops for good (one log line, no
+    /// Reads the lists (admitted by the scheduler as one request) and hands the snapshot to the registry. Stops for good (one log line, no
     /// order metrics) when the key may not read them or the venue lacks them.
     func readOrders() async {
         guard let rest, let lists = rest.venue.rest.orderLists else {
@@ -50,6 +50,13 @@ extension AccountSession {
         let symbols = positionSymbols.union(orderSymbols)
         let full = (fullOrderListDue.map { $0 <= now } ?? false) || perSymbol * Int64(symbols.count) >= allSymbols
         let targets: [String?] = full ? [nil] : symbols.sorted()
+        // The whole read is admitted at once: a read deferred halfway would pay its first lists
+        // again when it is retried.
+        let weight = full ? allSymbols : perSymbol * Int64(targets.count)
+        guard case .admitted = await scheduler.admit(weight: weight) else {
+            ordersDue = now + timing.stream.backfillRetryMilliseconds
+            return
+        }
         var orders: [OpenOrder] = []
         for symbol in targets {
             for service in lists.services {
@@ -89,7 +96,6 @@ extension AccountSession {
     private func readList(_ rest: any AccountREST, _ service: OrderService, symbol: String?) async -> ListAnswer {
         guard let list = rest.venue.rest.orderLists?.list(service) else { return .orders([]) }
         let weight = list.route(symbol: symbol).weight
-        guard case .admitted = await scheduler.admit(weight: weight) else { return .retry }
         do {
             let response = try await rest.openOrders(service, symbol: symbol, offsetMilliseconds: offsetMilliseconds)
             if let used = response.usedWeight { await scheduler.observe(usedWeight: used) }
