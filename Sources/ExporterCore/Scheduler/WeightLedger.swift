@@ -11,9 +11,13 @@ struct WeightLedger: Sendable {
     private(set) var measured: [BinanceMethod: Int64] = [:]
     /// The last `rateLimits.count` seen, with the local time (ms) of the answer.
     private var lastSeen: (time: Int64, count: Int64)?
+    /// The venue's documented weights (ws-fapi's, ws-dapi's).
+    var api: FuturesVenue.WebSocketAPI = .usdM
 
-    /// The weight to budget for `method`: measured, or Binance's documented value until then.
-    func weight(of method: BinanceMethod) -> Int64 { measured[method] ?? method.assumedWeight }
+    init(api: FuturesVenue.WebSocketAPI = .usdM) { self.api = api }
+
+    /// The weight to budget for `method`: measured, or the venue's documented value until then.
+    func weight(of method: BinanceMethod) -> Int64 { measured[method] ?? api.assumedWeight(of: method) }
 
     /// Records an answered request and returns the weight to account for it.
     mutating func charge(_ method: BinanceMethod, _ rateLimit: RateLimitStatus?, now: Int64, offset: Int64) -> Int64 {
@@ -21,7 +25,7 @@ struct WeightLedger: Sendable {
             let delta = rateLimit.count - lastSeen.count
             // Other requests on the IP (other accounts' included) can only inflate a change; a
             // change beyond twice the documented weight is such a mixture, not a measurement.
-            if delta <= 2 * method.assumedWeight, delta < measured[method] ?? Int64.max { measured[method] = delta }
+            if delta <= 2 * api.assumedWeight(of: method), delta < measured[method] ?? Int64.max { measured[method] = delta }
         }
         let weight = weight(of: method)
         observe(rateLimit, now: now)
