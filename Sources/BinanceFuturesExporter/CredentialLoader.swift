@@ -57,7 +57,10 @@ struct CredentialLoader {
             } catch {
                 throw ConfigError(file: file, line: line, field: field, problem: "cannot read \(path): \(Self.reason(error))")
             }
-            if secret, let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            // The file's own mode, not a symlink's (always 777): Kubernetes mounts a Secret's
+            // keys as symlinks into a hidden directory.
+            let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+            if secret, let attributes = try? FileManager.default.attributesOfItem(atPath: target),
                 let mode = attributes[.posixPermissions] as? NSNumber, mode.intValue & 0o077 != 0
             {
                 warnings.append(

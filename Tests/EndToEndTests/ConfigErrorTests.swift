@@ -80,6 +80,28 @@ import Testing
         }
     }
 
+    @Test("a secret mounted as Kubernetes mounts a Secret (a symlink to a 0600 file) is not reported as world-readable")
+    func symlinkedSecretIsJudgedByItsTarget() async throws {
+        let secret = try Self.write("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j\n", mode: 0o600)
+        let link = secret + ".link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: secret)
+        let config = try Self.write(
+            """
+            accounts:
+              - name: main
+                api_key: vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A
+                secret_file: \(link)
+            """)
+        let result = try await ExporterProcess.run(
+            ["check-config", "--config.file", config, "--binance.spot-rest-url", "http://127.0.0.1:9"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("readable by group or others"), "\(result.stdout)")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: secret)
+        let loose = try await ExporterProcess.run(
+            ["check-config", "--config.file", config, "--binance.spot-rest-url", "http://127.0.0.1:9"])
+        #expect(loose.stdout.contains("mode 644"), "the target's mode is what counts")
+    }
+
     @Test func checkConfigSummarisesAndWarnsAboutLooseSecretFiles() async throws {
         let secret = try Self.write("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j\n", mode: 0o644)
         let pem = try Self.write(Self.ed25519PEM)
