@@ -18,6 +18,15 @@ panels about shards, so nothing else depends on binance_futures_shard_info.
 
 Money: account totals are USDT in single-asset mode and USD value in multi-assets mode; the
 unit shows "USDT" (Binance's own convention for both), asset rows are in their asset's units.
+COIN-M accounts (binance_futures_account_info{venue="coin-m"}) have no account totals: their
+margin is per coin (binance_futures_asset_*, asset_margin_ratio), their positions are sized in
+contracts (position_contracts; position_amount is the base-coin size) and their position uPnL
+and notional are in the margin coin. Panels that sum USDT totals or notionals leave them out (or
+value them in USD: base-coin size × mark); the COIN-M row shows them per coin.
+
+Tables join their queries with Grafana's merge transformation, which merges rows only where
+every shared field agrees: each frame's __name__ column (a raw selector's metric name) is
+dropped first, or every query would stay on rows of its own.
 """
 import importlib.metadata
 import json
@@ -58,6 +67,16 @@ MARGIN_STEPS = [(None, "green"), (0.5, "orange"), (0.8, "red")]
 # alert fires at 0), any part orange, all of it green.
 COVERAGE_STEPS = [(None, "red"), (0.000001, "orange"), (1, "green")]
 SIGN_STEPS = [(None, "red"), (0, "green")]
+COINM = f'binance_futures_account_info{{{SEL}, venue="coin-m"}}'
+# The coins a COIN-M account margins with (has a wallet balance or maintenance margin in); the
+# value is the coin's margin ratio. asset_margin_ratio exists only for accounts without totals.
+COINS = (f'(binance_futures_asset_margin_ratio{{{SEL}}} and (binance_futures_asset_wallet_balance{{{SEL}}} != 0'
+         f' or binance_futures_asset_maint_margin{{{SEL}}} != 0))')
+
+
+def coin_rows(expr):
+    """A per-asset series for the coins of COIN-M accounts only."""
+    return f'{expr} and on (job, instance, account, asset) {COINS}'
 
 
 # --- variables -------------------------------------------------------------------------------
@@ -153,7 +172,10 @@ def organize(exclude=(), index=None, rename=None):
     return dm.DataTransformerConfig(id_val="organize", options=options)
 
 
-MERGE = dm.DataTransformerConfig(id_val="merge", options={})
+# Merge the queries of a table into one row per label set. Each frame's __name__ is dropped
+# first: merge keeps two rows apart when any shared field differs, and a raw selector's frame
+# carries its metric name.
+MERGE = [organize(exclude=("__name__",)), dm.DataTransformerConfig(id_val="merge", options={})]
 
 
 # --- panels ----------------------------------------------------------------------------------
@@ -247,42 +269,79 @@ class PrometheusAnnotation(dashboard.AnnotationQuery):
 def accounts():
     b = Board("binance-futures-accounts", "Binance Futures — Accounts")
     b.row("At a glance")
-    b.add(big_value(), "Total equity", "Sum of the margin balances (wallet + unrealized PnL) of the selected accounts. USDT in single-asset mode, USD value in multi-assets mode.",
+    b.add(big_value(), "Total equity", "Sum of the margin balances (wallet + unrealized PnL) of the selected accounts. USDT in single-asset mode, USD value in multi-assets mode. COIN-M accounts have no account total (their margin is per coin: see the COIN-M row) and are not counted.",
           [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "equity")], 4, 5, USDT)
     b.add(signed(big_value(cm.BigValueGraphMode.NONE, ("diff",))), "Equity change over the range", "Total equity at the end of the time range minus at its start: deposits and withdrawals included.",
           [ts(f'sum(binance_futures_account_margin_balance{{{SEL}}})', "change")], 3, 5, USDT)
-    b.add(signed(big_value()), "Unrealized PnL", "Sum of the unrealized PnL of the selected accounts, at Binance's mark prices of the last poll.",
+    b.add(signed(big_value()), "Unrealized PnL", "Sum of the unrealized PnL of the selected accounts, at Binance's mark prices of the last poll. COIN-M accounts (PnL per coin: see the COIN-M row) are not counted.",
           [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "uPnL")], 4, 5, USDT)
     b.add(signed(big_value(cm.BigValueGraphMode.NONE, ("diff",))), "uPnL change over the range", "Unrealized PnL at the end of the time range minus at its start (positions opened or closed in between included).",
           [ts(f'sum(binance_futures_account_unrealized_profit{{{SEL}}})', "change")], 3, 5, USDT)
-    b.add(big_value().decimals(2), "Effective leverage", "Total position notional (absolute) divided by total equity: how far the accounts are levered as a whole.",
-          [ts(f'sum(abs(binance_futures_position_notional{{{SEL}}})) / (sum(binance_futures_account_margin_balance{{{SEL}}}) > 0)', "leverage")],
+    b.add(big_value().decimals(2), "Effective leverage", "Total position notional (absolute) divided by total equity: how far the accounts with account totals (USDⓈ-M) are levered as a whole. COIN-M positions (notional in coin, no account equity) are not counted; the positions table shows their leverage.",
+          [ts(f'sum(abs(binance_futures_position_notional{{{SEL}}}) and on (job, instance, account) binance_futures_account_margin_balance{{{SEL}}})'
+              f' / (sum(binance_futures_account_margin_balance{{{SEL}}}) > 0)', "leverage")],
           3, 5, LEVERAGE)
-    b.add(big_value(cm.BigValueGraphMode.NONE), "Open positions", "Number of open positions (amount ≠ 0) over the selected accounts.",
-          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0) or vector(0)', "positions")], 3, 5, "none")
+    b.add(big_value(cm.BigValueGraphMode.NONE), "Open positions", "Number of open positions (amount or, COIN-M, contracts ≠ 0) over the selected accounts.",
+          [ts(f'count(binance_futures_position_amount{{{SEL}}} != 0 or binance_futures_position_contracts{{{SEL}}} != 0) or vector(0)', "positions")], 3, 5, "none")
     b.add(gauge.Panel().reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False))
           .show_threshold_markers(True).min(0).max(1).thresholds(thresholds(MARGIN_STEPS)),
-          "Highest margin ratio", "Maintenance margin ÷ margin balance of the most exposed selected account. Binance liquidates at 100 %; alerts at 50 % and 80 %.",
-          [ts(f'max(binance_futures_account_margin_ratio{{{SEL}}})', "margin ratio")], 4, 5, "percentunit")
+          "Highest margin ratio", "Maintenance margin ÷ margin balance of the most exposed selected account, or COIN-M margin coin (a COIN-M account's margin is per coin). Binance liquidates at 100 %; alerts at 50 % and 80 %.",
+          [ts(f'max(binance_futures_account_margin_ratio{{{SEL}}} or binance_futures_asset_margin_ratio{{{SEL}}})', "margin ratio")], 4, 5, "percentunit")
+    b.add(table.Panel().show_header(True).sort_by([common.TableSortByFieldState().display_name("Margin ratio").desc(True)])
+          .transformations([*MERGE, organize(
+              exclude=("Time", "job", "instance", "Value #A"),
+              index={"account": 0, "venue": 1, "Value #B": 2, "Value #C": 3, "Value #D": 4, "Value #E": 5},
+              rename={"account": "Account", "venue": "Venue", "Value #B": "Up", "Value #C": "Margin ratio",
+                      "Value #D": "Equity (USDT)", "Value #E": "Open positions"})])
+          .override_by_name("Up", [prop("mappings", state_mappings("down", "up")),
+                                   prop("custom.cellOptions", cm.TableColorTextCellOptions())])
+          .override_by_name("Margin ratio", [
+              prop("unit", "percentunit"), prop("noValue", "—"),
+              prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(MARGIN_STEPS).build())])
+          .override_by_name("Equity (USDT)", [prop("unit", USDT), prop("decimals", 2), prop("noValue", "—")])
+          .override_by_name("Open positions", [prop("noValue", "0")]),
+          "Accounts", "One row per configured account: its venue (usd-m: USDⓈ-M, margined in USDT or USD value; coin-m: COIN-M, margined per coin, sized in contracts), whether its last poll succeeded, its margin ratio (COIN-M: the highest of its coins; coloured at 50 % and 80 % like the alerts), its equity (USDⓈ-M only: COIN-M has no account total, see the COIN-M row) and its open positions.", [
+              table_q(f'binance_futures_account_info{{{SEL}}}'),
+              table_q(f'binance_futures_up{{{SEL}}}'),
+              table_q(f'binance_futures_account_margin_ratio{{{SEL}}} or max by (job, instance, account) (binance_futures_asset_margin_ratio{{{SEL}}})'),
+              table_q(f'binance_futures_account_margin_balance{{{SEL}}}'),
+              table_q(f'count by (job, instance, account) (binance_futures_position_amount{{{SEL}}} != 0 or binance_futures_position_contracts{{{SEL}}} != 0)'),
+          ], 24, 6, "none")
     b.row("Over time")
-    b.add(timeseries.Panel(), "Equity, wallet and available", "Per account: margin balance (equity), wallet balance (deposits and realized PnL) and available balance (free for new positions).", [
+    b.add(timeseries.Panel(), "Equity, wallet and available", "Per account with account totals (USDⓈ-M): margin balance (equity), wallet balance (deposits and realized PnL) and available balance (free for new positions). COIN-M accounts: per coin, in the COIN-M row.", [
         ts(f'binance_futures_account_margin_balance{{{SEL}}}', "{{account}} equity"),
         ts(f'binance_futures_account_wallet_balance{{{SEL}}}', "{{account}} wallet"),
         ts(f'binance_futures_account_available_balance{{{SEL}}}', "{{account}} available"),
     ], 12, 8, USDT)
-    b.add(timeseries.Panel(), "Unrealized PnL", "Per account, at Binance's mark prices of each poll.",
+    b.add(timeseries.Panel(), "Unrealized PnL", "Per account with account totals (USDⓈ-M), at Binance's mark prices of each poll. COIN-M accounts: per coin, in the COIN-M row.",
           [ts(f'binance_futures_account_unrealized_profit{{{SEL}}}', "{{account}}")], 12, 8, USDT)
     b.add(timeseries.Panel().draw_style(cm.GraphDrawStyle.BARS).fill_opacity(60).stacking(common.StackingConfig().mode(cm.StackingMode.NONE)),
-          "Exposure by symbol", "Signed position notional summed per symbol over the selected accounts: long positive, short negative.",
-          [ts(f'sum by (symbol) (binance_futures_position_notional{{{SEL}}})', "{{symbol}}")], 12, 8, USDT)
+          "Exposure by symbol", "Signed position notional summed per symbol over the selected accounts: long positive, short negative. COIN-M positions (notional in coin) are valued in USD: base-coin size × mark price.",
+          [ts(f'sum by (symbol) (binance_futures_position_notional{{{SEL}}} unless on (job, instance, account) {COINM})'
+              f' or sum by (symbol) ((binance_futures_position_amount{{{SEL}}} * binance_futures_position_mark_price{{{SEL}}}) and on (job, instance, account) {COINM})',
+              "{{symbol}}")], 12, 8, USDT)
     b.add(threshold_lines(timeseries.Panel(), DISTANCE_STEPS).min(0), "Distance to liquidation", "Per position: |mark − liquidation| ÷ mark. Lines at 15 % (warning) and 5 % (critical), as the alerts. Positions without a liquidation price are not drawn.",
           [ts(DISTANCE, "{{account}} {{symbol}} {{position_side}}")], 12, 8, "percentunit")
-    b.add(threshold_lines(timeseries.Panel(), MARGIN_STEPS).min(0), "Margin ratio", "Per account: maintenance margin ÷ margin balance. Lines at 50 % and 80 %, as the alerts; liquidation at 100 %.",
-          [ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}")], 12, 8, "percentunit")
-    b.add(timeseries.Panel(), "Initial and maintenance margin", "Per account: margin locked by positions and orders (initial) and the margin below which positions are liquidated (maintenance).", [
+    b.add(threshold_lines(timeseries.Panel(), MARGIN_STEPS).min(0), "Margin ratio", "Per account (COIN-M: per margin coin): maintenance margin ÷ margin balance. Lines at 50 % and 80 %, as the alerts; liquidation at 100 %.", [
+        ts(f'binance_futures_account_margin_ratio{{{SEL}}}', "{{account}}"),
+        ts(COINS, "{{account}} {{asset}}"),
+    ], 12, 8, "percentunit")
+    b.add(timeseries.Panel(), "Initial and maintenance margin", "Per account with account totals (USDⓈ-M): margin locked by positions and orders (initial) and the margin below which positions are liquidated (maintenance). COIN-M: per coin, in the Assets table.", [
         ts(f'binance_futures_account_initial_margin{{{SEL}}}', "{{account}} initial"),
         ts(f'binance_futures_account_maint_margin{{{SEL}}}', "{{account}} maintenance"),
     ], 12, 8, USDT)
+    b.row("COIN-M: margin per coin")
+    b.add(gauge.Panel().reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).fields("").values(False))
+          .show_threshold_markers(True).min(0).max(1).thresholds(thresholds(MARGIN_STEPS)),
+          "Margin ratio per coin", "COIN-M accounts: each coin margins its own contracts (BTC the BTCUSD ones), so each has its own margin ratio, maintenance margin ÷ margin balance of that coin. Binance liquidates that coin's positions at 100 %; the margin ratio alerts fire at 50 % and 80 % per coin. Coins without a balance or margin are left out. Empty without COIN-M accounts.",
+          [ts(COINS, "{{account}} {{asset}}")], 8, 8, "percentunit")
+    b.add(timeseries.Panel(), "Equity, wallet and available per coin", "COIN-M accounts, per margin coin, in that coin (BTC in BTC): margin balance (equity), wallet balance and available balance. Empty without COIN-M accounts.", [
+        ts(coin_rows(f'binance_futures_asset_margin_balance{{{SEL}}}'), "{{account}} {{asset}} equity"),
+        ts(coin_rows(f'binance_futures_asset_wallet_balance{{{SEL}}}'), "{{account}} {{asset}} wallet"),
+        ts(coin_rows(f'binance_futures_asset_available_balance{{{SEL}}}'), "{{account}} {{asset}} available"),
+    ], 8, 8, "none")
+    b.add(timeseries.Panel(), "Unrealized PnL per coin", "COIN-M accounts, per margin coin, in that coin, at Binance's mark prices of each poll. Empty without COIN-M accounts.",
+          [ts(coin_rows(f'binance_futures_asset_unrealized_profit{{{SEL}}}'), "{{account}} {{asset}}")], 8, 8, "none")
     b.row("Money that moved (user data stream; counted since each exporter started)")
     for type_, title, text in [
         ("realized_pnl", "Realized PnL over the range", "Realized profit minus realized loss of closed trades in the time range (USDT), from ORDER_TRADE_UPDATE `rp`."),
@@ -310,26 +369,25 @@ def accounts():
           ], 12, 8, PER_HOUR)
     b.row("Positions")
     b.add(table.Panel().show_header(True).sort_by([common.TableSortByFieldState().display_name("Distance to liquidation").desc(False)])
-          .transformations([MERGE, organize(
+          .transformations([*MERGE, organize(
               exclude=("Time", "__name__", "job", "instance"),
-              index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3},
+              index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3, "Value #L": 4, "Value #B": 5},
               rename={"position_side": "Side", "account": "Account", "symbol": "Symbol",
-                      "Value #A": "Distance to liquidation", "Value #B": "Amount", "Value #C": "Entry",
+                      "Value #A": "Distance to liquidation", "Value #B": "Size (base)", "Value #C": "Entry",
                       "Value #D": "Break-even", "Value #E": "Mark", "Value #F": "Liquidation",
                       "Value #G": "Unrealized PnL", "Value #H": "Notional", "Value #I": "Leverage",
-                      "Value #J": "Margin", "Value #K": "ADL"})])
+                      "Value #J": "Margin", "Value #K": "ADL", "Value #L": "Contracts"})])
           .override_by_name("Distance to liquidation", [
               prop("unit", "percentunit"), prop("noValue", "—"),
               prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(DISTANCE_STEPS).build())])
           .override_by_name("Liquidation", [prop("mappings", value_texts({0: "—"})), prop("noValue", "—")])
-          .override_by_name("Unrealized PnL", [prop("unit", USDT), prop("decimals", 2)])
-          .override_by_name("Notional", [prop("unit", USDT), prop("decimals", 2)])
+          .override_by_name("Contracts", [prop("noValue", "—")])
           .override_by_name("Leverage", [prop("unit", LEVERAGE)])
           .override_by_name("Margin", [prop("mappings", value_texts({0: "cross", 1: "isolated"}))])
           .override_by_name("ADL", [
               prop("noValue", "—"), prop("custom.cellOptions", cm.TableColorTextCellOptions()),
               prop("thresholds", thresholds([(None, "green"), (3, "orange"), (4, "red")]).build())]),
-          "Open positions, nearest to liquidation first", "One row per open position. Distance = |mark − liquidation| ÷ mark, coloured at 5 % and 15 % like the alerts; — where Binance reports no liquidation price. Prices in the quote asset; amount in contracts (signed); ADL quantile 0–4 (4: first to be auto-deleveraged).", [
+          "Open positions, nearest to liquidation first", "One row per open position. Distance = |mark − liquidation| ÷ mark, coloured at 5 % and 15 % like the alerts; — where Binance reports no liquidation price. Contracts: COIN-M positions' size in contracts (signed; — on USDⓈ-M); Size: signed, in the base asset (BTC for BTCUSDT and for BTCUSD_PERP). Prices in the quote currency (USDT, USDC; USD on COIN-M). Unrealized PnL and notional in the margin asset: the quote asset on USDⓈ-M, the coin on COIN-M (BTC for BTCUSD_PERP). ADL quantile 0–4 (4: first to be auto-deleveraged).", [
               table_q(DISTANCE),
               table_q(f'binance_futures_position_amount{{{SEL}}}'),
               table_q(f'binance_futures_position_entry_price{{{SEL}}}'),
@@ -341,6 +399,7 @@ def accounts():
               table_q(f'binance_futures_position_leverage{{{SEL}}}'),
               table_q(f'binance_futures_position_isolated{{{SEL}}}'),
               table_q(f'binance_futures_position_adl_quantile{{{SEL}}}'),
+              table_q(f'binance_futures_position_contracts{{{SEL}}}'),
           ], 24, 10, "none")
     b.row("Protection (open orders: stops and take profits)")
     b.add(big_value(cm.BigValueGraphMode.AREA).thresholds(thresholds([(None, "green"), (1, "red")])).color_scheme(by_thresholds()).decimals(0),
@@ -350,7 +409,7 @@ def accounts():
           "Open orders by type", "Open orders of the selected accounts by Binance order type (limit, stop_market, take_profit_market, trailing_stop_market, …), plain and conditional (algo) orders together, stacked. Accounts whose key cannot read orders export none.",
           [ts(f'sum by (type) (binance_futures_open_orders{{{SEL}}})', "{{type}}")], 20, 8, "none")
     b.add(table.Panel().show_header(True).sort_by([common.TableSortByFieldState().display_name("Stop-loss coverage").desc(False)])
-          .transformations([MERGE, organize(
+          .transformations([*MERGE, organize(
               exclude=("Time", "__name__", "job", "instance"),
               index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3, "Value #B": 4, "Value #C": 5, "Value #D": 6,
                      "Value #E": 7, "Value #F": 8, "Value #G": 9, "Value #H": 10},
@@ -382,15 +441,21 @@ def accounts():
               table_q(DISTANCE),
           ], 24, 9, "none")
     b.row("Assets")
-    b.add(table.Panel().transformations([MERGE, organize(
+    b.add(table.Panel().transformations([*MERGE, organize(
               exclude=("Time", "__name__", "job", "instance"),
               rename={"account": "Account", "asset": "Asset", "Value #A": "Wallet",
-                      "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available"})]),
-          "Per-asset balances", "Per account and asset, in the asset's own units (BTC in BTC, USDT in USDT).", [
+                      "Value #B": "Margin balance", "Value #C": "Unrealized PnL", "Value #D": "Available",
+                      "Value #E": "Maintenance margin", "Value #F": "Margin ratio"})])
+          .override_by_name("Margin ratio", [
+              prop("unit", "percentunit"), prop("noValue", "—"),
+              prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(MARGIN_STEPS).build())]),
+          "Per-asset balances", "Per account and asset, in the asset's own units (BTC in BTC, USDT in USDT). Margin ratio: COIN-M coins only (each coin margins its own contracts; coloured at 50 % and 80 % like the alerts); a USDⓈ-M account's ratio is the account's (— here).", [
               table_q(f'binance_futures_asset_wallet_balance{{{SEL}}}'),
               table_q(f'binance_futures_asset_margin_balance{{{SEL}}}'),
               table_q(f'binance_futures_asset_unrealized_profit{{{SEL}}}'),
               table_q(f'binance_futures_asset_available_balance{{{SEL}}}'),
+              table_q(f'binance_futures_asset_maint_margin{{{SEL}}}'),
+              table_q(f'binance_futures_asset_margin_ratio{{{SEL}}}'),
           ], 24, 7, "none")
     b.annotation("Forced closes", "red", f'changes(binance_futures_forced_closes_total{{{SEL}}}[2m]) > 0 or (binance_futures_forced_closes_total{{{SEL}}} unless binance_futures_forced_closes_total{{{SEL}}} offset 2m)',
                  "{{kind}}: {{account}} {{symbol}} {{position_side}}")
@@ -486,7 +551,7 @@ def health():
           8, 7, "s")
     b.add(timeseries.Panel(), "Reconcile drift of the margin ratio", "Locally recomputed margin ratio minus Binance's at each poll (0 within rounding). The alert fires above 0.01 for 15 minutes.",
           [ts(f'binance_futures_reconcile_drift{{{SEL}, field="margin_ratio"}}', "{{account}}")], 8, 7, "percentunit")
-    b.add(table.Panel().transformations([MERGE, organize(
+    b.add(table.Panel().transformations([*MERGE, organize(
               exclude=("Time", "__name__", "job", "instance"),
               rename={"account": "Account", "permission": "Granted permission", "Value #A": "Granted", "Value #B": "IP-restricted"})]),
           "API key permissions", "What each account's API key may do (GET /sapi/v1/account/apiRestrictions, checked hourly): 1 = granted. A monitoring key needs reading only and an IP whitelist; the key alerts fire otherwise. Accounts whose key may not read this (or a testnet) have no rows.", [
