@@ -10,12 +10,16 @@ import _CryptoExtras
 /// `--demo`: the built-in simulator with realistic accounts (one-way and hedge, single- and
 /// multi-assets, HMAC, Ed25519 and RSA keys), prices that move, a position that opens and
 /// closes, and on every account a position with a full stop, one with a partial stop and one
-/// without, so every dashboard panel has data with no keys and no network.
+/// without, so every dashboard panel has data with no keys and no network. Plus one COIN-M
+/// account (`coinMAccounts`: ws-dapi, dstream, dapi) with BTC and ETH wallets, a BTCUSD_PERP
+/// long behind a plain reduce-only STOP_MARKET and an ETHUSD_PERP short.
 ///
 /// Keys are generated in memory at start; nothing is written to disk.
 struct DemoExchange {
     let simulator: ExchangeSimulator
     let accounts: [(name: String, credentials: APICredentials)]
+    /// The COIN-M accounts (`venue: coin-m`; the simulator's `coinmURL`, `coinmStreamURL`, `coinmRestURL`).
+    let coinMAccounts: [(name: String, credentials: APICredentials)]
 
     static func make(extraAccounts: Int, symbols: Int, logger: Logger) throws -> DemoExchange {
         var configuration = SimulatorConfiguration()
@@ -95,7 +99,29 @@ struct DemoExchange {
             let legs = Array(symbolsForAccount)
             if legs.count >= 2 { DemoProtection.protect(simulator, apiKey: key, full: (legs[0], "BOTH"), partial: (legs[1], "BOTH")) }
         }
-        return DemoExchange(simulator: simulator, accounts: accounts)
+
+        // 4. COIN-M (HMAC, one-way): BTC and ETH wallets, a BTCUSD_PERP long of 40 contracts
+        // (4,000 USD) protected by a plain reduce-only STOP_MARKET (COIN-M has no Algo service),
+        // and an ETHUSD_PERP short of 250 contracts (2,500 USD) without a stop.
+        let coinMKey = randomKey("demoCOIN")
+        let coinMSecret = randomKey("secret")
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: coinMKey, key: .hmac(secret: coinMSecret), wallets: ["BTC": 0.5, "ETH": 4],
+                positions: [
+                    SimulatedPosition(symbol: "BTCUSD_PERP", amount: 40, entryPrice: 62_800, leverage: 10),
+                    SimulatedPosition(symbol: "ETHUSD_PERP", amount: -250, entryPrice: 3_180, leverage: 5),
+                ], venue: .coinM))
+        if let long = simulator.account(apiKey: coinMKey, venue: .coinM)?.positions.first(where: { $0.symbol == "BTCUSD_PERP" }) {
+            let stop = DemoProtection.stopPrice(simulator, apiKey: coinMKey, position: long, mark: simulator.markPrice(long.symbol))
+            simulator.placeOrder(
+                apiKey: coinMKey,
+                SimulatedOrder(
+                    service: .plain, symbol: long.symbol, side: "SELL", type: "STOP_MARKET", quantity: long.amount,
+                    triggerPrice: stop.rounded(), reduceOnly: true))
+        }
+        let coinMAccounts = [("demo-coinm", APICredentials(apiKey: coinMKey, signer: try RequestSigner.hmac(secret: coinMSecret)))]
+        return DemoExchange(simulator: simulator, accounts: accounts, coinMAccounts: coinMAccounts)
     }
 
     /// PKCS#8 wrapping of an Ed25519 seed (RFC 8410), as Binance's key generator writes it.
@@ -167,6 +193,34 @@ struct DemoMarketService: Service {
                     simulator.forceClose(apiKey: rsaAPIKey, symbol: "ADAUSDT", kind: .adl)
                 }
                 orders.step(tick: tick)
+                Self.coinMActivity(simulator, tick: tick)
+            }
+        }
+    }
+}
+
+extension DemoMarketService {
+    /// The COIN-M accounts' activity: a dated BTCUSD_261225 position opened and closed every
+    /// 75 s (fills, realized PnL and commissions in BTC), funding on BTCUSD_PERP every two
+    /// minutes, and a TAKE_PROFIT_MARKET on the long placed and cancelled every 90 s.
+    static func coinMActivity(_ simulator: ExchangeSimulator, tick: Int) {
+        for apiKey in simulator.accountKeys(venue: .coinM) {
+            if tick % 75 == 20 {
+                simulator.fill(apiKey: apiKey, symbol: "BTCUSD_261225", side: "BUY", quantity: 10)
+            } else if tick % 75 == 50 {
+                simulator.fill(apiKey: apiKey, symbol: "BTCUSD_261225", side: "SELL", quantity: 10)
+            }
+            if tick % 120 == 75 { simulator.payFunding(apiKey: apiKey, symbol: "BTCUSD_PERP", rate: 0.0001) }
+            if tick % 90 == 35 {
+                simulator.placeOrder(
+                    apiKey: apiKey,
+                    SimulatedOrder(
+                        service: .plain, symbol: "BTCUSD_PERP", side: "SELL", type: "TAKE_PROFIT_MARKET", quantity: 20,
+                        triggerPrice: (simulator.markPrice("BTCUSD_PERP") * 1.08).rounded(), reduceOnly: true))
+            } else if tick % 90 == 80 {
+                for order in simulator.openOrders(apiKey: apiKey, venue: .coinM) where order.type == "TAKE_PROFIT_MARKET" {
+                    simulator.cancelOrder(apiKey: apiKey, service: .plain, id: order.id)
+                }
             }
         }
     }

@@ -4,9 +4,10 @@ import Foundation
 import Logging
 
 /// `simulate`: the built-in exchange simulator on its own, for conformance checks with other
-/// clients (the official Python SDK in CI). It prints one JSON line, the URLs and a throwaway
-/// HMAC key pair that exists only in this process, then plays account activity on that account
-/// until it is stopped.
+/// clients (the official Python SDKs in CI). It prints one JSON line, the URLs and a throwaway
+/// HMAC key pair that exists only in this process (the key holds a USDⓈ-M account and, with
+/// `--coinm-accounts` ≥ 1, also the first COIN-M account), then plays account activity on
+/// those accounts until it is stopped.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
@@ -24,6 +25,11 @@ struct SimulateCommand: AsyncParsableCommand {
         name: .customLong("extra-accounts"),
         help: "Also create this many quiet HMAC accounts, each with two positions (scale measurements).")
     var extraAccounts = 0
+
+    @Option(
+        name: .customLong("coinm-accounts"),
+        help: "COIN-M accounts (ws-dapi, dstream, dapi): the first on the main key, the others on keys of their own.")
+    var coinMAccounts = 1
 
     @Option(
         name: .customLong("write-config"),
@@ -52,11 +58,25 @@ struct SimulateCommand: AsyncParsableCommand {
                 apiKey: apiKey, key: .hmac(secret: secret), wallets: ["USDT": 10_000],
                 positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 0.5, entryPrice: 62_000, leverage: 10)]))
         Self.placeStandingOrders(on: simulator, apiKey: apiKey)
+        var coinM: [(name: String, key: String, secret: String)] = []
+        for index in 0..<max(0, coinMAccounts) {
+            let key =
+                index == 0 ? apiKey : "cm\(index)" + String((0..<60).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
+            let keySecret =
+                index == 0 ? secret : String((0..<64).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+            Self.addCoinMAccount(to: simulator, apiKey: key, secret: keySecret)
+            coinM.append((index == 0 ? "sim-cm" : "sim-cm-\(index)", key, keySecret))
+        }
         try await simulator.start(port: port)
-        let line: [String: String] = [
+        var line: [String: String] = [
             "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL,
-            "api_key": apiKey, "api_secret": secret,
+            "api_key": apiKey, "api_secret": secret, "coinm_ws_api": simulator.coinmURL, "coinm_stream": simulator.coinmStreamURL,
+            "coinm_rest": simulator.coinmRestURL,
         ]
+        if let first = coinM.first {
+            line["coinm_api_key"] = first.key
+            line["coinm_api_secret"] = first.secret
+        }
         if let writeConfig {
             var yaml = """
                 binance:
@@ -65,11 +85,17 @@ struct SimulateCommand: AsyncParsableCommand {
                   market_stream_url: \(simulator.marketStreamURL)
                   rest_url: \(simulator.restURL)
                   spot_rest_url: \(simulator.restURL)
+                  coinm_ws_url: \(simulator.coinmURL)
+                  coinm_stream_url: \(simulator.coinmStreamURL)
+                  coinm_rest_url: \(simulator.coinmRestURL)
                 accounts:
                   - {name: sim, api_key: \(apiKey), secret: \(secret)}
 
                 """
             for account in quiet { yaml += "  - {name: \(account.name), api_key: \(account.key), secret: \(account.secret)}\n" }
+            for account in coinM {
+                yaml += "  - {name: \(account.name), api_key: \(account.key), secret: \(account.secret), venue: coin-m}\n"
+            }
             guard FileManager.default.createFile(atPath: writeConfig, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
             else {
                 throw ValidationError("cannot write \(writeConfig)")
@@ -81,6 +107,7 @@ struct SimulateCommand: AsyncParsableCommand {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(Int(activityInterval * 1000)))
             Self.play(step, on: simulator, apiKey: apiKey)
+            for account in coinM { Self.playCoinM(step, on: simulator, apiKey: account.key) }
             step += 1
         }
     }
@@ -108,6 +135,56 @@ struct SimulateCommand: AsyncParsableCommand {
         default: simulator.expireListenKey(apiKey: apiKey)
         }
         playOrders(step, on: simulator, apiKey: apiKey)
+    }
+
+    /// A COIN-M account: BTC and ETH wallets, a BTCUSD_PERP long (contracts) and an ETHUSD_PERP
+    /// short, a reduce-only STOP_MARKET and a LIMIT order that stay for the whole run.
+    static func addCoinMAccount(to simulator: ExchangeSimulator, apiKey: String, secret: String) {
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: apiKey, key: .hmac(secret: secret), wallets: ["BTC": 0.5, "ETH": 4],
+                positions: [
+                    SimulatedPosition(symbol: "BTCUSD_PERP", amount: 40, entryPrice: 62_500, leverage: 10),
+                    SimulatedPosition(symbol: "ETHUSD_PERP", amount: -300, entryPrice: 3_180, leverage: 5),
+                ], venue: .coinM))
+        simulator.placeOrder(
+            apiKey: apiKey,
+            SimulatedOrder(
+                service: .plain, symbol: "BTCUSD_PERP", side: "SELL", type: "STOP_MARKET", quantity: 40, triggerPrice: 58_000,
+                reduceOnly: true))
+        simulator.placeOrder(
+            apiKey: apiKey, SimulatedOrder(service: .plain, symbol: "ETHUSD_PERP", side: "BUY", type: "LIMIT", quantity: 50, price: 2_900))
+    }
+
+    /// One step of the COIN-M cycle: every event a COIN-M account's user data stream carries
+    /// (no ALGO_UPDATE on COIN-M: its stops are plain orders).
+    static func playCoinM(_ step: Int, on simulator: ExchangeSimulator, apiKey: String) {
+        switch step % 9 {
+        case 0: simulator.fill(apiKey: apiKey, symbol: "BTCUSD_261225", side: "BUY", quantity: 5)
+        case 1: simulator.fill(apiKey: apiKey, symbol: "BTCUSD_261225", side: "SELL", quantity: 5, maker: true)
+        case 2: simulator.payFunding(apiKey: apiKey, symbol: "BTCUSD_PERP", rate: 0.0001)
+        case 3: simulator.marginCall(apiKey: apiKey, venue: .coinM)
+        case 4: simulator.setLeverage(apiKey: apiKey, symbol: "BTCUSD_PERP", leverage: Double(5 + step % 20))
+        case 5:
+            simulator.fill(apiKey: apiKey, symbol: "BTCUSD_261225", side: "BUY", quantity: 3)
+            simulator.forceClose(apiKey: apiKey, symbol: "BTCUSD_261225", kind: .liquidation)
+        case 6:
+            simulator.fill(apiKey: apiKey, symbol: "ETHUSD_PERP", side: "SELL", quantity: 20)
+            simulator.forceClose(apiKey: apiKey, symbol: "ETHUSD_PERP", kind: .adl)
+            simulator.fill(apiKey: apiKey, symbol: "ETHUSD_PERP", side: "SELL", quantity: 300)
+            simulator.placeOrder(
+                apiKey: apiKey,
+                SimulatedOrder(
+                    service: .plain, symbol: "BTCUSD_PERP", side: "SELL", type: "TAKE_PROFIT_MARKET", quantity: 10,
+                    triggerPrice: (simulator.markPrice("BTCUSD_PERP") * 1.1).rounded(), reduceOnly: true))
+        case 7:
+            for order in simulator.openOrders(apiKey: apiKey, venue: .coinM) where order.type == "TAKE_PROFIT_MARKET" {
+                simulator.cancelOrder(apiKey: apiKey, service: .plain, id: order.id)
+            }
+        default:
+            // Every other cycle, so that the USDⓈ-M key's expiry (same step) and this one alternate.
+            if step % 18 == 8 { simulator.expireListenKey(apiKey: apiKey, venue: .coinM) }
+        }
     }
 
     /// Open orders of both services that stay for the whole run (`openOrders`, `openAlgoOrders`).

@@ -8,22 +8,71 @@ struct AccountBook {
         var position: SimulatedPosition
         var mark: Double
         var marginAsset: String
-        var notional: Double { position.amount * mark }
-        var unrealizedProfit: Double { position.amount * (mark - position.entryPrice) }
+        /// A COIN-M (inverse) contract: amounts are contracts of `contractSize` USD and every
+        /// value is in the coin; nil for a USDⓈ-M (linear) leg.
+        var contract: CoinMContract? = nil
+
+        /// Signed; in the quote asset (USDⓈ-M) or the coin (COIN-M: contracts × size ÷ mark).
+        var notional: Double {
+            guard let contract else { return position.amount * mark }
+            return mark > 0 ? position.amount * contract.contractSize / mark : 0
+        }
+        var unrealizedProfit: Double {
+            guard let contract else { return position.amount * (mark - position.entryPrice) }
+            guard position.entryPrice > 0, mark > 0 else { return 0 }
+            return position.amount * contract.contractSize * (1 / position.entryPrice - 1 / mark)
+        }
         var positionInitialMargin: Double { abs(notional) / position.leverage }
         var initialMargin: Double { positionInitialMargin + position.openOrderInitialMargin }
-        var maintMargin: Double { abs(notional) * AccountBook.maintenanceRate }
-        var isolatedWallet: Double { position.isolated ? abs(position.amount * position.entryPrice) / position.leverage : 0 }
+        /// USDⓈ-M: a flat rate. COIN-M: the tier of the position's coin quantity (`rate × notional − cum`).
+        var maintMargin: Double {
+            guard let bracket else { return abs(notional) * AccountBook.maintenanceRate }
+            return max(0, abs(notional) * bracket.maintMarginRatio - bracket.cum)
+        }
+        var bracket: CoinMBracket? { contract?.bracket(forQuantity: abs(notional)) }
+        /// What the position cost at entry, in its margin asset.
+        var entryValue: Double {
+            guard let contract else { return abs(position.amount * position.entryPrice) }
+            return position.entryPrice > 0 ? abs(position.amount) * contract.contractSize / position.entryPrice : 0
+        }
+        var isolatedWallet: Double { position.isolated ? entryValue / position.leverage : 0 }
         var isolatedMargin: Double { position.isolated ? isolatedWallet + unrealizedProfit : 0 }
         var isLong: Bool { position.side == "LONG" || (position.side == "BOTH" && position.amount > 0) }
+        /// Where the leg's margin at entry (entry value ÷ leverage) is used up down to maintenance.
         var liquidationPrice: Double {
             guard position.amount != 0 else { return 0 }
-            let move = 1 / position.leverage - AccountBook.maintenanceRate
-            return max(0, isLong ? position.entryPrice * (1 - move) : position.entryPrice * (1 + move))
+            guard let contract, let bracket else {
+                let move = 1 / position.leverage - AccountBook.maintenanceRate
+                return max(0, isLong ? position.entryPrice * (1 - move) : position.entryPrice * (1 + move))
+            }
+            // Inverse: wallet + Q·C·(1/E − 1/M) = |Q|·C·rate/M − cum, solved for M.
+            guard position.entryPrice > 0 else { return 0 }
+            let signed = (isLong ? 1.0 : -1.0) * abs(position.amount) * contract.contractSize
+            let margin = entryValue / position.leverage
+            let denominator = margin + bracket.cum + signed / position.entryPrice
+            let numerator = signed + abs(signed) * bracket.maintMarginRatio
+            guard denominator != 0, numerator / denominator > 0 else { return 0 }
+            return numerator / denominator
         }
         var breakEvenPrice: Double {
             guard position.amount != 0 else { return 0 }
             return position.entryPrice * (isLong ? 1 + AccountBook.feeRate : 1 - AccountBook.feeRate)
+        }
+        /// Decimals of `positionAmt` / `pa`: whole contracts on COIN-M.
+        var amountPlaces: Int { contract == nil ? 3 : 0 }
+
+        init(position: SimulatedPosition, mark: Double, marginAsset: String, contract: CoinMContract? = nil) {
+            self.position = position
+            self.mark = mark
+            self.marginAsset = marginAsset
+            self.contract = contract
+        }
+
+        /// The leg of `position` valued at the market's mark price.
+        init(position: SimulatedPosition, market: Market) {
+            self.init(
+                position: position, mark: market.price(position.symbol), marginAsset: market.marginAsset(of: position.symbol),
+                contract: market.coinMContract(position.symbol))
         }
     }
 
@@ -51,11 +100,7 @@ struct AccountBook {
     init(account: SimulatedAccount, market: Market) {
         self.account = account
         self.market = market
-        let legs = account.positions.map { position in
-            Leg(
-                position: position, mark: market.price(position.symbol),
-                marginAsset: position.symbol.hasSuffix("USDC") ? "USDC" : "USDT")
-        }
+        let legs = account.positions.map { Leg(position: $0, market: market) }
         self.legs = legs
         var rows: [String: AssetRow] = [:]
         for (asset, wallet) in account.wallets { rows[asset] = AssetRow(asset: asset, wallet: wallet) }
@@ -98,8 +143,9 @@ struct AccountBook {
         var bySymbol: [String: Leg] = [:]
         for leg in legs { bySymbol[leg.position.symbol + "/" + leg.position.side] = leg }
         var out: [Leg] = []
-        out.reserveCapacity(market.symbols.count * sides.count)
-        for symbol in market.symbols {
+        let symbols = account.venue == .coinM ? market.coinM.map(\.symbol) : market.symbols
+        out.reserveCapacity(symbols.count * sides.count)
+        for symbol in symbols {
             for side in sides {
                 if let leg = bySymbol[symbol + "/" + side] {
                     out.append(leg)
@@ -107,7 +153,7 @@ struct AccountBook {
                     out.append(
                         Leg(
                             position: SimulatedPosition(symbol: symbol, side: side, amount: 0, entryPrice: 0, leverage: 20, updateTime: 0),
-                            mark: market.price(symbol), marginAsset: symbol.hasSuffix("USDC") ? "USDC" : "USDT"))
+                            market: market))
                 }
             }
         }

@@ -25,6 +25,19 @@ struct ExchangeState: Sendable {
 
     init(market: Market) { self.market = market }
 
+    /// Where the account of `apiKey` on `venue` is filed; `venue` nil: the USDⓈ-M account, or
+    /// the COIN-M one when the key has only that.
+    func accountID(_ apiKey: String, _ venue: SimulatedVenue?) -> String {
+        if let venue { return venue.accountID(apiKey) }
+        if accounts[apiKey] == nil, accounts[SimulatedVenue.coinM.accountID(apiKey)] != nil {
+            return SimulatedVenue.coinM.accountID(apiKey)
+        }
+        return apiKey
+    }
+
+    /// The account `apiKey` trades `symbol` with: the venue the symbol is listed on.
+    func accountID(_ apiKey: String, symbol: String) -> String { market.venue(of: symbol).accountID(apiKey) }
+
     mutating func roll(to now: Int64) {
         let current = now / 60_000
         if current != minute {
@@ -46,6 +59,9 @@ struct ExchangeState: Sendable {
 struct SessionState: Sendable {
     var loggedOnKey: String?
     let connectedSince: Int64
+    /// Which WebSocket API the connection is on: ws-fapi (USDⓈ-M) or ws-dapi (COIN-M). The
+    /// account of a key is looked up on this venue only.
+    var venue: SimulatedVenue = .usdM
 }
 
 /// What a request turned into.
@@ -59,8 +75,18 @@ struct RequestOutcome: Sendable {
 struct ExchangeRules {
     let configuration: SimulatorConfiguration
 
-    func weight(of method: String) -> Int64? {
-        switch method {
+    /// The weight of `method` on `venue`'s WebSocket API; nil for a method it does not have
+    /// (ws-dapi has no `v2/` methods).
+    func weight(of method: String, venue: SimulatedVenue = .usdM) -> Int64? {
+        if venue == .coinM {
+            switch method {
+            case "session.logon", "session.status", "session.logout": return configuration.sessionWeight
+            case "account.status", "account.position", "account.balance": return configuration.coinMAccountWeight
+            case "userDataStream.start", "userDataStream.ping", "userDataStream.stop": return configuration.listenKeyWeight
+            default: return nil
+            }
+        }
+        return switch method {
         case "session.logon", "session.status", "session.logout": configuration.sessionWeight
         case "v2/account.status", "v2/account.position", "v2/account.balance": configuration.v2Weight
         case "account.status", "account.position", "account.balance": configuration.v1Weight
@@ -98,7 +124,8 @@ struct ExchangeRules {
             state.stats.answered418 += 1
             return RequestOutcome(frames: [banFrame(id: id, state: state, now: now)], closeAfter: true)
         }
-        guard let weight = weight(of: method), !state.faults.unknownMethods.contains(method) else {
+        let venue = session.venue
+        guard let weight = weight(of: method, venue: venue), !state.faults.unknownMethods.contains(method) else {
             state.charge(1, now: now, ownClient: true)
             return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1020, msg: "Unknown method.", state: state)])
         }
@@ -134,9 +161,8 @@ struct ExchangeRules {
             break
         }
 
-        let allowed: Set<String> =
-            method.contains("position")
-            ? ["apiKey", "signature", "timestamp", "recvWindow", "symbol"] : ["apiKey", "signature", "timestamp", "recvWindow"]
+        let positionParameters: Set<String> = venue == .coinM ? ["marginAsset", "pair"] : ["symbol"]
+        let allowed = Set(["apiKey", "signature", "timestamp", "recvWindow"]).union(method.contains("position") ? positionParameters : [])
         if let unknown = params.keys.sorted().first(where: { !allowed.contains($0) }) {
             return RequestOutcome(frames: [
                 errorFrame(id: id, status: 400, code: -1103, msg: "An unknown parameter was sent: \(unknown).", state: state)
@@ -179,7 +205,7 @@ struct ExchangeRules {
 
         let apiKey: String
         if let key = params["apiKey"] as? String {
-            guard let account = state.accounts[key], !account.revoked else {
+            guard let account = state.accounts[venue.accountID(key)], !account.revoked else {
                 return RequestOutcome(frames: [
                     errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
                 ])
@@ -199,7 +225,7 @@ struct ExchangeRules {
             }
             apiKey = key
         } else if let key = session.loggedOnKey, method != "session.logon" {
-            guard let account = state.accounts[key], !account.revoked else {
+            guard let account = state.accounts[venue.accountID(key)], !account.revoked else {
                 session.loggedOnKey = nil
                 return RequestOutcome(frames: [
                     errorFrame(id: nil, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
@@ -213,30 +239,34 @@ struct ExchangeRules {
                     state: state)
             ])
         }
-        guard let account = state.accounts[apiKey] else {
+        guard let account = state.accounts[venue.accountID(apiKey)] else {
             return RequestOutcome(frames: [
                 errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
             ])
         }
-        if method != "session.logon" { state.stats.recordAccountRequest(apiKey: apiKey, at: localNow) }
+        if method != "session.logon" { state.stats.recordAccountRequest(apiKey: venue.accountID(apiKey), at: localNow) }
         let book = AccountBook(account: account, market: state.market)
         let symbol = params["symbol"] as? String
         if let symbol, !state.market.symbols.contains(symbol) {
             return RequestOutcome(frames: [errorFrame(id: id, status: 400, code: -1121, msg: "Invalid symbol.", state: state)])
         }
         let result: String
-        switch method {
-        case "session.logon":
+        switch (venue, method) {
+        case (_, "session.logon"):
             guard account.key.allowsSessionLogon else {
                 return RequestOutcome(frames: [errorFrame(id: id, status: 401, code: -4056, msg: "Invalid api key type.", state: state)])
             }
             session.loggedOnKey = apiKey
             state.stats.logons += 1
             result = sessionResult(session, now: now)
-        case "account.status": result = book.statusResult(v1: true)
-        case "v2/account.status": result = book.statusResult(v1: false)
-        case "account.position": result = book.positionsResult(v1: true, symbol: symbol)
-        case "v2/account.position": result = book.positionsResult(v1: false, symbol: symbol)
+        case (.coinM, "account.status"): result = book.coinMStatusResult()
+        case (.coinM, "account.position"):
+            result = book.coinMPositionsResult(marginAsset: params["marginAsset"] as? String, pair: params["pair"] as? String)
+        case (.coinM, _): result = book.coinMBalanceResult()
+        case (_, "account.status"): result = book.statusResult(v1: true)
+        case (_, "v2/account.status"): result = book.statusResult(v1: false)
+        case (_, "account.position"): result = book.positionsResult(v1: true, symbol: symbol)
+        case (_, "v2/account.position"): result = book.positionsResult(v1: false, symbol: symbol)
         default: result = book.balanceResult()
         }
         return RequestOutcome(frames: [okFrame(id: id, result: result, state: state)])
@@ -259,17 +289,18 @@ struct ExchangeRules {
                     state: state)
             ])
         }
-        guard let account = state.accounts[apiKey], !account.revoked else {
+        let accountID = session.venue.accountID(apiKey)
+        guard let account = state.accounts[accountID], !account.revoked else {
             return RequestOutcome(frames: [
                 errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
             ])
         }
         let validity = configuration.listenKeyValidityMilliseconds
-        let live = state.listenKeys[apiKey].flatMap { $0.expiresAt > now ? $0 : nil }
+        let live = state.listenKeys[accountID].flatMap { $0.expiresAt > now ? $0 : nil }
         switch method {
         case "userDataStream.start":
             let key = live?.key ?? Self.newListenKey()
-            state.listenKeys[apiKey] = ListenKeyState(key: key, expiresAt: now + validity)
+            state.listenKeys[accountID] = ListenKeyState(key: key, expiresAt: now + validity)
             state.stats.listenKeysIssued += live == nil ? 1 : 0
             return RequestOutcome(frames: [okFrame(id: id, result: "{\"listenKey\":\(JSONOut.quote(key))}", state: state)])
         case "userDataStream.ping":
@@ -278,11 +309,11 @@ struct ExchangeRules {
                     errorFrame(id: id, status: 400, code: -1125, msg: "This listenKey does not exist.", state: state)
                 ])
             }
-            state.listenKeys[apiKey]?.expiresAt = now + validity
+            state.listenKeys[accountID]?.expiresAt = now + validity
             state.stats.listenKeyPings += 1
             return RequestOutcome(frames: [okFrame(id: id, result: "{\"listenKey\":\(JSONOut.quote(live.key))}", state: state)])
         default:
-            state.listenKeys.removeValue(forKey: apiKey)
+            state.listenKeys.removeValue(forKey: accountID)
             return RequestOutcome(frames: [okFrame(id: id, result: "{}", state: state)])
         }
     }

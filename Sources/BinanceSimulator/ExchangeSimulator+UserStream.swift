@@ -15,6 +15,16 @@ enum SimulatorRoute: Equatable {
     case marketStream
     /// `/ws/<listenKey>` and other retired or unknown stream paths: 404.
     case retired
+    /// ws-dapi (`/ws-dapi/v1`): the COIN-M WebSocket API.
+    case coinMAPI
+    /// dstream `/dstream/stream` (`?streams=a/b`): combined frames of mark price streams and
+    /// COIN-M listen keys, more added with SUBSCRIBE.
+    case coinMStream(streams: [String])
+    /// dstream `/dstream/ws/<name>`: raw frames of one COIN-M listen key or one mark price stream.
+    case coinMRaw(name: String)
+
+    /// A WebSocket API (request and answer), not a stream.
+    var isWebSocketAPI: Bool { self == .api || self == .coinMAPI }
 
     init(uri: String) {
         let path = uri.prefix { $0 != "?" }
@@ -25,6 +35,11 @@ enum SimulatorRoute: Equatable {
             parameters[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
         switch path {
+        case "/ws-dapi/v1", "/ws-dapi/v1/": self = .coinMAPI
+        case "/dstream/stream", "/dstream/stream/":
+            self = .coinMStream(streams: parameters["streams"].map { $0.split(separator: "/").map(String.init) } ?? [])
+        case _ where path.hasPrefix("/dstream/ws/") && path.count > "/dstream/ws/".count:
+            self = .coinMRaw(name: String(path.dropFirst("/dstream/ws/".count)))
         case "/private/stream", "/private/stream/": self = .userStream
         case "/market/stream", "/market/stream/": self = .marketStream
         case "/private/ws", "/private/ws/":
@@ -32,7 +47,9 @@ enum SimulatorRoute: Equatable {
                 listenKey: parameters["listenKey"],
                 events: parameters["events"].map { Set($0.split(separator: "/").map(String.init)) })
         default:
-            self = path.hasPrefix("/ws/") || path.hasPrefix("/private") || path.hasPrefix("/stream") ? .retired : .api
+            self =
+                path.hasPrefix("/ws/") || path.hasPrefix("/private") || path.hasPrefix("/stream") || path.hasPrefix("/dstream")
+                    || path.hasPrefix("/ws-dapi") ? .retired : .api
         }
     }
 }
@@ -60,7 +77,18 @@ extension ExchangeSimulator {
             switch route {
             case .retired: return 404
             case .userStreamRaw(let key, _):
-                guard let key, state.liveAccount(listenKey: key, now: now) != nil else { return 400 }
+                guard let key, state.liveAccount(listenKey: key, now: now, venue: .usdM) != nil else { return 400 }
+                state.stats.streamHandshakes += 1
+                return nil
+            case .coinMRaw(let name):
+                if MarkStreamName(name) != nil {
+                    state.stats.marketStreamHandshakes += 1
+                    return nil
+                }
+                guard state.liveAccount(listenKey: name, now: now, venue: .coinM) != nil else { return 400 }
+                state.stats.streamHandshakes += 1
+                return nil
+            case .coinMStream:
                 state.stats.streamHandshakes += 1
                 return nil
             case .userStream:
@@ -69,25 +97,30 @@ extension ExchangeSimulator {
             case .marketStream:
                 state.stats.marketStreamHandshakes += 1
                 return nil
-            case .api: return nil
+            case .api, .coinMAPI: return nil
             }
         }
     }
 
     // MARK: listen keys
 
-    /// The account's live listen key, if it has one (tests: to check it never leaks).
-    public func listenKey(apiKey: String) -> String? {
+    /// The account's live listen key, if it has one (tests: to check it never leaks). `venue`
+    /// nil: the key's USDⓈ-M account, or its COIN-M account when it has only that.
+    public func listenKey(apiKey: String, venue: SimulatedVenue? = nil) -> String? {
+        listenKey(accountID: state.withLockedValue { $0.accountID(apiKey, venue) })
+    }
+
+    func listenKey(accountID: String) -> String? {
         let now = clock()
         return state.withLockedValue { state in
-            guard let live = state.listenKeys[apiKey], live.expiresAt > now + state.faults.clockSkewMilliseconds else { return nil }
+            guard let live = state.listenKeys[accountID], live.expiresAt > now + state.faults.clockSkewMilliseconds else { return nil }
             return live.key
         }
     }
 
     /// Ends the account's listen key now, as if 60 minutes passed without a ping.
-    public func expireListenKey(apiKey: String) {
-        state.withLockedValue { $0.listenKeys[apiKey]?.expiresAt = 0 }
+    public func expireListenKey(apiKey: String, venue: SimulatedVenue? = nil) {
+        state.withLockedValue { $0.listenKeys[$0.accountID(apiKey, venue)]?.expiresAt = 0 }
         expireListenKeys()
     }
 
@@ -115,8 +148,8 @@ extension ExchangeSimulator {
     // MARK: stream delivery
 
     /// Sends an account's events to every stream client subscribed to its live listen key.
-    func deliver(apiKey: String, events: [(type: String, json: String)]) {
-        guard let key = listenKey(apiKey: apiKey) else { return }
+    func deliver(accountID: String, events: [(type: String, json: String)]) {
+        guard let key = listenKey(accountID: accountID) else { return }
         for event in events { send(toListenKey: key, type: event.type, event: event.json) }
     }
 
@@ -156,9 +189,11 @@ extension ExchangeSimulator {
 }
 
 extension ExchangeState {
-    /// The API key whose live listen key is `listenKey`.
-    func liveAccount(listenKey: String, now: Int64) -> String? {
-        listenKeys.first { $0.value.key == listenKey && $0.value.expiresAt > now }?.key
+    /// The account ID whose live listen key is `listenKey`; with `venue`, only an account of that venue.
+    func liveAccount(listenKey: String, now: Int64, venue: SimulatedVenue? = nil) -> String? {
+        listenKeys.first {
+            $0.value.key == listenKey && $0.value.expiresAt > now && (venue == nil || SimulatedVenue(accountID: $0.key) == venue)
+        }?.key
     }
 }
 
@@ -174,19 +209,51 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
     let openedAt: NIODeadline
     var timer: RepeatedTask?
     var lastPing: NIODeadline
+    /// dstream: the mark price streams of this connection, in subscription order.
+    var markStreams: [String] = []
+    /// dstream `/ws/<stream>`: frames without the `{stream,data}` envelope.
+    var rawMarkStream = false
+    var lastMarkPush: NIODeadline
+    var markPushes = 0
 
     init(simulator: ExchangeSimulator, route: SimulatorRoute) {
         self.simulator = simulator
         self.route = route
         self.openedAt = .now()
         self.lastPing = .now()
+        self.lastMarkPush = .now()
+    }
+
+    /// The venue whose listen keys this connection serves: dstream COIN-M, fstream USDⓈ-M.
+    var venue: SimulatedVenue {
+        switch route {
+        case .coinMRaw, .coinMStream: .coinM
+        default: .usdM
+        }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let channel = context.channel
         var client = StreamClient(channel: channel, keys: [], raw: false, events: nil)
-        if case .userStreamRaw(let key, let events) = route, let key {
+        switch route {
+        case .userStreamRaw(let key?, let events):
             client = StreamClient(channel: channel, keys: [key], raw: true, events: events)
+        case .coinMRaw(let name):
+            if MarkStreamName(name) != nil {
+                markStreams = [name]
+                rawMarkStream = true
+            } else {
+                client = StreamClient(channel: channel, keys: [name], raw: true, events: nil)
+            }
+        case .coinMStream(let streams):
+            markStreams = streams.filter { MarkStreamName($0) != nil }
+            let now = simulator.clock()
+            let keys = simulator.state.withLockedValue { state in
+                streams.filter { state.liveAccount(listenKey: $0, now: now + state.faults.clockSkewMilliseconds, venue: .coinM) != nil }
+            }
+            client = StreamClient(channel: channel, keys: Set(keys), raw: false, events: nil)
+        default:
+            break
         }
         simulator.streamClients.withLockedValue { $0[ObjectIdentifier(channel)] = client }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -206,6 +273,20 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         if let interval = configuration.serverPingInterval, NIODeadline.now() - lastPing >= interval {
             lastPing = .now()
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "s"))), promise: nil)
+        }
+        if !markStreams.isEmpty, NIODeadline.now() - lastMarkPush >= configuration.markPriceInterval {
+            lastMarkPush = .now()
+            markPushes += 1
+            guard !simulator.state.withLockedValue({ $0.faults.pauseMarkPrices }) else { return }
+            for stream in markStreams {
+                // `@1s` every push, the 3 s form every third.
+                guard let name = MarkStreamName(stream), name.everySecond || markPushes % 3 == 0,
+                    let text = simulator.coinMMarkPriceFrame(stream, raw: rawMarkStream)
+                else { continue }
+                simulator.state.withLockedValue { $0.stats.markPriceFrames += 1 }
+                context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: text))), promise: nil)
+            }
+            context.flush()
         }
     }
 
@@ -254,21 +335,30 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         let id = (object["id"] as? NSNumber).map { String($0.int64Value) } ?? simulator.rules.idJSON(object["id"])
         let params = (object["params"] as? [Any])?.compactMap { $0 as? String } ?? []
         let id_ = ObjectIdentifier(channel)
+        // dstream's combined connection carries market streams (names with an `@`) and listen keys.
+        let markets = venue == .coinM && !rawMarkStream ? params.filter { $0.contains("@") || $0.hasPrefix("!") } : []
+        let keys = params.filter { !markets.contains($0) }
         switch method {
         case "SUBSCRIBE":
+            if markets.contains(where: { MarkStreamName($0) == nil }) {
+                return "{\"error\":{\"code\":2,\"msg\":\"Invalid request: unknown stream\"},\"id\":\(id)}"
+            }
             let now = simulator.clock()
+            let venue = venue
             let unknown = simulator.state.withLockedValue { state in
-                params.contains { state.liveAccount(listenKey: $0, now: now + state.faults.clockSkewMilliseconds) == nil }
+                keys.contains { state.liveAccount(listenKey: $0, now: now + state.faults.clockSkewMilliseconds, venue: venue) == nil }
             }
             if unknown { return "{\"error\":{\"code\":-1125,\"msg\":\"This listenKey does not exist.\"},\"id\":\(id)}" }
-            simulator.streamClients.withLockedValue { $0[id_]?.keys.formUnion(params) }
+            simulator.streamClients.withLockedValue { $0[id_]?.keys.formUnion(keys) }
+            for market in markets where !markStreams.contains(market) { markStreams.append(market) }
             return "{\"result\":null,\"id\":\(id)}"
         case "UNSUBSCRIBE":
-            simulator.streamClients.withLockedValue { $0[id_]?.keys.subtract(params) }
+            simulator.streamClients.withLockedValue { $0[id_]?.keys.subtract(keys) }
+            markStreams.removeAll { markets.contains($0) }
             return "{\"result\":null,\"id\":\(id)}"
         case "LIST_SUBSCRIPTIONS":
-            let keys = simulator.streamClients.withLockedValue { $0[id_]?.keys.sorted() ?? [] }
-            return "{\"result\":[\(keys.map(JSONOut.quote).joined(separator: ","))],\"id\":\(id)}"
+            let names = simulator.streamClients.withLockedValue { $0[id_]?.keys.sorted() ?? [] } + markStreams
+            return "{\"result\":[\(names.map(JSONOut.quote).joined(separator: ","))],\"id\":\(id)}"
         default:
             return
                 "{\"error\":{\"code\":1,\"msg\":\"Invalid value type: expected SUBSCRIBE, UNSUBSCRIBE or LIST_SUBSCRIPTIONS\"},\"id\":\(id)}"

@@ -6,7 +6,11 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 
-/// An in-process Binance USDⓈ-M Futures WebSocket API on 127.0.0.1, for tests and `--demo`.
+/// An in-process Binance USDⓈ-M and COIN-M Futures exchange on 127.0.0.1, for tests and
+/// `--demo`: the WebSocket APIs (ws-fapi, ws-dapi), the user data and market streams (fstream's
+/// `/private` and `/market`, dstream), and the REST endpoints the exporter reads (fapi, dapi,
+/// sapi), all on one port and in one per-IP weight window, as Binance counts them since the
+/// COIN-M/USDⓈ-M integration.
 ///
 /// It enforces the protocol as documented (signatures of all three key types, the timestamp
 /// rule, weight per calendar minute including handshakes, 429 then 418 bans) so that client bugs
@@ -53,7 +57,7 @@ public final class ExchangeSimulator: Sendable {
                         maxFrameSize: simulator.configuration.maxFrameSize,
                         shouldUpgrade: { channel, head in
                             let route = SimulatorRoute(uri: head.uri)
-                            let refusal = route == .api ? simulator.admitHandshake() : simulator.admitStreamHandshake(route)
+                            let refusal = route.isWebSocketAPI ? simulator.admitHandshake() : simulator.admitStreamHandshake(route)
                             fallback.refusal.withLockedValue { $0 = refusal }
                             return channel.eventLoop.makeSucceededFuture(refusal == nil ? HTTPHeaders() : nil)
                         },
@@ -64,9 +68,11 @@ public final class ExchangeSimulator: Sendable {
                                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 64,
                                         maxAccumulatedFrameSize: simulator.configuration.maxFrameSize))
                                 let route = SimulatorRoute(uri: head.uri)
-                                if route == .api {
+                                if route.isWebSocketAPI {
                                     try channel.pipeline.syncOperations.addHandler(
-                                        SimulatorConnectionHandler(simulator: simulator, connectedSince: simulator.clock()))
+                                        SimulatorConnectionHandler(
+                                            simulator: simulator, connectedSince: simulator.clock(),
+                                            venue: route == .coinMAPI ? .coinM : .usdM))
                                 } else if route == .marketStream {
                                     try channel.pipeline.syncOperations.addHandler(MarketStreamConnectionHandler(simulator: simulator))
                                 } else {
@@ -107,6 +113,26 @@ public final class ExchangeSimulator: Sendable {
         dropUserStreams()
         dropMarketStreams()
     }
+
+    /// `ws://127.0.0.1:PORT/ws-dapi/v1` once started: the COIN-M WebSocket API
+    /// (`--binance.coinm-ws-url`).
+    public var coinmURL: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/ws-dapi/v1"
+    }
+
+    /// `ws://127.0.0.1:PORT/dstream` once started: dstream (`--binance.coinm-stream-url`).
+    /// `<base>/ws/<listenKey>` is a COIN-M account's raw user data stream; `<base>/stream`
+    /// (`?streams=a/b`, `SUBSCRIBE`) the combined streams: `<pair>@markPrice@1s`,
+    /// `<symbol>@markPrice@1s` (and their 3 s forms without `@1s`), `!markPrice@arr@1s`, and
+    /// COIN-M listen keys.
+    public var coinmStreamURL: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/dstream"
+    }
+
+    /// `http://127.0.0.1:PORT` once started: the dapi REST base (`--binance.coinm-rest-url`).
+    public var coinmRestURL: String { restURL }
 
     /// `http://127.0.0.1:PORT` once started: the REST base (`--binance.rest-url`, `--binance.spot-rest-url`).
     public var restURL: String {
@@ -166,26 +192,32 @@ public final class ExchangeSimulator: Sendable {
 
     // MARK: accounts and market
 
+    /// Adds (or replaces) the account of `account.apiKey` on `account.venue`. One API key may
+    /// hold a USDⓈ-M and a COIN-M account: add it twice, once per venue.
     public func addAccount(_ account: SimulatedAccount) {
-        state.withLockedValue { $0.accounts[account.apiKey] = account }
+        state.withLockedValue { $0.accounts[account.venue.accountID(account.apiKey)] = account }
     }
 
-    public func updateAccount(apiKey: String, _ change: @Sendable (inout SimulatedAccount) -> Void) {
+    /// `venue` nil: the key's USDⓈ-M account, or its COIN-M account when it has only that.
+    public func updateAccount(apiKey: String, venue: SimulatedVenue? = nil, _ change: @Sendable (inout SimulatedAccount) -> Void) {
         state.withLockedValue { state in
-            if var account = state.accounts[apiKey] {
+            let id = state.accountID(apiKey, venue)
+            if var account = state.accounts[id] {
                 change(&account)
-                state.accounts[apiKey] = account
+                state.accounts[id] = account
             }
         }
     }
 
-    public func account(apiKey: String) -> SimulatedAccount? {
-        state.withLockedValue { $0.accounts[apiKey] }
+    /// `venue` nil: the key's USDⓈ-M account, or its COIN-M account when it has only that.
+    public func account(apiKey: String, venue: SimulatedVenue? = nil) -> SimulatedAccount? {
+        state.withLockedValue { $0.accounts[$0.accountID(apiKey, venue)] }
     }
 
-    /// A key deleted by its owner: signed requests get −2015 and a logged-on session gets an `id: null` error.
+    /// A key deleted by its owner: signed requests get −2015 and a logged-on session gets an
+    /// `id: null` error, on both venues.
     public func revokeKey(_ apiKey: String) {
-        updateAccount(apiKey: apiKey) { $0.revoked = true }
+        for venue in SimulatedVenue.allCases { updateAccount(apiKey: apiKey, venue: venue) { $0.revoked = true } }
     }
 
     public func setMarkPrice(_ symbol: String, _ price: Double) {
@@ -196,12 +228,19 @@ public final class ExchangeSimulator: Sendable {
         state.withLockedValue { $0.market.price(symbol) }
     }
 
-    /// Moves every mark price by a random walk step of at most `maxRelativeStep`.
+    /// Moves every mark price by a random walk step of at most `maxRelativeStep`; a COIN-M
+    /// contract's mark is also pulled a tenth of the way back to its USDⓈ-M reference (plus
+    /// its basis), so the two venues stay close over a long demo.
     public func tickPrices(maxRelativeStep: Double = 0.002) {
         state.withLockedValue { state in
             for (symbol, price) in state.market.markPrices {
                 let step = Double.random(in: -maxRelativeStep...maxRelativeStep)
                 state.market.markPrices[symbol] = max(price * (1 + step), 0.0001)
+            }
+            for contract in state.market.coinM {
+                guard let reference = state.market.markPrices[contract.reference], let price = state.market.markPrices[contract.symbol]
+                else { continue }
+                state.market.markPrices[contract.symbol] = price + (reference * (1 + contract.basis) - price) * 0.1
             }
         }
     }

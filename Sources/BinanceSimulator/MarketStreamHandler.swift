@@ -3,14 +3,15 @@ import NIOCore
 import NIOWebSocket
 
 extension ExchangeSimulator {
-    /// The `!markPrice@arr@1s` frame for every listed symbol, from the same prices the accounts
-    /// are valued at, so what a client recomputes agrees with `account.status`.
+    /// The `!markPrice@arr@1s` frame for every listed symbol (USDⓈ-M `st` 1, then COIN-M `st` 2),
+    /// from the same prices the accounts are valued at, so what a client recomputes agrees with
+    /// `account.status`.
     public func markPriceFrame() -> String {
         let now = clock()
         return state.withLockedValue { state in
             let now = now + state.faults.clockSkewMilliseconds
             let nextFunding = (now / 28_800_000 + 1) * 28_800_000
-            let rows = state.market.symbols.map { symbol -> String in
+            var rows = state.market.symbols.map { symbol -> String in
                 var out = JSONOut()
                 let price = state.market.price(symbol)
                 out.string("e", "markPriceUpdate")
@@ -25,6 +26,9 @@ extension ExchangeSimulator {
                 out.int("st", 1)
                 return out.finished()
             }
+            // Since the COIN-M/USDⓈ-M integration the all-market array also carries the COIN-M
+            // contracts, tagged `st` 2 (USDⓈ-M rows: 1).
+            rows += state.market.coinM.map { Self.coinMMarkRow($0, market: state.market, now: now, averagePrice: true) }
             return "{\"stream\":\"!markPrice@arr@1s\",\"data\":\(JSONOut.array(rows))}"
         }
     }

@@ -30,16 +30,19 @@ enum OrderFrames {
 
     /// `ORDER_TRADE_UPDATE` for a plain order that is placed (`NEW`) or cancelled (`CANCELED`).
     /// `marketChild`: the MARKET order a triggered algo order places (its `ot` is the algo's type).
-    static func orderUpdate(_ booked: BookedOrder, status: String, marketChild: Bool = false, now: Int64) -> String {
+    static func orderUpdate(
+        _ booked: BookedOrder, status: String, marketChild: Bool = false, coinM: UserEventFrames.CoinMShape? = nil, now: Int64
+    ) -> String {
         let order = booked.order
         let report = UserEventFrames.OrderReport(
             symbol: order.symbol, clientOrderID: booked.clientID, side: order.side, type: marketChild ? "MARKET" : order.type,
             timeInForce: "GTC", quantity: order.quantity, price: order.price, averagePrice: 0, stopPrice: order.triggerPrice,
             executionType: status, status: status, orderID: order.id, lastQuantity: 0, filledQuantity: 0, lastPrice: 0,
-            commissionAsset: quoteAsset(order.symbol), commission: 0, tradeID: 0, maker: false, reduceOnly: order.reduceOnly,
+            commissionAsset: coinM?.marginAsset ?? quoteAsset(order.symbol), commission: 0, tradeID: 0, maker: false,
+            reduceOnly: order.reduceOnly,
             originalType: order.type, positionSide: order.positionSide, closePosition: order.closePosition,
             activationPrice: isTrailing(order) ? order.triggerPrice : 0, callbackRate: isTrailing(order) ? callbackRate : 0,
-            realizedProfit: 0)
+            realizedProfit: 0, coinM: coinM)
         return UserEventFrames.orderTradeUpdate(report, now: now)
     }
 
@@ -114,6 +117,42 @@ enum OrderFrames {
         out.string("priceMatch", "NONE")
         out.string("selfTradePreventionMode", selfTradePrevention)
         out.int("goodTillDate", 0)
+        return out.finished()
+    }
+
+    /// One row of `GET /dapi/v1/openOrders` (the COIN-M SDK's `CurrentAllOpenOrdersResponseInner`):
+    /// `cumBase` for `cumQuote`, the `pair`, quantities in contracts, no `goodTillDate`.
+    static func coinMOpenOrderRow(_ booked: BookedOrder) -> String {
+        let order = booked.order
+        var out = JSONOut()
+        out.dec("avgPrice", 0, places: 5)
+        out.string("clientOrderId", booked.clientID)
+        out.dec("cumBase", 0, places: 0)
+        out.dec("executedQty", 0, places: 0)
+        out.int("orderId", order.id)
+        out.dec("origQty", order.quantity, places: 0)
+        out.string("origType", order.type)
+        out.dec("price", order.price, places: order.price == 0 ? 0 : 5)
+        out.bool("reduceOnly", order.reduceOnly)
+        out.string("side", order.side)
+        out.string("positionSide", order.positionSide)
+        out.string("status", "NEW")
+        out.dec("stopPrice", order.triggerPrice, places: order.triggerPrice == 0 ? 0 : 5)
+        out.bool("closePosition", order.closePosition)
+        out.string("symbol", order.symbol)
+        out.string("pair", order.symbol.firstIndex(of: "_").map { String(order.symbol[..<$0]) } ?? order.symbol)
+        out.int("time", booked.createTime)
+        out.string("timeInForce", "GTC")
+        out.string("type", order.type)
+        if isTrailing(order) {
+            out.dec("activatePrice", order.triggerPrice, places: 5)
+            out.dec("priceRate", callbackRate, places: 1)
+        }
+        out.int("updateTime", booked.updateTime)
+        out.string("workingType", "CONTRACT_PRICE")
+        out.bool("priceProtect", false)
+        out.string("priceMatch", "NONE")
+        out.string("selfTradePreventionMode", selfTradePrevention)
         return out.finished()
     }
 

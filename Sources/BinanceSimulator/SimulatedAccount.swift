@@ -42,9 +42,37 @@ public struct SimulatedPosition: Sendable, Equatable {
     }
 }
 
+/// Which futures venue an account lives on. One API key may hold an account on each: the
+/// endpoint asked (ws-fapi, fapi, fstream or ws-dapi, dapi, dstream) picks the account.
+public enum SimulatedVenue: String, Sendable, Hashable, CaseIterable {
+    /// USDⓈ-M: ws-fapi, fapi REST, fstream.
+    case usdM = "usd-m"
+    /// COIN-M: ws-dapi, dapi REST, dstream; margin per coin, positions in contracts.
+    case coinM = "coin-m"
+
+    /// The key the exchange state files the account under: the API key for USDⓈ-M, the API key
+    /// with a prefix for COIN-M (so that one key can hold both).
+    func accountID(_ apiKey: String) -> String { self == .usdM ? apiKey : Self.coinMPrefix + apiKey }
+
+    static let coinMPrefix = "coin-m:"
+
+    /// The venue of an account ID made by `accountID`.
+    init(accountID: String) { self = accountID.hasPrefix(Self.coinMPrefix) ? .coinM : .usdM }
+
+    /// The API key of an account ID made by `accountID`.
+    static func apiKey(ofAccountID id: String) -> String {
+        id.hasPrefix(coinMPrefix) ? String(id.dropFirst(coinMPrefix.count)) : id
+    }
+}
+
 /// A futures account as the simulated exchange keeps it.
 public struct SimulatedAccount: Sendable {
     public var apiKey: String
+    /// USDⓈ-M (the default) or COIN-M. A COIN-M account's `wallets` are per coin (`BTC`, `ETH`),
+    /// its positions are on COIN-M symbols (`BTCUSD_PERP`) with `amount` in contracts.
+    public var venue: SimulatedVenue
+    /// The account alias Binance puts in COIN-M events (`i`) and balance rows (`accountAlias`).
+    public var accountAlias: String
     public var key: SimulatedKey
     public var multiAssetsMargin: Bool
     public var hedgeMode: Bool
@@ -61,13 +89,26 @@ public struct SimulatedAccount: Sendable {
 
     public init(
         apiKey: String, key: SimulatedKey, multiAssetsMargin: Bool = false, hedgeMode: Bool = false,
-        wallets: [String: Double] = ["USDT": 10_000], positions: [SimulatedPosition] = []
+        wallets: [String: Double] = ["USDT": 10_000], positions: [SimulatedPosition] = [], venue: SimulatedVenue = .usdM
     ) {
         self.apiKey = apiKey
+        self.venue = venue
+        self.accountAlias = Self.alias(for: apiKey)
         self.key = key
         self.multiAssetsMargin = multiAssetsMargin
         self.hedgeMode = hedgeMode
         self.wallets = wallets
         self.positions = positions
+    }
+}
+
+extension SimulatedAccount {
+    /// A stable four-letter alias from the API key (not a part of it): Binance's aliases look
+    /// like `SgsR`.
+    static func alias(for apiKey: String) -> String {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in apiKey.utf8 { hash = (hash ^ UInt64(byte)) &* 1_099_511_628_211 }
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        return String((0..<4).map { index in letters[Int((hash >> (UInt64(index) * 8)) % UInt64(letters.count))] })
     }
 }

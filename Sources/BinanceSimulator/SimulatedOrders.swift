@@ -58,12 +58,16 @@ struct BookedOrder: Sendable {
 /// pushes the events Binance pushes, through the same path as every other account event.
 extension ExchangeSimulator {
     /// Places an order; `announce: false` places it without any stream event (a missed event,
-    /// for reconcile tests). Returns the id, 0 for an unknown account.
+    /// for reconcile tests). An order on a COIN-M symbol goes to the key's COIN-M account, as a
+    /// plain order only (COIN-M lists conditional orders among the plain ones; an algo order
+    /// there is refused). Returns the id, 0 for an unknown account or a refused order.
     @discardableResult
     public func placeOrder(apiKey: String, _ order: SimulatedOrder, announce: Bool = true) -> Int64 {
         let now = clock()
-        let placed = state.withLockedValue { state -> (id: Int64, event: (type: String, json: String))? in
+        let placed = state.withLockedValue { state -> (id: Int64, event: (type: String, json: String), accountID: String)? in
+            let apiKey = state.accountID(apiKey, symbol: order.symbol)
             guard state.accounts[apiKey] != nil else { return nil }
+            if SimulatedVenue(accountID: apiKey) == .coinM, order.service == .algo { return nil }
             let now = now + state.faults.clockSkewMilliseconds
             state.serial += 1
             var booked = BookedOrder(order: order, clientID: "", createTime: now, updateTime: now)
@@ -78,30 +82,44 @@ extension ExchangeSimulator {
             state.orders[apiKey, default: []].append(booked)
             let event =
                 order.service == .plain
-                ? (type: "ORDER_TRADE_UPDATE", json: OrderFrames.orderUpdate(booked, status: "NEW", now: now))
+                ? (
+                    type: "ORDER_TRADE_UPDATE",
+                    json: OrderFrames.orderUpdate(booked, status: "NEW", coinM: state.coinMShape(apiKey, order.symbol), now: now)
+                )
                 : (type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, OrderFrames.AlgoProgress(status: "NEW"), now: now))
-            return (booked.order.id, event)
+            return (booked.order.id, event, apiKey)
         }
         guard let placed else { return 0 }
-        if announce { deliver(apiKey: apiKey, events: [placed.event]) }
+        if announce { deliver(accountID: placed.accountID, events: [placed.event]) }
         return placed.id
     }
 
     /// Cancels; emits `ORDER_TRADE_UPDATE` x=CANCELED X=CANCELED (plain) or `ALGO_UPDATE`
-    /// X=CANCELED (algo) unless `announce` is false. False if unknown.
+    /// X=CANCELED (algo) unless `announce` is false. The order is looked up on both of the
+    /// key's accounts (ids are unique). False if unknown.
     @discardableResult
     public func cancelOrder(apiKey: String, service: SimulatedOrder.Service, id: Int64, announce: Bool = true) -> Bool {
         let now = clock()
-        let event = state.withLockedValue { state -> (type: String, json: String)? in
-            guard var booked = state.removeOrder(apiKey: apiKey, service: service, id: id) else { return nil }
+        let event = state.withLockedValue { state -> (type: String, json: String, accountID: String)? in
+            let accountIDs = SimulatedVenue.allCases.map { $0.accountID(apiKey) }
+            guard let accountID = accountIDs.first(where: { key in state.orders[key]?.contains { $0.order.id == id } ?? false }),
+                var booked = state.removeOrder(apiKey: accountID, service: service, id: id)
+            else { return nil }
             let now = now + state.faults.clockSkewMilliseconds
             booked.updateTime = now
+            let coinM = state.coinMShape(accountID, booked.order.symbol)
             return service == .plain
-                ? (type: "ORDER_TRADE_UPDATE", json: OrderFrames.orderUpdate(booked, status: "CANCELED", now: now))
-                : (type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, OrderFrames.AlgoProgress(status: "CANCELED"), now: now))
+                ? (
+                    type: "ORDER_TRADE_UPDATE", json: OrderFrames.orderUpdate(booked, status: "CANCELED", coinM: coinM, now: now),
+                    accountID: accountID
+                )
+                : (
+                    type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, OrderFrames.AlgoProgress(status: "CANCELED"), now: now),
+                    accountID: accountID
+                )
         }
         guard let event else { return false }
-        if announce { deliver(apiKey: apiKey, events: [event]) }
+        if announce { deliver(accountID: event.accountID, events: [(type: event.type, json: event.json)]) }
         return true
     }
 
@@ -142,11 +160,11 @@ extension ExchangeSimulator {
             return (events, fill)
         }
         guard let triggered else { return false }
-        deliver(apiKey: apiKey, events: triggered.events)
+        deliver(accountID: apiKey, events: triggered.events)
         guard let fill = triggered.fill else { return true }
         let order = fill.order.order
         trade(
-            apiKey: apiKey, symbol: order.symbol, side: order.side, quantity: order.quantity, price: fill.mark,
+            accountID: apiKey, symbol: order.symbol, side: order.side, quantity: order.quantity, price: fill.mark,
             positionSide: order.positionSide, maker: false,
             context: UserEventFrames.OrderContext(
                 orderID: order.id, clientOrderID: fill.order.clientID, originalType: order.type, stopPrice: order.triggerPrice,
@@ -158,27 +176,33 @@ extension ExchangeSimulator {
             progress.executedQuantity = order.quantity
             return OrderFrames.algoUpdate(fill.algo, progress, now: now + state.faults.clockSkewMilliseconds)
         }
-        deliver(apiKey: apiKey, events: [(type: "ALGO_UPDATE", json: finished)])
+        deliver(accountID: apiKey, events: [(type: "ALGO_UPDATE", json: finished)])
         return true
     }
 
-    /// The account's open orders, plain and algo, in the order they were placed.
-    public func openOrders(apiKey: String) -> [SimulatedOrder] {
-        state.withLockedValue { $0.orders[apiKey]?.map(\.order) ?? [] }
+    /// The account's open orders, plain and algo, in the order they were placed. `venue` nil:
+    /// the key's USDⓈ-M account, or its COIN-M account when it has only that.
+    public func openOrders(apiKey: String, venue: SimulatedVenue? = nil) -> [SimulatedOrder] {
+        state.withLockedValue { $0.orders[$0.accountID(apiKey, venue)]?.map(\.order) ?? [] }
     }
 
     /// The liquidation price of one leg as the simulator values it (0: none, or no such leg):
     /// where a demo or test puts a stop that can still work.
     public func liquidationPrice(apiKey: String, symbol: String, positionSide: String = "BOTH") -> Double {
         state.withLockedValue { state in
-            guard let account = state.accounts[apiKey] else { return 0 }
+            guard let account = state.accounts[state.accountID(apiKey, symbol: symbol)] else { return 0 }
             let book = AccountBook(account: account, market: state.market)
             return book.legs.first { $0.position.symbol == symbol && $0.position.side == positionSide }?.liquidationPrice ?? 0
         }
     }
 
-    /// The API keys of every simulated account, sorted.
-    public var accountKeys: [String] { state.withLockedValue { $0.accounts.keys.sorted() } }
+    /// The API keys of every simulated account, sorted (a key with accounts on both venues once).
+    public var accountKeys: [String] { state.withLockedValue { Set($0.accounts.values.map(\.apiKey)).sorted() } }
+
+    /// The API keys of the accounts on `venue`, sorted.
+    public func accountKeys(venue: SimulatedVenue) -> [String] {
+        state.withLockedValue { $0.accounts.values.filter { $0.venue == venue }.map(\.apiKey).sorted() }
+    }
 }
 
 /// What `triggerAlgoOrder` carries from the trigger to the fill and the final `ALGO_UPDATE`.
@@ -190,6 +214,12 @@ private struct TriggeredFill {
 }
 
 extension ExchangeState {
+    /// The COIN-M event shape for an account ID and symbol (nil: a USDⓈ-M account).
+    func coinMShape(_ accountID: String, _ symbol: String) -> UserEventFrames.CoinMShape? {
+        guard let account = accounts[accountID], account.venue == .coinM else { return nil }
+        return UserEventFrames.CoinMShape(accountAlias: account.accountAlias, marginAsset: market.marginAsset(of: symbol))
+    }
+
     mutating func removeOrder(apiKey: String, service: SimulatedOrder.Service, id: Int64) -> BookedOrder? {
         guard let index = orders[apiKey]?.firstIndex(where: { $0.order.service == service && $0.order.id == id }) else { return nil }
         return orders[apiKey]?.remove(at: index)

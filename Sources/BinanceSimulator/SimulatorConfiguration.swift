@@ -10,6 +10,8 @@ public struct SimulatorConfiguration: Sendable {
     public var v2Weight: Int64 = 5
     /// The 2024 changelog says 10 for v1 methods; their pages say 5.
     public var v1Weight: Int64 = 10
+    /// ws-dapi `account.status`, `account.position`, `account.balance` (the COIN-M SDK's docstrings: 5 each).
+    public var coinMAccountWeight: Int64 = 5
     /// `userDataStream.start/ping/stop` (the SDK's docstrings: 1 each).
     public var listenKeyWeight: Int64 = 1
     /// A listen key lives this long after its last start or ping (Binance: 60 minutes).

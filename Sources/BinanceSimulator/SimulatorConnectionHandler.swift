@@ -12,9 +12,9 @@ final class SimulatorConnectionHandler: ChannelInboundHandler, @unchecked Sendab
     var pingTask: RepeatedTask?
     var awaitingPongSince: NIODeadline?
 
-    init(simulator: ExchangeSimulator, connectedSince: Int64) {
+    init(simulator: ExchangeSimulator, connectedSince: Int64, venue: SimulatedVenue = .usdM) {
         self.simulator = simulator
-        self.session = SessionState(loggedOnKey: nil, connectedSince: connectedSince)
+        self.session = SessionState(loggedOnKey: nil, connectedSince: connectedSince, venue: venue)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -28,10 +28,15 @@ struct RESTAnswer {
 extension ExchangeSimulator {
     static let restWeights: [String: Int64] = [
         "/fapi/v1/income": 30, "/sapi/v1/account/apiRestrictions": 1, "/fapi/v1/time": 1, "/fapi/v1/leverageBracket": 1,
+        // dapi (the COIN-M SDK's docstrings), in the same per-IP window since the integration.
+        "/dapi/v1/income": 20, "/dapi/v2/leverageBracket": 1, "/dapi/v1/exchangeInfo": 1, "/dapi/v1/time": 1,
     ]
 
-    /// The two open-order lists: weight 1 with `symbol`, 40 without (the SDK's docstrings).
-    static let orderPaths: Set<String> = ["/fapi/v1/openOrders", "/fapi/v1/openAlgoOrders"]
+    /// The open-order lists: weight 1 with `symbol`, 40 without (the SDKs' docstrings).
+    static let orderPaths: Set<String> = ["/fapi/v1/openOrders", "/fapi/v1/openAlgoOrders", "/dapi/v1/openOrders"]
+
+    /// Answered without a key or signature.
+    static let publicPaths: Set<String> = ["/fapi/v1/time", "/dapi/v1/time", "/dapi/v1/exchangeInfo"]
 
     /// The weight of a request to `path` with these query parameters; nil for an unknown path.
     static func restWeight(path: String, parameters: [String: String]) -> Int64? {
@@ -51,7 +56,11 @@ extension ExchangeSimulator {
     /// Nil when `uri` is not a REST path (the caller answers it as a failed handshake).
     func handleREST(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> RESTAnswer? {
         let path = String(uri.prefix { $0 != "?" })
-        guard path.hasPrefix("/fapi/") || path.hasPrefix("/sapi/") || path.hasPrefix("/api/") else { return nil }
+        guard path.hasPrefix("/fapi/") || path.hasPrefix("/dapi/") || path.hasPrefix("/sapi/") || path.hasPrefix("/api/") else {
+            return nil
+        }
+        // dapi serves COIN-M accounts, fapi and sapi USDⓈ-M ones (sapi: the key's).
+        let venue: SimulatedVenue = path.hasPrefix("/dapi/") ? .coinM : .usdM
         let query = uri.contains("?") ? String(uri[uri.index(after: uri.firstIndex(of: "?")!)...]) : ""
         let localNow = clock()
         return state.withLockedValue { state -> RESTAnswer in
@@ -74,7 +83,7 @@ extension ExchangeSimulator {
                 return error(418, -1003, "Way too many requests; IP banned until \(state.bannedUntil).", retryAfter: state.bannedUntil)
             }
             guard method == .GET, let weight = Self.restWeight(path: path, parameters: Self.queryParameters(query)),
-                path.hasPrefix("/fapi/") || configuration.serveSpotAPI,
+                path.hasPrefix("/fapi/") || path.hasPrefix("/dapi/") || configuration.serveSpotAPI,
                 !(state.faults.openOrdersNotFound && Self.orderPaths.contains(path))
             else {
                 return error(404, -1, "Not found.")
@@ -89,10 +98,14 @@ extension ExchangeSimulator {
             }
             state.charge(weight, now: now, ownClient: true)
             state.stats.restWeightByPath[path, default: 0] += weight
-            if path == "/fapi/v1/time" {
-                return RESTAnswer(status: 200, headers: [("X-MBX-USED-WEIGHT-1M", String(state.count))], body: "{\"serverTime\":\(now)}")
+            if Self.publicPaths.contains(path) {
+                let body = path == "/dapi/v1/exchangeInfo" ? coinMExchangeInfo(state: state, now: now) : "{\"serverTime\":\(now)}"
+                return RESTAnswer(status: 200, headers: [("X-MBX-USED-WEIGHT-1M", String(state.count))], body: body)
             }
-            guard let apiKey = headers.first(name: "X-MBX-APIKEY"), let account = state.accounts[apiKey], !account.revoked else {
+            // sapi is about the key, whichever venue its account is on.
+            let key = headers.first(name: "X-MBX-APIKEY") ?? ""
+            let apiKey = path.hasPrefix("/sapi/") ? state.accountID(key, nil) : venue.accountID(key)
+            guard let account = state.accounts[apiKey], !account.revoked else {
                 return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
             }
             guard let range = query.range(of: "&signature=") ?? query.range(of: "signature=") else {
@@ -120,17 +133,25 @@ extension ExchangeSimulator {
                     return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
                 }
                 let symbol = params["symbol"].flatMap { $0.isEmpty ? nil : $0.uppercased() }
-                if let symbol, state.market.markPrices[symbol] == nil { return error(400, -1121, "Invalid symbol.") }
+                if let symbol, state.market.markPrices[symbol] == nil || state.market.venue(of: symbol) != venue {
+                    return error(400, -1121, "Invalid symbol.")
+                }
                 answer = RESTAnswer(status: 200, body: Self.openOrdersJSON(state.orders[apiKey] ?? [], path: path, symbol: symbol, params))
                 answer.headers.append(("X-MBX-USED-WEIGHT-1M", String(state.count)))
                 return answer
             }
             switch path {
+            case "/dapi/v1/income":
+                answer = RESTAnswer(status: 200, body: coinMIncome(state: state, accountID: apiKey, params: params, now: now))
+            case "/dapi/v2/leverageBracket":
+                let symbol = params["symbol"].flatMap { $0.isEmpty ? nil : $0.uppercased() }
+                if let symbol, state.market.coinMContract(symbol) == nil { return error(400, -1121, "Invalid symbol.") }
+                answer = RESTAnswer(status: 200, body: Self.coinMBrackets(state.market, symbol: symbol))
             case "/fapi/v1/income":
                 let start = params["startTime"].flatMap { Int64($0) } ?? (now - 7 * 86_400_000)
                 let end = params["endTime"].flatMap { Int64($0) } ?? now
                 let limit = min(1000, max(1, params["limit"].flatMap { Int($0) } ?? 100))
-                let rows = state.income.filter { $0.apiKey == apiKey && $0.time >= start && $0.time <= end }
+                let rows = state.income.filter { $0.accountID == apiKey && $0.time >= start && $0.time <= end }
                     .sorted { ($0.time, $0.tranID) < ($1.time, $1.tranID) }.prefix(limit)
                 answer = RESTAnswer(status: 200, body: JSONOut.array(rows.map(Self.incomeJSON)))
             case "/fapi/v1/leverageBracket":
@@ -169,13 +190,18 @@ extension ExchangeSimulator {
     /// `algoId`), of one symbol or all, oldest first.
     static func openOrdersJSON(_ book: [BookedOrder], path: String, symbol: String?, _ params: [String: String]) -> String {
         let algo = path == "/fapi/v1/openAlgoOrders"
+        let coinM = path.hasPrefix("/dapi/")
         let algoID = params["algoId"].flatMap { Int64($0) }
         let algoType = params["algoType"].flatMap { $0.isEmpty ? nil : $0 }
+        // dapi also takes `pair` (every contract of the pair).
+        let pair = coinM ? params["pair"].flatMap { $0.isEmpty ? nil : $0.uppercased() } : nil
         let rows = book.filter { booked in
             booked.order.service == (algo ? .algo : .plain) && (symbol == nil || booked.order.symbol == symbol)
+                && (pair == nil || booked.order.symbol.hasPrefix(pair! + "_"))
                 && (!algo || ((algoID == nil || booked.order.id == algoID) && (algoType == nil || algoType == "CONDITIONAL")))
         }
-        return JSONOut.array(rows.map { algo ? OrderFrames.openAlgoOrderRow($0) : OrderFrames.openOrderRow($0) })
+        return JSONOut.array(
+            rows.map { algo ? OrderFrames.openAlgoOrderRow($0) : coinM ? OrderFrames.coinMOpenOrderRow($0) : OrderFrames.openOrderRow($0) })
     }
 
     static func incomeJSON(_ record: IncomeRecord) -> String {

@@ -10,6 +10,11 @@ public struct IncomeRecord: Sendable, Equatable {
     public var tranID: Int64
     /// The trade id for fill-related income; empty for funding.
     public var tradeID: String
+    /// The account's venue: fapi lists USDⓈ-M records, dapi COIN-M ones.
+    public var venue: SimulatedVenue = .usdM
+
+    /// The ledger key of the account the record belongs to.
+    var accountID: String { venue.accountID(apiKey) }
 }
 
 /// A listen key as the exchange holds it: one per account, valid until `expiresAt`.
@@ -53,6 +58,15 @@ enum UserEventFrames {
         var maker: Bool
         /// Set when a triggered conditional order fills.
         var context: OrderContext? = nil
+        /// COIN-M: the shape of that venue's event (nil: USDⓈ-M).
+        var coinM: CoinMShape? = nil
+    }
+
+    /// What a COIN-M event adds to the USDⓈ-M shape: the account alias (`i`) and the margin
+    /// asset (`ma`); quantities are whole contracts. It drops `si`, `ss` and `gtd`.
+    struct CoinMShape {
+        var accountAlias: String
+        var marginAsset: String
     }
 
     static func orderTradeUpdate(_ fill: Fill, now: Int64) -> String {
@@ -65,7 +79,7 @@ enum UserEventFrames {
             filledQuantity: fill.quantity, lastPrice: fill.price, commissionAsset: fill.commissionAsset, commission: fill.commission,
             tradeID: fill.tradeID, maker: fill.maker, reduceOnly: context?.reduceOnly ?? (fill.realizedProfit != 0),
             originalType: context?.originalType ?? fill.orderType, positionSide: fill.positionSide,
-            closePosition: context?.closePosition ?? false, realizedProfit: fill.realizedProfit)
+            closePosition: context?.closePosition ?? false, realizedProfit: fill.realizedProfit, coinM: fill.coinM)
         return orderTradeUpdate(report, now: now)
     }
 
@@ -108,25 +122,29 @@ enum UserEventFrames {
         var activationPrice: Double = 0
         var callbackRate: Double = 0
         var realizedProfit: Double
+        var coinM: CoinMShape? = nil
     }
 
     static func orderTradeUpdate(_ report: OrderReport, now: Int64) -> String {
+        let coinM = report.coinM
+        let quantityPlaces = coinM == nil ? 3 : 0
         var o = JSONOut()
         o.string("s", report.symbol)
         o.string("c", report.clientOrderID)
         o.string("S", report.side)
         o.string("o", report.type)
         o.string("f", report.timeInForce)
-        o.dec("q", report.quantity, places: 3)
+        o.dec("q", report.quantity, places: quantityPlaces)
         o.dec("p", report.price, places: 5)
         o.dec("ap", report.averagePrice, places: 5)
         o.dec("sp", report.stopPrice, places: report.stopPrice == 0 ? 0 : 5)
         o.string("x", report.executionType)
         o.string("X", report.status)
         o.int("i", report.orderID)
-        o.dec("l", report.lastQuantity, places: 3)
-        o.dec("z", report.filledQuantity, places: 3)
+        o.dec("l", report.lastQuantity, places: quantityPlaces)
+        o.dec("z", report.filledQuantity, places: quantityPlaces)
         o.dec("L", report.lastPrice, places: 5)
+        if let coinM { o.string("ma", coinM.marginAsset) }
         o.string("N", report.commissionAsset)
         o.dec("n", report.commission)
         o.int("T", now)
@@ -142,17 +160,20 @@ enum UserEventFrames {
         o.dec("AP", report.activationPrice, places: report.activationPrice == 0 ? 0 : 5)
         o.dec("cr", report.callbackRate, places: report.callbackRate == 0 ? 0 : 1)
         o.bool("pP", false)
-        o.int("si", 0)
-        o.int("ss", 0)
+        if coinM == nil {
+            o.int("si", 0)
+            o.int("ss", 0)
+        }
         o.dec("rp", report.realizedProfit)
         o.string("V", OrderFrames.selfTradePrevention)
         o.string("pm", "NONE")
-        o.int("gtd", 0)
+        if coinM == nil { o.int("gtd", 0) }
         o.string("er", "0")
         var event = JSONOut()
         event.string("e", "ORDER_TRADE_UPDATE")
         event.int("E", now)
         event.int("T", now)
+        if let coinM { event.string("i", coinM.accountAlias) }
         event.raw("o", o.finished())
         return event.finished()
     }
@@ -164,8 +185,10 @@ enum UserEventFrames {
         var change: Double
     }
 
+    /// `accountAlias`: a COIN-M account's (`i`); nil on USDⓈ-M.
     static func accountUpdate(
-        reason: String, balances: [BalanceChange], positions: [AccountBook.Leg], fundingSymbol: String? = nil, now: Int64
+        reason: String, balances: [BalanceChange], positions: [AccountBook.Leg], fundingSymbol: String? = nil,
+        accountAlias: String? = nil, now: Int64
     ) -> String {
         var a = JSONOut()
         a.string("m", reason)
@@ -186,7 +209,7 @@ enum UserEventFrames {
                 positions.map { leg in
                     var p = JSONOut()
                     p.string("s", leg.position.symbol)
-                    p.dec("pa", leg.position.amount, places: 3)
+                    p.dec("pa", leg.position.amount, places: leg.amountPlaces)
                     p.dec("ep", leg.position.entryPrice, places: 5)
                     p.dec("bep", leg.breakEvenPrice, places: 5)
                     p.dec("cr", 0)
@@ -201,14 +224,16 @@ enum UserEventFrames {
         event.string("e", "ACCOUNT_UPDATE")
         event.int("E", now)
         event.int("T", now)
+        if let accountAlias { event.string("i", accountAlias) }
         event.raw("a", a.finished())
         return event.finished()
     }
 
-    static func marginCall(crossWallet: Double, legs: [AccountBook.Leg], now: Int64) -> String {
+    static func marginCall(crossWallet: Double, legs: [AccountBook.Leg], accountAlias: String? = nil, now: Int64) -> String {
         var event = JSONOut()
         event.string("e", "MARGIN_CALL")
         event.int("E", now)
+        if let accountAlias { event.string("i", accountAlias) }
         event.dec("cw", crossWallet)
         event.raw(
             "p",
@@ -217,7 +242,7 @@ enum UserEventFrames {
                     var p = JSONOut()
                     p.string("s", leg.position.symbol)
                     p.string("ps", leg.position.side)
-                    p.dec("pa", leg.position.amount, places: 3)
+                    p.dec("pa", leg.position.amount, places: leg.amountPlaces)
                     p.string("mt", leg.position.isolated ? "ISOLATED" : "CROSSED")
                     p.dec("iw", leg.isolatedWallet)
                     p.dec("mp", leg.mark)
