@@ -77,6 +77,10 @@ struct Serve: AsyncParsableCommand {
                 settings.restURL = try HTTPBaseURL(parsing: demo.simulator.restURL)
                 settings.spotRestURL = settings.restURL
                 settings.marketStreamURL = try WebSocketURL(parsing: demo.simulator.marketStreamURL)
+                settings.coinm = Settings.COINMEndpoints(
+                    webSocketAPI: try WebSocketURL(parsing: demo.simulator.coinmURL),
+                    stream: try WebSocketURL(parsing: demo.simulator.coinmStreamURL),
+                    rest: try HTTPBaseURL(parsing: demo.simulator.coinmRestURL))
             } catch {
                 throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
             }
@@ -84,11 +88,14 @@ struct Serve: AsyncParsableCommand {
             // The demo keeps polling at its interval (its panels show polls and faults); the
             // values between polls are live all the same.
             if options.reconcileInterval == nil { settings.reconcileInterval = settings.interval }
-            for account in demo.accounts {
+            let venues = demo.accounts.map { ($0, VenueID.usdM) } + demo.coinMAccounts.map { ($0, VenueID.coinM) }
+            for (account, venue) in venues {
                 settings.accounts.append(
                     AccountConfiguration(
                         name: account.name, credentials: account.credentials, intervalSeconds: settings.interval,
-                        positionsDetail: settings.positionsDetail, accountMethod: settings.accountMethod, userStream: settings.userStream))
+                        positionsDetail: settings.positionsDetail,
+                        accountMethod: venue == .coinM ? .v1WithFallback : settings.accountMethod,
+                        userStream: settings.userStream, venue: venue.venue))
             }
             services.append(
                 DemoMarketService(

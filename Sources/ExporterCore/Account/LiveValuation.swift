@@ -62,7 +62,10 @@ extension AccountData {
             deltas[asset] = delta
             status.positions[index].unrealizedProfit = profit
             status.positions[index].maintMargin = maint
-            if row.notional != nil { status.positions[index].notional = venue.sizesInContracts ? abs(notional) : notional }
+            // A COIN-M row always gets its notional: it is the position's size in coin.
+            if row.notional != nil || venue.sizesInContracts {
+                status.positions[index].notional = venue.sizesInContracts ? abs(notional) : notional
+            }
             if let isolatedWallet = row.isolatedWallet, row.isolated == true {
                 status.positions[index].isolatedMargin = isolatedWallet + profit
             }

@@ -99,7 +99,8 @@ public enum AccountFamilies {
                 if venue.sizesInContracts {
                     // Contracts in their own family; the base-coin size is the notional in coin.
                     sink.add(C.positionContracts, l, amount)
-                    if let notional = s?.notional ?? d?.notional {
+                    // Unknown until a poll or a mark frame values it (a position the stream just opened).
+                    if let notional = s?.notional ?? d?.notional, notional != 0 || amount == 0 {
                         sink.add(C.positionAmount, l, amount < 0 ? -abs(notional) : abs(notional))
                     }
                 } else {
