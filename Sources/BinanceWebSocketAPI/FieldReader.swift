@@ -59,6 +59,13 @@ struct FieldReader {
         }
     }
 
+    /// As `optionalDecimal`, with an empty string read as absent: Binance sends `"r": ""` for
+    /// the funding rate of a dated (delivery) contract, which has none.
+    func optionalDecimalOrEmpty(_ key: String) throws(DecodeError) -> Double? {
+        if case .string("")? = value(key) { return nil }
+        return try optionalDecimal(key)
+    }
+
     func string(_ key: String) throws(DecodeError) -> String {
         guard let value = try optionalString(key) else {
             throw DecodeError(path: fieldPath(key), problem: "missing")

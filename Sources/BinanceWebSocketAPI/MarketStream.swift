@@ -105,7 +105,8 @@ public actor MarketStreamConnection {
             out.append(
                 MarkPriceUpdate(
                     symbol: try reader.string("s"), markPrice: try reader.decimal("p"), indexPrice: try reader.optionalDecimal("i"),
-                    fundingRate: try reader.optionalDecimal("r"), nextFundingTime: try reader.optionalInt64("T"),
+                    fundingRate: try reader.optionalDecimalOrEmpty("r"),
+                    nextFundingTime: try reader.optionalInt64("T").flatMap { $0 > 0 ? $0 : nil },
                     eventTime: try reader.optionalInt64("E") ?? 0))
         }
         return out

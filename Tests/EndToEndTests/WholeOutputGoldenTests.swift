@@ -38,8 +38,11 @@ import Testing
             // frame that revalued an account after its poll recomputes what Binance rounded to
             // 8 decimals (a COIN-M PnL of 0.0152146 BTC is 0.01521460475 once revalued).
             guard let value = Double(line[line.index(after: space)...]), value.isFinite else { return String(line) }
-            if abs(value) < 1e-9 { return "\(series) 0" }
-            return "\(series) \(String(format: "%.6g", value))"
+            // Coin amounts are small: 0.00021794 BTC has five significant digits after Binance's
+            // rounding, so values are first rounded to 7 decimals.
+            let rounded = (value * 1e7).rounded() / 1e7
+            if abs(rounded) < 1e-9 { return "\(series) 0" }
+            return "\(series) \(String(format: "%.6g", rounded))"
         }.joined(separator: "\n")
     }
 
@@ -112,6 +115,11 @@ import Testing
                 try await Task.sleep(for: .milliseconds(50))
             }
             Issue.record("timed out waiting for \(what)")
+            print(
+                (await exposition()).text.split(separator: "\n").filter {
+                    $0.hasPrefix("binance_futures_poll_interval") || $0.hasPrefix("binance_futures_user_stream_connected")
+                        || $0.hasPrefix("binance_futures_mark_feed")
+                }.joined(separator: "\n"))
         }
         let names = demo.accounts.map(\.name) + demo.coinMAccounts.map(\.name)
         try await until("every account up, subscribed, reconciling, with its key audited and brackets read") { e in
@@ -135,10 +143,20 @@ import Testing
         _ = simulator.forceClose(apiKey: hedge, symbol: "ETHUSDC", positionSide: "LONG", kind: .adl)
         _ = simulator.forceClose(apiKey: rsa, symbol: "DOGEUSDT", kind: .liquidation)
         _ = simulator.forceClose(apiKey: main, symbol: "SOLUSDT", kind: .settlement)
+        // The same on COIN-M, in coin: funding on the perpetual, a margin call, a liquidation.
+        let coin = demo.coinMAccounts[0].credentials.apiKey
+        simulator.payFunding(apiKey: coin, symbol: "BTCUSD_PERP", rate: 0.0001)
+        simulator.marginCall(apiKey: coin, venue: .coinM)
+        _ = simulator.forceClose(apiKey: coin, symbol: "ETHUSD_PERP", kind: .liquidation)
         try await until("the stream's events") { e in
             e.value("binance_futures_user_stream_events_total", ["account": "demo-main", "event": "ACCOUNT_CONFIG_UPDATE"]) == 1
                 && e.value("binance_futures_margin_calls_total", ["account": "demo-hedge"]) == 1
-                && e.series("binance_futures_forced_closes_total").count >= 3
+                && e.value("binance_futures_margin_calls_total", ["account": "demo-coinm"]) == 1
+                && e.series("binance_futures_forced_closes_total").count >= 4
+                && (e.value(
+                    "binance_futures_income_total", ["account": "demo-coinm", "asset": "BTC", "type": "funding_fee", "direction": "out"])
+                    ?? 0)
+                    > 0
         }
         // A gap in which money moved, ended by a poll that meets a skewed clock (−1021, resync,
         // retry) and a ledger read; then Binance announces a shutdown and the connection rotates.
