@@ -247,7 +247,10 @@ final class InMemoryFeed: MarkFeedWatching {
 
     func unwatch(_ id: Int) async { _ = state.withLockedValue { $0.sinks.removeValue(forKey: id) } }
 
-    func track(account: String, symbols: Set<String>) async {}
+    /// What each account last said it holds.
+    let tracked = NIOLockedValueBox<[String: Set<String>]>([:])
+
+    func track(account: String, symbols: Set<String>) async { tracked.withLockedValue { $0[account] = symbols } }
 
     func set(healthy: Bool) {
         let sinks = state.withLockedValue { state -> [@Sendable (Bool) -> Void] in

@@ -61,6 +61,28 @@ import Testing
         }
     }
 
+    @Test("a position the stream opens between polls is followed at once: the mark feed hears of its symbol before the next poll")
+    func streamOpenedPositionIsFollowed() async throws {
+        let rig = await SessionRig()
+        rig.exchange.state.withLockedValue { $0.positions["P"] = [Self.long] }
+        let session = try rig.session("p", interval: 300, rest: true)
+        await rig.run([session]) {
+            await rig.clock.advance(by: .seconds(1))
+            #expect(rig.feed.tracked.withLockedValue { $0["p"] } == ["BTCUSDT"], "the first poll's positions")
+            let opened = AccountUpdate(
+                eventTime: rig.clock.now, transactionTime: rig.clock.now, reason: "ORDER", balances: [],
+                positions: [
+                    AccountUpdate.Position(
+                        symbol: "ETHUSDT", positionSide: "BOTH", amount: 2, entryPrice: 3_000, breakEvenPrice: nil, unrealizedProfit: 0,
+                        isolated: false, isolatedWallet: nil)
+                ])
+            rig.hub.send("p", .event(.accountUpdate(opened)))
+            await rig.clock.advance(by: .milliseconds(10))
+            #expect(rig.feed.tracked.withLockedValue { $0["p"] } == ["BTCUSDT", "ETHUSDT"], "within the step, no poll needed")
+            #expect(rig.seconds("account.status") == [0])
+        }
+    }
+
     @Test("a key that may not read orders: one refused call, no order metrics, polls go on")
     func refusedKey() async throws {
         let rig = await SessionRig()

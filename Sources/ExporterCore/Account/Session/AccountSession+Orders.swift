@@ -22,13 +22,18 @@ extension AccountSession {
     func positionsPolled(_ data: AccountData) async {
         var symbols = Set(data.status.positions.filter { $0.positionAmount != 0 }.map(\.symbol))
         for detail in data.positionDetails ?? [] where detail.positionAmount != 0 { symbols.insert(detail.symbol) }
-        if symbols != positionSymbols, let feed = services.markFeed { await feed.track(account: account.name, symbols: symbols) }
-        positionSymbols = symbols
+        await positionsChanged(symbols)
         if ordersDue == nil, orderListsEnabled {
             ordersDue = now
             let spread = Int64(services.timing.fullOrderListSpreadSeconds * 1000)
             fullOrderListDue = now + Int64(cadence.phase * Double(spread))
         }
+    }
+
+    /// The symbols the account holds positions in, from a poll or the stream.
+    func positionsChanged(_ symbols: Set<String>) async {
+        if symbols != positionSymbols, let feed = services.markFeed { await feed.track(account: account.name, symbols: symbols) }
+        positionSymbols = symbols
     }
 
     /// A stream gap ended: whatever the stream missed is read again.

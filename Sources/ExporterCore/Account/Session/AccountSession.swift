@@ -29,6 +29,9 @@ public actor AccountSession {
         case leverageChanged
         /// An order event named this symbol: the next read covers it.
         case orderSymbol(String)
+        /// `ACCOUNT_UPDATE` reports open positions (amount ≠ 0) in these symbols. Closed ones are
+        /// left to the next poll: in hedge mode the other side may still be open.
+        case positionsOpened(Set<String>)
         case listenKeyExpired
         case feedHealth(Bool)
     }
@@ -213,6 +216,10 @@ public actor AccountSession {
             }
         case .orderSymbol(let symbol):
             orderSymbols.insert(symbol)
+        case .positionsOpened(let symbols):
+            // A position the stream opened is valued live at once (a per-pair feed subscribes
+            // its pair) and covered by the next order read, not only after the next poll.
+            await positionsChanged(positionSymbols.union(symbols))
         case .listenKeyExpired:
             logger.info("listen key expired; obtaining a new one")
             await keyLost(.keyExpired)
@@ -275,8 +282,12 @@ public actor AccountSession {
                 guard recent.insert(Self.fingerprint(event)) else { continue }
                 await registry.apply(account: account, stream: .event(event))
                 switch event {
-                case .accountUpdate(let update) where !update.balances.isEmpty:
-                    session.yield(.wallets(Dictionary(update.balances.map { ($0.asset, $0.walletBalance) }) { $1 }))
+                case .accountUpdate(let update):
+                    if !update.balances.isEmpty {
+                        session.yield(.wallets(Dictionary(update.balances.map { ($0.asset, $0.walletBalance) }) { $1 }))
+                    }
+                    let opened = Set(update.positions.filter { $0.amount != 0 }.map(\.symbol))
+                    if !opened.isEmpty { session.yield(.positionsOpened(opened)) }
                 case .accountConfigUpdate(let update) where update.leverage != nil:
                     session.yield(.leverageChanged)
                 case .listenKeyExpired:
