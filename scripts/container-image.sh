@@ -88,12 +88,13 @@ up=false
 for _ in $(seq 1 40); do
   curl -s -H 'Accept-Encoding: gzip' -D "$work/headers" -o "$work/metrics.gz" "http://127.0.0.1:$port/metrics" || true
   if grep -qi '^content-encoding: gzip' "$work/headers" \
-    && [ "$(gzip -dc "$work/metrics.gz" | grep -cE '^binance_futures_up\{account="demo-[a-z]+"\} 1$')" = 3 ]; then
+    && [ "$(gzip -dc "$work/metrics.gz" | grep -cE '^binance_futures_up\{account="demo-[a-z]+"\} 1$')" = 4 ]; then
     up=true; break
   fi
   sleep 0.5
 done
-$up || fail "/metrics (gzip) did not show every demo account up"
+# The demo's four accounts: three USDⓈ-M (HMAC, Ed25519, RSA) and one COIN-M.
+$up || fail "/metrics (gzip) did not show every demo account up (three USDⓈ-M, one COIN-M)"
 gzip -dc "$work/metrics.gz" | grep -q "binance_futures_exporter_build_info{.*revision=\"$revision\"" \
   || fail "build_info does not carry revision $revision"
 echo "   /metrics gzip: $(wc -c < "$work/metrics.gz") bytes, 3 accounts up, revision $revision"
