@@ -97,7 +97,7 @@ done
 $up || fail "/metrics (gzip) did not show every demo account up (three USDⓈ-M, one COIN-M)"
 gzip -dc "$work/metrics.gz" | grep -q "binance_futures_exporter_build_info{.*revision=\"$revision\"" \
   || fail "build_info does not carry revision $revision"
-echo "   /metrics gzip: $(wc -c < "$work/metrics.gz") bytes, 3 accounts up, revision $revision"
+echo "   /metrics gzip: $(wc -c < "$work/metrics.gz") bytes, 4 accounts up, revision $revision"
 
 "${podman[@]}" exec "$name" /usr/local/bin/binance-futures-exporter healthcheck --web.listen-address "127.0.0.1:$port" \
   || fail "healthcheck subcommand inside the container"
