@@ -95,7 +95,10 @@ for _ in $(seq 1 40); do
 done
 # The demo's four accounts: three USDⓈ-M (HMAC, Ed25519, RSA) and one COIN-M.
 $up || fail "/metrics (gzip) did not show every demo account up (three USDⓈ-M, one COIN-M)"
-gzip -dc "$work/metrics.gz" | grep -q "binance_futures_exporter_build_info{.*revision=\"$revision\"" \
+# Decompressed to a file first: `gzip -dc | grep -q` under pipefail fails when grep stops reading
+# before gzip has written everything (the demo's output is larger than a pipe's buffer).
+gzip -dc "$work/metrics.gz" > "$work/metrics.txt"
+grep -q "binance_futures_exporter_build_info{.*revision=\"$revision\"" "$work/metrics.txt" \
   || fail "build_info does not carry revision $revision"
 echo "   /metrics gzip: $(wc -c < "$work/metrics.gz") bytes, 4 accounts up, revision $revision"
 
@@ -108,7 +111,8 @@ echo "   the image's HEALTHCHECK (podman healthcheck run): healthy"
 "${podman[@]}" stop -t 15 "$name" >/dev/null 2>&1
 code=$("${podman[@]}" inspect -f '{{.State.ExitCode}}' "$name")
 [ "$code" = 0 ] || fail "SIGTERM ended the exporter with exit code $code"
-"${podman[@]}" logs "$name" 2>&1 | grep -q 'Permission denied' && fail "a permission error in the log"
+"${podman[@]}" logs "$name" > "$work/logs.txt" 2>&1 || true
+grep -q 'Permission denied' "$work/logs.txt" && fail "a permission error in the log"
 echo "   SIGTERM: exit 0"
 
 size=$("${podman[@]}" image inspect -f '{{.Size}}' "$image")
