@@ -45,7 +45,11 @@ struct RESTClientTests {
 
     func client(_ harness: SimulatorHarness, _ credentials: APICredentials) -> BinanceRESTClient {
         let base = try! HTTPBaseURL(parsing: harness.simulator.restURL)
-        return BinanceRESTClient(configuration: RESTConfiguration(futuresBase: base, spotBase: base), credentials: credentials)
+        var configuration = RESTConfiguration(futuresBase: base, spotBase: base)
+        // Binance's largest window: these tests are about answers, not clocks, and on a loaded CI
+        // machine (two cores, every suite at once) a request can take longer than 5 s to arrive.
+        configuration.recvWindow = 60_000
+        return BinanceRESTClient(configuration: configuration, credentials: credentials)
     }
 
     @Test("the income ledger lists every fill's realized PnL and commission and every funding payment, in order, with weights")

@@ -68,7 +68,8 @@ import Testing
                 for _ in 0..<60 {
                     let raw =
                         (try? await RawHTTPClient.exchange(
-                            port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"))
+                            port: port, request: "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n",
+                            timeout: .seconds(10)))  // Prometheus's default scrape timeout
                         ?? []
                     if let response = try? HTTPResponse.parseFirst(raw), response.status == 200,
                         (try? Gzip.decompress(response.body)) == expected

@@ -118,7 +118,7 @@ final class StreamRig: Sendable {
         return (key.lowercased(), account, credentials)
     }
 
-    @Test("a fill shows on /metrics within a second: position, wallet, realized PnL and commission; the next poll agrees")
+    @Test("a fill shows on /metrics at once, before any poll: position, wallet, realized PnL and commission; the next poll agrees")
     func fillIsInstant() async throws {
         let rig = try await StreamRig(accounts: [
             try Self.account("ALPHA", positions: [SimulatedPosition(symbol: "BTCUSDT", amount: 0.1, entryPrice: 60_000)])
@@ -130,8 +130,10 @@ final class StreamRig: Sendable {
             // Close 0.04 at 62 000: rp = 0.04 × 2000 = 80, commission 0.04 × 62 000 × 0.0004 = 0.992.
             let started = ContinuousClock.now
             rig.harness.simulator.fill(apiKey: "ALPHA", symbol: "BTCUSDT", side: "SELL", quantity: 0.04, price: 62_000)
-            let e = await rig.exposition(within: .seconds(1)) { $0.value("binance_futures_position_amount", btc) == 0.06 }
-            #expect(ContinuousClock.now - started < .seconds(1))
+            // Nothing polls here, so only the stream can bring it. Unloaded it takes milliseconds; the
+            // bound leaves room for a CI machine running every suite on two cores.
+            let e = await rig.exposition(within: .seconds(3)) { $0.value("binance_futures_position_amount", btc) == 0.06 }
+            #expect(ContinuousClock.now - started < .seconds(3))
             let after = try #require(e, "the position change must show within one second, before any poll")
             let income = { (type: String, direction: String) in
                 after.value(
