@@ -22,7 +22,7 @@ struct AccountEntry {
     var positionsDetail: Bool?
     var accountMethod: AccountMethodChoice?
     var userStream: Bool?
-    /// `venue: usd-m | coin-m` (default usd-m).
+    /// `venue: usd-m | coin-m | portfolio-margin` (default usd-m).
     var venue: VenueID?
 }
 
@@ -49,6 +49,8 @@ struct ConfigFile {
     var coinmWsURL: String?
     var coinmStreamURL: String?
     var coinmRestURL: String?
+    var pmRestURL: String?
+    var pmStreamURL: String?
 
     static func load(path: String) throws -> ConfigFile {
         try parse(try readYAMLFile(path), path: path)
@@ -86,8 +88,10 @@ struct ConfigFile {
                 binance, field: "binance",
                 allowed: [
                     "ws_url", "stream_url", "market_stream_url", "rest_url", "spot_rest_url", "testnet", "tls_ca_file", "source_address",
-                    "coinm_ws_url", "coinm_stream_url", "coinm_rest_url",
+                    "coinm_ws_url", "coinm_stream_url", "coinm_rest_url", "pm_rest_url", "pm_stream_url",
                 ])
+            config.pmRestURL = try section["pm_rest_url"].map { try reader.string($0, field: "binance.pm_rest_url") }
+            config.pmStreamURL = try section["pm_stream_url"].map { try reader.string($0, field: "binance.pm_stream_url") }
             config.coinmWsURL = try section["coinm_ws_url"].map { try reader.string($0, field: "binance.coinm_ws_url") }
             config.coinmStreamURL = try section["coinm_stream_url"].map { try reader.string($0, field: "binance.coinm_stream_url") }
             config.coinmRestURL = try section["coinm_rest_url"].map { try reader.string($0, field: "binance.coinm_rest_url") }
@@ -153,8 +157,10 @@ struct ConfigFile {
                             node, field: "\(field).venue",
                             "unknown venue \"\(text)\" (one of: \(VenueID.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
-                    if venue == .coinM, account.accountMethod == .v2 {
-                        throw reader.error(node, field: "\(field).account_method", "COIN-M has no v2 account methods; use v1")
+                    if venue != .usdM, account.accountMethod == .v2 {
+                        throw reader.error(
+                            node, field: "\(field).account_method",
+                            "\(venue == .coinM ? "COIN-M" : "Portfolio Margin") has no v2 account methods; use v1")
                     }
                     account.venue = venue
                 }

@@ -79,6 +79,9 @@ struct EndpointTable {
     var coinmWebSocketAPI: EndpointSetting<WebSocketURL>
     var coinmStream: EndpointSetting<WebSocketURL>
     var coinmREST: EndpointSetting<HTTPBaseURL>
+    /// Portfolio Margin: papi, and the PM user stream (no testnet for either).
+    var pmREST: EndpointSetting<HTTPBaseURL>
+    var pmStream: EndpointSetting<WebSocketURL>
 
     init(options: ExporterOptions, file: ConfigFile?) {
         webSocketAPI = EndpointSetting(
@@ -105,5 +108,11 @@ struct EndpointTable {
         coinmREST = EndpointSetting(
             flag: "--binance.coinm-rest-url", configKey: "binance.coinm_rest_url", flagValue: options.coinmRestURL,
             fileValue: file?.coinmRestURL, defaults: FuturesVenue.REST.coinM.endpoint, parse: HTTPBaseURL.init(parsing:))
+        pmREST = EndpointSetting(
+            flag: "--binance.pm-rest-url", configKey: "binance.pm_rest_url", flagValue: options.pmRestURL, fileValue: file?.pmRestURL,
+            defaults: FuturesVenue.REST.portfolioMargin.endpoint, parse: HTTPBaseURL.init(parsing:))
+        pmStream = EndpointSetting(
+            flag: "--binance.pm-stream-url", configKey: "binance.pm_stream_url", flagValue: options.pmStreamURL,
+            fileValue: file?.pmStreamURL, defaults: FuturesVenue.UserStream.portfolioMargin.endpoint, parse: WebSocketURL.init(parsing:))
     }
 }

@@ -217,6 +217,23 @@ struct CheckConfig: AsyncParsableCommand {
         }
     }
 
+    /// Reads a PM account once: a key papi refuses is named with the venue and its likely
+    /// causes, as the exporter's log line does (advisory like the key verdict).
+    static func portfolioMarginVerdict(_ account: AccountConfiguration, _ rest: RESTConfiguration) async -> String {
+        var rest = rest
+        rest.timeout = .seconds(5)
+        let client = BinanceRESTClient(configuration: rest, credentials: account.credentials)
+        do {
+            let pm = try await client.portfolioMarginAccount(offsetMilliseconds: 0).value
+            return "OK (uniMMR \(pm.uniMMR), status \(pm.statusText))"
+        } catch .api(let error) where error.isCredentialProblem {
+            return
+                "REFUSED (\(error.code) \(error.message)): venue portfolio-margin; likely causes: \(KeyRejection.likelyCauses(venue: .portfolioMargin))"
+        } catch {
+            return "not checked (\(error))"
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate the configuration and keys, print a summary, exit (2 on error).")
 
@@ -240,6 +257,9 @@ struct CheckConfig: AsyncParsableCommand {
                 "COIN-M: WebSocket API \(settings.coinm.webSocketAPI), streams \(UserStreamConnection.streamURL(base: settings.coinm.stream)), REST \(settings.coinm.rest)"
             )
         }
+        if let pm = settings.pm {
+            print("Portfolio Margin: REST \(pm.rest), user stream \(pm.stream)/ws/<listenKey> (not followed yet)")
+        }
         print(
             "Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")"
         )
@@ -255,6 +275,12 @@ struct CheckConfig: AsyncParsableCommand {
             print("API key permissions (GET \(settings.spotRestURL)\(SpotAPI.binance.apiRestrictions.path)):")
             for account in settings.accounts {
                 print("  \(account.name): \(await Self.keyVerdict(account, settings.restConfiguration()))")
+            }
+            let pmAccounts = settings.accounts.filter { $0.venue.id == .portfolioMargin }
+            if !pmAccounts.isEmpty {
+                print("Portfolio Margin accounts (GET \(FuturesVenue.portfolioMargin.portfolioMarginAPI!.account.path), weight 20):")
+                let rest = settings.venueEndpoints(.portfolioMargin).rest
+                for account in pmAccounts { print("  \(account.name): \(await Self.portfolioMarginVerdict(account, rest))") }
             }
         }
         print("OK")

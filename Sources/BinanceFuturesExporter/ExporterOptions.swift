@@ -71,6 +71,20 @@ struct ExporterOptions: ParsableArguments {
     var coinmRestURL: String?
 
     @Option(
+        name: .customLong("binance.pm-rest-url"),
+        help:
+            "Portfolio Margin REST base URL (papi), for accounts with venue: portfolio-margin (default \(FuturesVenue.REST.portfolioMargin.endpoint.production); Binance runs no PM testnet)."
+    )
+    var pmRestURL: String?
+
+    @Option(
+        name: .customLong("binance.pm-stream-url"),
+        help:
+            "Portfolio Margin user stream base URL (default \(FuturesVenue.UserStream.portfolioMargin.endpoint.production); the stream is <url>/ws/<listenKey>)."
+    )
+    var pmStreamURL: String?
+
+    @Option(
         name: .customLong("binance.spot-rest-url"),
         help: "Binance spot REST base URL, for the API key permission check (default \(SpotAPI.binance.endpoint.production)).")
     var spotRestURL: String?

@@ -31,6 +31,8 @@ actor PollerSupervisor: Service {
     /// integration USDⓈ-M and COIN-M share the IP's weight budget.
     private struct Venue {
         var connection: ConnectionConfiguration
+        /// Nil: the WebSocket API at `connection`.
+        let connector: AccountConnector?
         let rest: RESTConfiguration
         let hub: UserStreamHub
         let markFeed: MarkPriceFeed
@@ -51,7 +53,7 @@ actor PollerSupervisor: Service {
     ) {
         self.venues = venues.mapValues { endpoints in
             Venue(
-                connection: endpoints.connection, rest: endpoints.rest,
+                connection: endpoints.connection, connector: endpoints.connector, rest: endpoints.rest,
                 hub: UserStreamHub(settings: endpoints.streams, scheduler: scheduler, logger: logger),
                 markFeed: MarkPriceFeed(settings: endpoints.marks, scheduler: scheduler, registry: registry, logger: logger))
         }
@@ -154,7 +156,7 @@ actor PollerSupervisor: Service {
             }
             let connection = venue.connection
             var services = SessionServices(
-                scheduler: scheduler, registry: registry, connector: .webSocketAPI(connection), logger: logger)
+                scheduler: scheduler, registry: registry, connector: venue.connector ?? .webSocketAPI(connection), logger: logger)
             let rest = venue.rest
             services.rest = { BinanceRESTClient(configuration: rest, credentials: $0) }
             services.hub = venue.hub

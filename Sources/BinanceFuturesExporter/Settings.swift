@@ -24,6 +24,14 @@ struct Settings {
     var warnings: [String] = []
     /// COIN-M's endpoints (`--binance.coinm-*`).
     var coinm: COINMEndpoints
+    /// Portfolio Margin's endpoints (`--binance.pm-*`); resolved only when an account is on
+    /// that venue (Binance runs no PM testnet, so a testnet run without PM accounts is fine).
+    var pm: PMEndpoints?
+
+    struct PMEndpoints {
+        var rest: HTTPBaseURL
+        var stream: WebSocketURL
+    }
 
     struct COINMEndpoints {
         var webSocketAPI: WebSocketURL
@@ -122,12 +130,35 @@ struct Settings {
             for entry in file.accounts {
                 let credentials = try loader.load(entry, file: file.path)
                 let accountMethod = entry.accountMethod ?? method
-                settings.accounts.append(
-                    AccountConfiguration(
-                        name: entry.name, credentials: credentials, intervalSeconds: entry.interval ?? interval,
-                        positionsDetail: entry.positionsDetail ?? positionsDetail,
-                        accountMethod: entry.venue == .coinM ? .v1WithFallback : accountMethod,
-                        userStream: entry.userStream ?? userStream, venue: (entry.venue ?? .usdM).venue))
+                let venue = entry.venue ?? .usdM
+                var account = AccountConfiguration(
+                    name: entry.name, credentials: credentials, intervalSeconds: entry.interval ?? interval,
+                    positionsDetail: entry.positionsDetail ?? positionsDetail,
+                    accountMethod: venue == .usdM ? accountMethod : .v1WithFallback,
+                    userStream: entry.userStream ?? userStream, venue: venue.venue)
+                if venue == .portfolioMargin {
+                    // Its positions are half of what it is (the UM and CM lists); its stream is not followed yet.
+                    account.positionsDetail = true
+                    if account.userStream {
+                        account.userStream = false
+                        settings.warnings.append(
+                            "account \(entry.name): the Portfolio Margin user stream is not followed yet; its values come from polls")
+                    }
+                }
+                settings.accounts.append(account)
+            }
+            if let pmAccount = settings.accounts.first(where: { $0.venue.id == .portfolioMargin }) {
+                do {
+                    settings.pm = PMEndpoints(
+                        rest: try endpoints.pmREST.resolve(in: network), stream: try endpoints.pmStream.resolve(in: network))
+                } catch {
+                    guard network.testnetFlag || network.testnetForDefaults else { throw error }
+                    throw ConfigError(
+                        file: file.path, line: nil, field: "accounts.\(pmAccount.name).venue",
+                        problem:
+                            "Binance runs no Portfolio Margin testnet, and the testnet is on (\(error.field)): run PM accounts against production, or set --binance.pm-rest-url to a test exchange of your own"
+                    )
+                }
             }
         } else if !options.demo, environment["BINANCE_API_KEY"] != nil {
             var entry = AccountEntry(name: environment["BINANCE_ACCOUNT_NAME"] ?? "default")
@@ -181,7 +212,23 @@ struct Settings {
                 streams: userStreamSettings(base: coinm.stream),
                 rest: restConfiguration(futuresBase: coinm.rest, venue: .coinM),
                 marks: markFeedSettings(base: coinm.stream, venue: .coinM))
+        case .portfolioMargin:
+            portfolioMarginEndpoints(rest: pm?.rest ?? restURL, stream: pm?.stream ?? streamURL)
         }
+    }
+
+    /// papi instead of a WebSocket API: each account's "connection" is its signed REST reads,
+    /// timed by USDⓈ-M's server clock (papi has no time endpoint).
+    func portfolioMarginEndpoints(rest: HTTPBaseURL, stream: WebSocketURL) -> VenueEndpoints {
+        let papi = restConfiguration(futuresBase: rest, venue: .portfolioMargin)
+        let time = restConfiguration()
+        var endpoints = VenueEndpoints(
+            connection: connectionConfiguration(url: stream), streams: userStreamSettings(base: stream), rest: papi,
+            marks: markFeedSettings())
+        endpoints.connector = AccountConnector(url: "\(rest)") { credentials, _ in
+            PortfolioMarginConnection(papi: papi, time: time, credentials: credentials)
+        }
+        return endpoints
     }
 
     func connectionConfiguration(url: WebSocketURL? = nil) -> ConnectionConfiguration {
@@ -228,4 +275,6 @@ struct VenueEndpoints: Sendable {
     var streams: UserStreamSettings
     var rest: RESTConfiguration
     var marks: MarkFeedSettings
+    /// How an account's session reaches Binance; nil: the venue's WebSocket API at `connection`.
+    var connector: AccountConnector?
 }

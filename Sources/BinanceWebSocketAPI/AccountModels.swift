@@ -123,6 +123,21 @@ public struct AccountStatus: Sendable, Equatable {
     public var totals: AccountTotals?
     public var assets: [AssetBalance]
     public var positions: [StatusPosition]
+    /// A Portfolio Margin account's own numbers (uniMMR, equity, status, balances and loans);
+    /// nil on the other venues.
+    public var portfolioMargin: PortfolioMarginSnapshot? = nil
+
+    public init(
+        version: MethodVersion, flags: AccountFlags?, totals: AccountTotals?, assets: [AssetBalance], positions: [StatusPosition],
+        portfolioMargin: PortfolioMarginSnapshot? = nil
+    ) {
+        self.version = version
+        self.flags = flags
+        self.totals = totals
+        self.assets = assets
+        self.positions = positions
+        self.portfolioMargin = portfolioMargin
+    }
 }
 
 /// One row of `account.position` / `v2/account.position`.
@@ -149,6 +164,8 @@ public struct PositionDetail: Sendable, Equatable {
     public var maxNotionalValue: Double?
     public var isAutoAddMargin: Bool?
     public var updateTime: Int64
+    /// The amount is in contracts (a COIN-M leg, on a COIN-M or a Portfolio Margin account).
+    public var inContracts: Bool = false
 
     /// `marginType` as a flag (Binance writes `isolated` or `cross`, in either case); nil when
     /// the row has no margin type (v2).

@@ -6,6 +6,11 @@ import NIOPosix
 public struct Response<Value: Sendable>: Sendable {
     public let value: Value
     public let rateLimit: RateLimitStatus?
+
+    public init(value: Value, rateLimit: RateLimitStatus?) {
+        self.value = value
+        self.rateLimit = rateLimit
+    }
 }
 
 /// Unsolicited things that happen to a connection; the owner decides whether to reconnect.

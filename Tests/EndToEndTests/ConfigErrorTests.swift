@@ -32,6 +32,19 @@ import Testing
         ("accounts:\n  - name: a\n    api_key: K\n", ":2: accounts[0].secret: missing"),
         ("accounts: [\n", "yaml"),
         ("weight:\n  max_share: 3\n", ":2: weight.max_share: expected a number between 0 and 1"),
+        // Binance runs no Portfolio Margin testnet: a PM account on the testnet is refused at start.
+        (
+            "binance:\n  testnet: true\naccounts:\n  - name: pm\n    api_key: K\n    secret: S\n    venue: portfolio-margin\n",
+            "accounts.pm.venue: Binance runs no Portfolio Margin testnet"
+        ),
+        (
+            "accounts:\n  - name: pm\n    api_key: K\n    secret: S\n    venue: portfolio-margin\n    account_method: v2\n",
+            ":7: accounts[0].account_method: Portfolio Margin has no v2 account methods; use v1"
+        ),
+        (
+            "accounts:\n  - name: x\n    api_key: K\n    secret: S\n    venue: spot\n",
+            "unknown venue \"spot\" (one of: usd-m, coin-m, portfolio-margin)"
+        ),
     ])
     func invalidConfigExitsWithTwo(yaml: String, expected: String) async throws {
         let path = try Self.write(yaml)

@@ -48,6 +48,24 @@ final class SteppedClock: Sendable {
         #expect(await s.view.weightLimit == 2400)
     }
 
+    @Test("papi's count may be its own window's or the shared one's: it raises the IP's count, never lowers it, and keeps the limit")
+    func aCountWithoutALimitOnlyRaises() async {
+        let clock = SteppedClock(1_770_000_000_000 - 1_770_000_000_000 % 60_000 + 1_000)
+        let s = scheduler(clock)
+        await s.observe(RateLimitStatus(limit: 2400, count: 1500))
+        // A separate papi window reports less than fapi's: the fapi count stands.
+        await s.observe(RateLimitStatus(limit: 0, count: 300))
+        #expect(await s.view.weightUsed == 1500)
+        #expect(await s.view.weightLimit == 2400)
+        // A shared window reports more (someone else spent on papi): the scheduler believes it.
+        await s.observe(RateLimitStatus(limit: 0, count: 1910))
+        #expect(await s.view.weightUsed == 1910)
+        guard case .deferred(.ipHeadroom, _) = await s.admit(weight: 15) else {
+            Issue.record("1910 + 15 is over the 1920 ceiling")
+            return
+        }
+    }
+
     @Test func learnsTheLimitFromRateLimits() async {
         let clock = SteppedClock()
         let s = scheduler(clock)

@@ -20,11 +20,14 @@ public struct FuturesVenue: Sendable, Hashable {
     public var marginAssets: MarginAssetRule
     /// The income types the exporter counts on this venue.
     public var incomeKinds: [IncomeKind]
+    /// papi's account reads; nil except on Portfolio Margin, which has no WebSocket API.
+    public var portfolioMarginAPI: PortfolioMarginAPI?
 
     public init(
         id: VenueID, webSocketAPI: WebSocketAPI?, userStream: UserStream, marketStream: MarketStream, rest: REST,
-        marginAssets: MarginAssetRule, incomeKinds: [IncomeKind]
+        marginAssets: MarginAssetRule, incomeKinds: [IncomeKind], portfolioMarginAPI: PortfolioMarginAPI? = nil
     ) {
+        self.portfolioMarginAPI = portfolioMarginAPI
         self.id = id
         self.webSocketAPI = webSocketAPI
         self.userStream = userStream
@@ -38,6 +41,8 @@ public struct FuturesVenue: Sendable, Hashable {
     public func marginAsset(of symbol: String) -> String { marginAssets.marginAsset(of: symbol) }
 
     /// Positions are counted in contracts of a fixed USD value (COIN-M), not in the base asset.
+    /// A Portfolio Margin account holds both kinds: its CM legs say so themselves
+    /// (`PositionDetail.inContracts`).
     public var sizesInContracts: Bool { id == .coinM }
 
     /// The asset of a single-asset account's totals.

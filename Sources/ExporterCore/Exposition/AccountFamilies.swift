@@ -37,6 +37,8 @@ public enum AccountFamilies {
         let a = [("account", account)]
         if let t = data.status.totals {
             appendTotals(t, a, to: &sink)
+        } else if let pm = data.status.portfolioMargin {
+            appendPortfolioMargin(account: account, pm, to: &sink)
         } else {
             // No account-wide totals (COIN-M): the margin ratio is per coin.
             for asset in data.status.assets {
@@ -96,7 +98,7 @@ public enum AccountFamilies {
             let s = leg.status
             let d = leg.detail
             if let amount = s?.positionAmount ?? d?.positionAmount {
-                if venue.sizesInContracts {
+                if venue.sizesInContracts || d?.inContracts == true {
                     // Contracts in their own family; the base-coin size is the notional in coin.
                     sink.add(C.positionContracts, l, amount)
                     // Unknown until a poll or a mark frame values it (a position the stream just opened).

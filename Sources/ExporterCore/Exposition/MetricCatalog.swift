@@ -251,20 +251,21 @@ public enum MetricCatalog {
     ]
 
     /// All account-scoped value families (dropped when stale), in table order.
-    public static let valueFamilies: [MetricDefinition] = [
-        accountWalletBalance, accountUnrealizedProfit, accountMarginBalance, accountInitialMargin, accountMaintMargin,
-        accountPositionInitialMargin, accountOpenOrderInitialMargin, accountCrossWalletBalance, accountCrossUnrealizedProfit,
-        accountAvailableBalance, accountMaxWithdrawAmount, accountMarginRatio, accountMultiAssetsMargin, accountCanTrade,
-        accountCanDeposit, accountCanWithdraw, accountFeeTier, assetWalletBalance, assetUnrealizedProfit, assetMarginBalance,
-        assetMaintMargin, assetInitialMargin, assetPositionInitialMargin, assetOpenOrderInitialMargin, assetCrossWalletBalance,
-        assetCrossUnrealizedProfit, assetAvailableBalance, assetMaxWithdrawAmount, assetMarginAvailable, assetMarginRatio,
-        assetUpdateTimestamp, positionAmount, positionContracts, positionEntryPrice, positionBreakEvenPrice, positionUnrealizedProfit,
-        positionInitialMargin,
-        positionMaintMargin, positionPositionInitialMargin, positionOpenOrderInitialMargin, positionLeverage, positionIsolated,
-        positionMaxNotional, positionUpdateTimestamp, positionMarkPrice, positionLiquidationPrice, positionLiquidationPriceTimestamp,
-        positionNotional,
-        positionIsolatedWallet, positionIsolatedMargin, positionAdlQuantile, openOrders, positionProtectionRatio, positionStopPrice,
-    ]
+    public static let valueFamilies: [MetricDefinition] =
+        [
+            accountWalletBalance, accountUnrealizedProfit, accountMarginBalance, accountInitialMargin, accountMaintMargin,
+            accountPositionInitialMargin, accountOpenOrderInitialMargin, accountCrossWalletBalance, accountCrossUnrealizedProfit,
+            accountAvailableBalance, accountMaxWithdrawAmount, accountMarginRatio, accountMultiAssetsMargin, accountCanTrade,
+            accountCanDeposit, accountCanWithdraw, accountFeeTier, assetWalletBalance, assetUnrealizedProfit, assetMarginBalance,
+            assetMaintMargin, assetInitialMargin, assetPositionInitialMargin, assetOpenOrderInitialMargin, assetCrossWalletBalance,
+            assetCrossUnrealizedProfit, assetAvailableBalance, assetMaxWithdrawAmount, assetMarginAvailable, assetMarginRatio,
+            assetUpdateTimestamp, positionAmount, positionContracts, positionEntryPrice, positionBreakEvenPrice, positionUnrealizedProfit,
+            positionInitialMargin,
+            positionMaintMargin, positionPositionInitialMargin, positionOpenOrderInitialMargin, positionLeverage, positionIsolated,
+            positionMaxNotional, positionUpdateTimestamp, positionMarkPrice, positionLiquidationPrice, positionLiquidationPriceTimestamp,
+            positionNotional,
+            positionIsolatedWallet, positionIsolatedMargin, positionAdlQuantile, openOrders, positionProtectionRatio, positionStopPrice,
+        ] + portfolioMarginFamilies
 
     public static let selfFamilies: [MetricDefinition] = [
         up, accountInfo, lastSuccess, pollDuration, pollInterval, polls, pollErrors, weightConsumed, websocketConnected,

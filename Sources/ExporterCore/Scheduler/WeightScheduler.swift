@@ -104,11 +104,21 @@ public actor WeightScheduler {
         return decision
     }
 
-    /// Learns the limit and the IP-wide count from a response's `rateLimits`.
+    /// Learns the limit and the IP-wide count from a response's `rateLimits`. A status without a
+    /// limit (papi's `X-MBX-USED-WEIGHT-1M`) may be the count of a window of its own, lower than
+    /// the fapi/dapi one, or of the shared one: it only ever raises the count, which is right in
+    /// both cases (papi's own requests are admitted against the shared budget anyway).
     public func observe(_ rateLimit: RateLimitStatus?) async {
-        guard let rateLimit, rateLimit.limit > 0 else { return }
-        limit = rateLimit.limit
-        observedCount = (minute(of: now), rateLimit.count)
+        guard let rateLimit else { return }
+        let current = minute(of: now)
+        if rateLimit.limit > 0 {
+            limit = rateLimit.limit
+            observedCount = (current, rateLimit.count)
+        } else {
+            let known = observedCount?.minute == current ? observedCount!.count : 0
+            guard rateLimit.count > known else { return }
+            observedCount = (current, rateLimit.count)
+        }
         await publish()
     }
 

@@ -52,10 +52,12 @@ extension AccountSession {
     }
 
     private func open(reason: ReconnectReason?) async throws(BinanceClientError) -> Opening {
-        let keyType = account.credentials.signer.keyType
+        // No session to log on to without a WebSocket API (Portfolio Margin signs every request).
+        let logsOn = account.credentials.signer.keyType.supportsSessionLogon && account.venue.webSocketAPI != nil
+        let handshakeWeight = account.venue.pollWeights.handshakeWeight
         let setupWeight =
-            BinanceMethod.handshakeWeight + ledger.weight(of: .sessionStatus) * Int64(services.timing.clockSyncSamples)
-            + (keyType.supportsSessionLogon ? ledger.weight(of: .sessionLogon) : 0)
+            handshakeWeight + ledger.weight(of: .sessionStatus) * Int64(services.timing.clockSyncSamples)
+            + (logsOn ? ledger.weight(of: .sessionLogon) : 0)
         if case .deferred(let why, let until) = await scheduler.admit(weight: setupWeight) {
             return .deferred(why, until: until)
         }
@@ -63,18 +65,18 @@ extension AccountSession {
         do {
             fresh = try await services.connector.open(account.credentials, logger)
         } catch {
-            await report(.spent(BinanceMethod.handshakeWeight))
+            await report(.spent(handshakeWeight))
             lifecycle.openFailed(retryAt: now + backoffDelay())
             await scheduler.absorb(error)
             logger.warning("connect failed", metadata: ["error": "\(error)", "url": "\(services.connector.url)"])
             throw error
         }
-        await report(.spent(BinanceMethod.handshakeWeight))
+        await report(.spent(handshakeWeight))
         await fresh.setRequestTimeout(requestDeadline)
         do {
             // The clock first: session.logon carries a signed timestamp.
             try await synchroniseClock(on: fresh)
-            if keyType.supportsSessionLogon {
+            if logsOn {
                 let status = try await fresh.logon()
                 await charge(.sessionLogon, status.rateLimit)
             }
@@ -168,7 +170,10 @@ extension AccountSession {
         cadence.stop()
         logger.error(
             "Binance rejected this account's API key; polling stopped until the key is fixed and the exporter reloaded (SIGHUP) or restarted",
-            metadata: ["code": "\(error.code)", "message": "\(error.message)"])
+            metadata: [
+                "code": "\(error.code)", "message": "\(error.message)", "venue": "\(account.venue.id.rawValue)",
+                "likely_causes": "\(KeyRejection.likelyCauses(venue: account.venue.id))",
+            ])
         await report(.stopped(.credentialsRejected))
         await scheduler.unregister(account: account.name)
         if let connection {

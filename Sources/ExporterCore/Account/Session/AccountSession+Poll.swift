@@ -23,9 +23,10 @@ extension AccountSession {
         ledger.weight(of: statusMethod) + (account.positionsDetail ? ledger.weight(of: positionMethod) : 0)
     }
 
-    /// `v2/account.position` where the venue has it (USDⓈ-M), else `account.position` (COIN-M).
+    /// `v2/account.position` where the venue has it (USDⓈ-M), else `account.position` (COIN-M,
+    /// and Portfolio Margin's position lists).
     var positionMethod: BinanceMethod {
-        account.venue.webSocketAPI?.methods.contains(.accountPositionV2) == false ? .accountPosition : .accountPositionV2
+        account.venue.pollWeights.methods.contains(.accountPositionV2) ? .accountPositionV2 : .accountPosition
     }
 
     /// Polls now and lets the cadence, the stream and the scheduler know how it went.

@@ -106,9 +106,9 @@ public actor AccountSession {
         let timing = services.timing
         backoff = timing.backoff
         lifecycle = ConnectionLifecycle(maxAgeSeconds: timing.maxConnectionAgeSeconds)
-        // A venue without v2 methods (COIN-M) polls v1 and has nothing to fall back to.
-        let hasV2 = account.venue.webSocketAPI?.methods.contains(.accountStatusV2) ?? true
-        ledger = WeightLedger(api: account.venue.webSocketAPI ?? .usdM)
+        // A venue without v2 methods (COIN-M, Portfolio Margin) polls v1 and has nothing to fall back to.
+        let hasV2 = account.venue.pollWeights.methods.contains(.accountStatusV2)
+        ledger = WeightLedger(api: account.venue.pollWeights)
         version = account.accountMethod == .v2 && hasV2 ? .v2 : .v1
         fallbackAllowed = account.accountMethod == .v1WithFallback && hasV2
         let now = services.clock.nowMilliseconds()
