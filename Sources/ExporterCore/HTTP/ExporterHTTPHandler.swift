@@ -27,6 +27,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var deadline: NIODeadline?
     private var timer: (task: Scheduled<Void>, at: NIODeadline)?
     private var draining = false
+    /// An error was answered: the connection is half-closed and what arrives is discarded.
+    private var lingering = false
     /// The last `Accept` / `Accept-Encoding` values on this connection and what they meant:
     /// Prometheus sends the same long header on every scrape of a kept-alive connection, so a
     /// comparison of bytes replaces parsing it.
@@ -151,6 +153,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A request the decoder cannot parse gets a 400, unless an answer is already pending;
         // the connection closes either way (what NIO's protocol error handler did).
+        // While lingering, whatever the client still sends is discarded, malformed or not.
+        if lingering { return }
         if error is HTTPParserError {
             switch state {
             case .idle, .receiving:
@@ -313,9 +317,30 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         head.add("Connection", "close")
         var bytes = head.finished()
         bytes.writeString(text)
+        lingering = true
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
+            // A lingering close, as nginx does: an error often answers a request the client is
+            // still sending (a body over the limit). Closing with its bytes unread makes the
+            // kernel send a reset, which can destroy the answer before the client reads it. So
+            // end our side (the client reads the answer, then end of stream), discard what still
+            // arrives, and close when the client does or after `lingerTime`. Where half-closing
+            // is not supported, close at once as before.
+            let halfClosed = channel.eventLoop.makePromise(of: Void.self)
+            halfClosed.futureResult.whenComplete { result in
+                switch result {
+                case .success:
+                    channel.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
+                case .failure:
+                    channel.close(promise: nil)
+                }
+            }
+            channel.close(mode: .output, promise: halfClosed)
+        }
     }
+
+    /// How long an answered, failed request's connection may keep sending before it is closed.
+    static let lingerTime = TimeAmount.seconds(2)
 
     private func respond(
         context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, text: String,
