@@ -22,7 +22,10 @@ COIN-M accounts (binance_futures_account_info{venue="coin-m"}) have no account t
 margin is per coin (binance_futures_asset_*, asset_margin_ratio), their positions are sized in
 contracts (position_contracts; position_amount is the base-coin size) and their position uPnL
 and notional are in the margin coin. Panels that sum USDT totals or notionals leave them out (or
-value them in USD: base-coin size × mark); the COIN-M row shows them per coin.
+value them in USD: base-coin size × mark); the COIN-M row shows them per coin. Portfolio Margin
+accounts (venue="portfolio-margin") have a row of their own: uniMMR against Binance's bands (the
+alerts' 1.5 / 1.2 / 1.05), equity against maintenance margin in USD, Binance's account status,
+balances and loans per asset, and their UM and CM positions side by side.
 
 Tables join their queries with Grafana's merge transformation, which merges rows only where
 every shared field agrees: each frame's __name__ column (a raw selector's metric name) is
@@ -72,6 +75,32 @@ COINM = f'binance_futures_account_info{{{SEL}, venue="coin-m"}}'
 # value is the coin's margin ratio. asset_margin_ratio exists only for accounts without totals.
 COINS = (f'(binance_futures_asset_margin_ratio{{{SEL}}} and (binance_futures_asset_wallet_balance{{{SEL}}} != 0'
          f' or binance_futures_asset_maint_margin{{{SEL}}} != 0))')
+
+
+USD = "suffix: USD"
+# Portfolio Margin accounts: one unified maintenance margin ratio, uniMMR = account equity ÷
+# account maintenance margin (USD). Binance's bands, as the alerts (prometheus/alerts.yml): above
+# 1.5 normal, margin call at 1.5, reduce-only at 1.2, liquidation at 1.05. Higher is safer.
+PM = f'binance_futures_account_info{{{SEL}, venue="portfolio-margin"}}'
+UNI_MMR_STEPS = [(None, "dark-red"), (1.05, "red"), (1.2, "orange"), (1.5, "green")]
+# Binance reports a huge uniMMR (999999) for an account without maintenance margin: not drawn.
+UNI_MMR = f'binance_futures_account_uni_mmr{{{SEL}}} < 100'
+# Binance's accountStatus, a state set (1 for the current status), as one number per account.
+PM_STATUSES = ["normal", "margin_call", "supply_margin", "reduce_only", "active_liquidation", "force_liquidation", "bankrupted"]
+PM_STATUS_TEXTS = {0: ("normal", "green"), 1: ("margin call", "orange"), 2: ("supply margin", "orange"),
+                   3: ("reduce-only", "red"), 4: ("active liquidation", "dark-red"), 5: ("force liquidation", "dark-red"),
+                   6: ("bankrupted", "purple"), 7: ("other", "red")}
+PM_STATUS = " or ".join(
+    [f'max by (job, instance, account) (binance_futures_account_status{{{SEL}, status="{status}"}} == 1) * {code}'
+     for code, status in enumerate(PM_STATUSES)]
+    + [f'max by (job, instance, account) (binance_futures_account_status{{{SEL}}} == 1) * {len(PM_STATUSES)}'])
+# Red where money is owed (either sign, whichever Binance uses), green at 0.
+OWED_STEPS = [(None, "red"), (-0.00000001, "green"), (0.00000001, "red")]
+
+
+def pm_rows(expr):
+    """A series of Portfolio Margin accounts only."""
+    return f'{expr} and on (job, instance, account) {PM}'
 
 
 def coin_rows(expr):
@@ -342,6 +371,87 @@ def accounts():
     ], 8, 8, "none")
     b.add(timeseries.Panel(), "Unrealized PnL per coin", "COIN-M accounts, per margin coin, in that coin, at Binance's mark prices of each poll. Empty without COIN-M accounts.",
           [ts(coin_rows(f'binance_futures_asset_unrealized_profit{{{SEL}}}'), "{{account}} {{asset}}")], 8, 8, "none")
+    b.row("Portfolio Margin: uniMMR, equity, loans, UM and CM positions")
+    b.add(big_value(cm.BigValueGraphMode.AREA).thresholds(thresholds(UNI_MMR_STEPS)).color_scheme(by_thresholds()).decimals(3),
+          "uniMMR", "Portfolio Margin accounts: unified maintenance margin ratio, account equity ÷ account maintenance margin (USD). Higher is safer. Binance's bands, coloured as the alerts fire: green above 1.5; orange at or below 1.5 (margin call); red at or below 1.2 (reduce-only); dark red at or below 1.05 (Binance liquidates the whole account). Accounts without maintenance margin (Binance reports 999999) are not shown. Empty without Portfolio Margin accounts.",
+          [ts(UNI_MMR, "{{account}}")], 6, 8, "none")
+    b.add(timeseries.Panel().thresholds(thresholds(UNI_MMR_STEPS))
+          .thresholds_style(common.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.LINE_AND_AREA))
+          .scale_distribution(common.ScaleDistributionConfig().type(cm.ScaleDistribution.LOG).log(2))
+          .axis_soft_min(1).axis_soft_max(2),
+          "uniMMR against Binance's bands", "Per Portfolio Margin account: account equity ÷ maintenance margin, on a log scale, over the bands: margin call at 1.5, reduce-only at 1.2, liquidation at 1.05 (the alerts' levels; BinanceFuturesUniMMRFallingFast warns when the 15-minute trend reaches 1.2 within the hour). Accounts without maintenance margin (999999) are not drawn.",
+          [ts(UNI_MMR, "{{account}}")], 12, 8, "none")
+    b.add(statetimeline.Panel().mappings(value_texts(PM_STATUS_TEXTS)),
+          "Account status (Binance)", "Binance's own verdict on each Portfolio Margin account (accountStatus): normal, margin call, supply margin, reduce-only, active or force liquidation, bankrupted; other: a status Binance added later. The status alerts fire on anything but normal.",
+          [ts(PM_STATUS, "{{account}}")], 6, 8, "none")
+    b.add(timeseries.Panel(), "Equity vs maintenance margin", "Per Portfolio Margin account, in USD: account equity (collateral at its collateral rate, the numerator of uniMMR), actual equity (without the haircuts), initial margin and maintenance margin (the denominator). Account equity falling while actual equity holds: a collateral coin fell or its rate was cut.", [
+        ts(f'binance_futures_account_equity_usd{{{SEL}, kind="account"}}', "{{account}} account equity"),
+        ts(f'binance_futures_account_equity_usd{{{SEL}, kind="actual"}}', "{{account}} actual equity"),
+        ts(pm_rows(f'binance_futures_account_initial_margin{{{SEL}}}'), "{{account}} initial margin"),
+        ts(pm_rows(f'binance_futures_account_maint_margin{{{SEL}}}'), "{{account}} maintenance margin"),
+    ], 12, 8, USD)
+    b.add(timeseries.Panel(), "Loans per asset", "Per Portfolio Margin account and asset, in the asset's units: cross-margin borrowed, accrued interest and negative balance (what is owed after a loss or liquidation; Binance charges interest on it).", [
+        ts(f'binance_futures_asset_cross_margin_borrowed{{{SEL}}}', "{{account}} {{asset}} borrowed"),
+        ts(f'binance_futures_asset_cross_margin_interest{{{SEL}}}', "{{account}} {{asset}} interest"),
+        ts(f'binance_futures_asset_negative_balance{{{SEL}}}', "{{account}} {{asset}} negative balance"),
+    ], 12, 8, "none")
+    b.add(table.Panel().show_header(True).transformations([*MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              index={"account": 0, "asset": 1, "Value #A": 2, "Value #B": 3, "Value #C": 4, "Value #D": 5, "Value #E": 6,
+                     "Value #F": 7, "Value #G": 8, "Value #H": 9, "Value #I": 10, "Value #J": 11},
+              rename={"account": "Account", "asset": "Asset", "Value #A": "Wallet", "Value #B": "Cross margin free",
+                      "Value #C": "Cross margin locked", "Value #D": "Borrowed", "Value #E": "Interest",
+                      "Value #F": "Negative balance", "Value #G": "UM wallet", "Value #H": "UM uPnL",
+                      "Value #I": "CM wallet", "Value #J": "CM uPnL"})])
+          .override_by_name("Borrowed", [prop("custom.cellOptions", cm.TableColorTextCellOptions()), prop("thresholds", thresholds(OWED_STEPS).build())])
+          .override_by_name("Interest", [prop("custom.cellOptions", cm.TableColorTextCellOptions()), prop("thresholds", thresholds(OWED_STEPS).build())])
+          .override_by_name("Negative balance", [prop("custom.cellOptions", cm.TableColoredBackgroundCellOptions()), prop("thresholds", thresholds(OWED_STEPS).build())]),
+          "Balances and loans per asset", "Per Portfolio Margin account and asset, in the asset's own units: total wallet balance, cross-margin free and locked, borrowed and interest (red when not 0), negative balance (red background when not 0), and the USDⓈ-M (UM) and COIN-M (CM) wallet balances and unrealized PnL held in that asset.", [
+              table_q(pm_rows(f'binance_futures_asset_wallet_balance{{{SEL}}}')),
+              table_q(f'binance_futures_asset_cross_margin_free{{{SEL}}}'),
+              table_q(f'binance_futures_asset_cross_margin_locked{{{SEL}}}'),
+              table_q(f'binance_futures_asset_cross_margin_borrowed{{{SEL}}}'),
+              table_q(f'binance_futures_asset_cross_margin_interest{{{SEL}}}'),
+              table_q(f'binance_futures_asset_negative_balance{{{SEL}}}'),
+              table_q(f'binance_futures_asset_um_wallet_balance{{{SEL}}}'),
+              table_q(f'binance_futures_asset_um_unrealized_profit{{{SEL}}}'),
+              table_q(f'binance_futures_asset_cm_wallet_balance{{{SEL}}}'),
+              table_q(f'binance_futures_asset_cm_unrealized_profit{{{SEL}}}'),
+          ], 24, 7, "none")
+    # UM positions are those without contracts; CM positions have them.
+    um = f'unless on (job, instance, account, symbol, position_side) binance_futures_position_contracts{{{SEL}}}'
+    b.add(table.Panel().show_header(True).transformations([*MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3},
+              rename={"account": "Account", "symbol": "Symbol", "position_side": "Side", "Value #A": "Size (base)",
+                      "Value #B": "Entry", "Value #C": "Mark", "Value #D": "Unrealized PnL", "Value #E": "Notional",
+                      "Value #F": "Liquidation"})])
+          .override_by_name("Liquidation", [prop("mappings", value_texts({0: "—"})), prop("noValue", "—")])
+          .override_by_name("Unrealized PnL", [prop("custom.cellOptions", cm.TableColorTextCellOptions()), prop("thresholds", thresholds(SIGN_STEPS).build())]),
+          "UM positions (Portfolio Margin)", "USDⓈ-M positions of Portfolio Margin accounts: signed size in the base asset, entry and mark price, unrealized PnL and notional in the quote asset, and Binance's liquidation price (— where it reports none: the account is liquidated as a whole, at uniMMR 1.05).", [
+              table_q(pm_rows(f'binance_futures_position_amount{{{SEL}}} {um}')),
+              table_q(pm_rows(f'binance_futures_position_entry_price{{{SEL}}} {um}')),
+              table_q(pm_rows(f'binance_futures_position_mark_price{{{SEL}}} {um}')),
+              table_q(pm_rows(f'binance_futures_position_unrealized_profit{{{SEL}}} {um}')),
+              table_q(pm_rows(f'binance_futures_position_notional{{{SEL}}} {um}')),
+              table_q(pm_rows(f'binance_futures_position_liquidation_price{{{SEL}}} {um}')),
+          ], 12, 8, "none")
+    b.add(table.Panel().show_header(True).transformations([*MERGE, organize(
+              exclude=("Time", "__name__", "job", "instance"),
+              index={"account": 0, "symbol": 1, "position_side": 2, "Value #A": 3},
+              rename={"account": "Account", "symbol": "Symbol", "position_side": "Side", "Value #A": "Contracts",
+                      "Value #B": "Entry", "Value #C": "Mark", "Value #D": "Unrealized PnL", "Value #E": "Notional",
+                      "Value #F": "Liquidation"})])
+          .override_by_name("Liquidation", [prop("mappings", value_texts({0: "—"})), prop("noValue", "—")])
+          .override_by_name("Unrealized PnL", [prop("custom.cellOptions", cm.TableColorTextCellOptions()), prop("thresholds", thresholds(SIGN_STEPS).build())]),
+          "CM positions (Portfolio Margin)", "COIN-M positions of Portfolio Margin accounts: signed size in contracts, entry and mark price in USD, unrealized PnL and notional in the margin coin (BTC for BTCUSD_PERP), and Binance's liquidation price (— where it reports none).", [
+              table_q(pm_rows(f'binance_futures_position_contracts{{{SEL}}}')),
+              table_q(pm_rows(f'binance_futures_position_entry_price{{{SEL}}} and on (job, instance, account, symbol, position_side) binance_futures_position_contracts{{{SEL}}}')),
+              table_q(pm_rows(f'binance_futures_position_mark_price{{{SEL}}} and on (job, instance, account, symbol, position_side) binance_futures_position_contracts{{{SEL}}}')),
+              table_q(pm_rows(f'binance_futures_position_unrealized_profit{{{SEL}}} and on (job, instance, account, symbol, position_side) binance_futures_position_contracts{{{SEL}}}')),
+              table_q(pm_rows(f'binance_futures_position_notional{{{SEL}}} and on (job, instance, account, symbol, position_side) binance_futures_position_contracts{{{SEL}}}')),
+              table_q(pm_rows(f'binance_futures_position_liquidation_price{{{SEL}}} and on (job, instance, account, symbol, position_side) binance_futures_position_contracts{{{SEL}}}')),
+          ], 12, 8, "none")
     b.row("Money that moved (user data stream; counted since each exporter started)")
     for type_, title, text in [
         ("realized_pnl", "Realized PnL over the range", "Realized profit minus realized loss of closed trades in the time range (USDT), from ORDER_TRADE_UPDATE `rp`."),
