@@ -6,8 +6,9 @@ import Logging
 /// `simulate`: the built-in exchange simulator on its own, for conformance checks with other
 /// clients (the official Python SDKs in CI). It prints one JSON line, the URLs and a throwaway
 /// HMAC key pair that exists only in this process (the key holds a USDⓈ-M account and, with
-/// `--coinm-accounts` ≥ 1, also the first COIN-M account), then plays account activity on
-/// those accounts until it is stopped.
+/// `--coinm-accounts` ≥ 1, also the first COIN-M account; a Portfolio Margin account has a key
+/// of its own with the same secret, since Binance keeps PM keys apart), then plays account
+/// activity on those accounts until it is stopped.
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
@@ -67,11 +68,18 @@ struct SimulateCommand: AsyncParsableCommand {
             Self.addCoinMAccount(to: simulator, apiKey: key, secret: keySecret)
             coinM.append((index == 0 ? "sim-cm" : "sim-cm-\(index)", key, keySecret))
         }
+        let pmKey = "pm" + String((0..<62).map { _ in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! })
+        simulator.addDemoPortfolioMarginAccount(apiKey: pmKey, key: .hmac(secret: secret))
+        // Income on both sides of the PM account: a realized profit, fees and funding.
+        simulator.fill(apiKey: pmKey, symbol: "BTCUSDT", side: "SELL", quantity: 0.1)
+        simulator.fill(apiKey: pmKey, symbol: "BTCUSD_PERP", side: "SELL", quantity: 5)
+        simulator.payFunding(apiKey: pmKey, symbol: "BTCUSDT", rate: 0.0001)
+        simulator.payFunding(apiKey: pmKey, symbol: "BTCUSD_PERP", rate: 0.0001)
         try await simulator.start(port: port)
         var line: [String: String] = [
             "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL,
             "api_key": apiKey, "api_secret": secret, "coinm_ws_api": simulator.coinmURL, "coinm_stream": simulator.coinmStreamURL,
-            "coinm_rest": simulator.coinmRestURL,
+            "coinm_rest": simulator.coinmRestURL, "pm_rest": simulator.pmRestURL, "pm_api_key": pmKey, "usd_api_key": apiKey,
         ]
         if let first = coinM.first {
             line["coinm_api_key"] = first.key
@@ -88,6 +96,7 @@ struct SimulateCommand: AsyncParsableCommand {
                   coinm_ws_url: \(simulator.coinmURL)
                   coinm_stream_url: \(simulator.coinmStreamURL)
                   coinm_rest_url: \(simulator.coinmRestURL)
+                  pm_rest_url: \(simulator.pmRestURL)
                 accounts:
                   - {name: sim, api_key: \(apiKey), secret: \(secret)}
 
@@ -96,6 +105,7 @@ struct SimulateCommand: AsyncParsableCommand {
             for account in coinM {
                 yaml += "  - {name: \(account.name), api_key: \(account.key), secret: \(account.secret), venue: coin-m}\n"
             }
+            yaml += "  - {name: sim-pm, api_key: \(pmKey), secret: \(secret), venue: portfolio-margin}\n"
             guard FileManager.default.createFile(atPath: writeConfig, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
             else {
                 throw ValidationError("cannot write \(writeConfig)")

@@ -22,6 +22,8 @@ struct ExchangeState: Sendable {
     var serial: Int64 = 0
     /// Open orders per API key, plain and algo, in the order they were placed.
     var orders: [String: [BookedOrder]] = [:]
+    /// papi's own weight window, used when `SimulatorConfiguration.papiSharesIPWeight` is false.
+    var papiWindow = WeightWindow()
 
     init(market: Market) { self.market = market }
 
@@ -29,14 +31,29 @@ struct ExchangeState: Sendable {
     /// the COIN-M one when the key has only that.
     func accountID(_ apiKey: String, _ venue: SimulatedVenue?) -> String {
         if let venue { return venue.accountID(apiKey) }
-        if accounts[apiKey] == nil, accounts[SimulatedVenue.coinM.accountID(apiKey)] != nil {
-            return SimulatedVenue.coinM.accountID(apiKey)
+        if accounts[apiKey] == nil {
+            for other in [SimulatedVenue.coinM, .portfolioMargin] where accounts[other.accountID(apiKey)] != nil {
+                return other.accountID(apiKey)
+            }
         }
         return apiKey
     }
 
-    /// The account `apiKey` trades `symbol` with: the venue the symbol is listed on.
-    func accountID(_ apiKey: String, symbol: String) -> String { market.venue(of: symbol).accountID(apiKey) }
+    /// The account `apiKey` trades `symbol` with: the venue the symbol is listed on, or the
+    /// key's Portfolio Margin account (which trades both) when it has none there.
+    func accountID(_ apiKey: String, symbol: String) -> String {
+        let id = market.venue(of: symbol).accountID(apiKey)
+        let portfolioMargin = SimulatedVenue.portfolioMargin.accountID(apiKey)
+        return accounts[id] == nil && accounts[portfolioMargin] != nil ? portfolioMargin : id
+    }
+
+    /// The account `apiKey` reaches on `venue`'s endpoints. Keys and products do not mix: a key
+    /// with a Portfolio Margin account reaches nothing on USDⓈ-M or COIN-M endpoints (Binance
+    /// answers −2015), and only a Portfolio Margin account is found on papi.
+    func account(_ apiKey: String, on venue: SimulatedVenue) -> SimulatedAccount? {
+        if venue != .portfolioMargin, accounts[SimulatedVenue.portfolioMargin.accountID(apiKey)] != nil { return nil }
+        return accounts[venue.accountID(apiKey)]
+    }
 
     mutating func roll(to now: Int64) {
         let current = now / 60_000
@@ -205,7 +222,7 @@ struct ExchangeRules {
 
         let apiKey: String
         if let key = params["apiKey"] as? String {
-            guard let account = state.accounts[venue.accountID(key)], !account.revoked else {
+            guard let account = state.account(key, on: venue), !account.revoked else {
                 return RequestOutcome(frames: [
                     errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
                 ])
@@ -225,7 +242,7 @@ struct ExchangeRules {
             }
             apiKey = key
         } else if let key = session.loggedOnKey, method != "session.logon" {
-            guard let account = state.accounts[venue.accountID(key)], !account.revoked else {
+            guard let account = state.account(key, on: venue), !account.revoked else {
                 session.loggedOnKey = nil
                 return RequestOutcome(frames: [
                     errorFrame(id: nil, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
@@ -239,7 +256,7 @@ struct ExchangeRules {
                     state: state)
             ])
         }
-        guard let account = state.accounts[venue.accountID(apiKey)] else {
+        guard let account = state.account(apiKey, on: venue) else {
             return RequestOutcome(frames: [
                 errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
             ])
@@ -290,7 +307,7 @@ struct ExchangeRules {
             ])
         }
         let accountID = session.venue.accountID(apiKey)
-        guard let account = state.accounts[accountID], !account.revoked else {
+        guard let account = state.account(apiKey, on: session.venue), !account.revoked else {
             return RequestOutcome(frames: [
                 errorFrame(id: id, status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.", state: state)
             ])

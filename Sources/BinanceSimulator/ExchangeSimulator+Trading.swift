@@ -55,7 +55,8 @@ extension ExchangeSimulator {
             let now = now + state.faults.clockSkewMilliseconds
             let mark = state.market.price(symbol)
             let fillPrice = price ?? mark
-            let contract = account.venue == .coinM ? state.market.coinMContract(symbol) : nil
+            // COIN-M symbols trade inverse on a COIN-M account and on a Portfolio Margin one.
+            let contract = account.venue != .usdM ? state.market.coinMContract(symbol) : nil
             // What `quantity` at `price` is worth in the margin asset.
             func value(_ quantity: Double, _ price: Double) -> Double {
                 guard let contract else { return quantity * price }
@@ -95,7 +96,7 @@ extension ExchangeSimulator {
             position.updateTime = now
             let asset = state.market.marginAsset(of: symbol)
             let fee = value(quantity, fillPrice) * (maker ? AccountBook.feeRate / 2 : AccountBook.feeRate)
-            account.wallets[asset, default: 0] += realized - fee
+            account.credit(realized - fee, asset: asset, symbol: symbol, market: state.market)
             account.positions.removeAll { $0.symbol == symbol && $0.side == leg }
             if after != 0 || position.openOrderInitialMargin != 0 { account.positions.append(position) }
             state.accounts[accountID] = account
@@ -145,7 +146,7 @@ extension ExchangeSimulator {
             // Funding is on the position's notional: in the quote asset, or in the coin on COIN-M.
             let amount = legs.reduce(0.0) { $0 - AccountBook.Leg(position: $1, market: state.market).notional * rate }
             let asset = state.market.marginAsset(of: symbol)
-            account.wallets[asset, default: 0] += amount
+            account.credit(amount, asset: asset, symbol: symbol, market: state.market)
             state.accounts[accountID] = account
             state.serial += 1
             state.recordIncome(accountID, symbol, "FUNDING_FEE", amount, asset, now, tradeID: "")

@@ -9,8 +9,9 @@ import NIOWebSocket
 /// An in-process Binance USDⓈ-M and COIN-M Futures exchange on 127.0.0.1, for tests and
 /// `--demo`: the WebSocket APIs (ws-fapi, ws-dapi), the user data and market streams (fstream's
 /// `/private` and `/market`, dstream), and the REST endpoints the exporter reads (fapi, dapi,
-/// sapi), all on one port and in one per-IP weight window, as Binance counts them since the
-/// COIN-M/USDⓈ-M integration.
+/// sapi, and papi for Portfolio Margin accounts), all on one port and in one per-IP weight
+/// window, as Binance counts them since the COIN-M/USDⓈ-M integration (papi in a window of its
+/// own unless `SimulatorConfiguration.papiSharesIPWeight`).
 ///
 /// It enforces the protocol as documented (signatures of all three key types, the timestamp
 /// rule, weight per calendar minute including handshakes, 429 then 418 bans) so that client bugs
@@ -193,12 +194,13 @@ public final class ExchangeSimulator: Sendable {
     // MARK: accounts and market
 
     /// Adds (or replaces) the account of `account.apiKey` on `account.venue`. One API key may
-    /// hold a USDⓈ-M and a COIN-M account: add it twice, once per venue.
+    /// hold a USDⓈ-M and a COIN-M account: add it twice, once per venue. A key with a Portfolio
+    /// Margin account is a PM key: fapi, dapi, ws-fapi and ws-dapi refuse it (−2015).
     public func addAccount(_ account: SimulatedAccount) {
         state.withLockedValue { $0.accounts[account.venue.accountID(account.apiKey)] = account }
     }
 
-    /// `venue` nil: the key's USDⓈ-M account, or its COIN-M account when it has only that.
+    /// `venue` nil: the key's USDⓈ-M account, or else its COIN-M or Portfolio Margin account.
     public func updateAccount(apiKey: String, venue: SimulatedVenue? = nil, _ change: @Sendable (inout SimulatedAccount) -> Void) {
         state.withLockedValue { state in
             let id = state.accountID(apiKey, venue)
@@ -209,7 +211,7 @@ public final class ExchangeSimulator: Sendable {
         }
     }
 
-    /// `venue` nil: the key's USDⓈ-M account, or its COIN-M account when it has only that.
+    /// `venue` nil: the key's USDⓈ-M account, or else its COIN-M or Portfolio Margin account.
     public func account(apiKey: String, venue: SimulatedVenue? = nil) -> SimulatedAccount? {
         state.withLockedValue { $0.accounts[$0.accountID(apiKey, venue)] }
     }
@@ -271,11 +273,13 @@ public final class ExchangeSimulator: Sendable {
 
     public func resetStats() { state.withLockedValue { $0.stats = SimulatorStats() } }
 
-    /// Lifts a ban and a pending rate limit (tests of recovery).
+    /// Lifts a ban and a pending rate limit (tests of recovery), papi's own included.
     public func liftBan() {
         state.withLockedValue {
             $0.bannedUntil = 0
             $0.rateLimitedUntil = 0
+            $0.papiWindow.bannedUntil = 0
+            $0.papiWindow.rateLimitedUntil = 0
         }
     }
 

@@ -31,6 +31,9 @@ public struct Market: Sendable {
 
     /// Funding rate per symbol (default 0.0001, Binance's usual base rate).
     public var fundingRates: [String: Double] = [:]
+    /// Portfolio Margin collateral rate per asset (the haircut `accountEquity` applies to a
+    /// holding); an asset not listed counts at `Market.defaultCollateralRate`.
+    public var collateralRates: [String: Double] = Market.standardCollateralRates
 
     public func price(_ symbol: String) -> Double { markPrices[symbol] ?? 1 }
     public func fundingRate(_ symbol: String) -> Double { fundingRates[symbol] ?? 0.0001 }

@@ -43,33 +43,55 @@ public struct SimulatedPosition: Sendable, Equatable {
 }
 
 /// Which futures venue an account lives on. One API key may hold an account on each: the
-/// endpoint asked (ws-fapi, fapi, fstream or ws-dapi, dapi, dstream) picks the account.
+/// endpoint asked (ws-fapi, fapi, fstream or ws-dapi, dapi, dstream, or papi) picks the account.
 public enum SimulatedVenue: String, Sendable, Hashable, CaseIterable {
     /// USDⓈ-M: ws-fapi, fapi REST, fstream.
     case usdM = "usd-m"
     /// COIN-M: ws-dapi, dapi REST, dstream; margin per coin, positions in contracts.
     case coinM = "coin-m"
+    /// Portfolio Margin: papi REST only; one account holds USDⓈ-M and COIN-M positions against
+    /// wallets per asset, valued together in USD (uniMMR). Its key is refused everywhere else.
+    case portfolioMargin = "portfolio-margin"
 
     /// The key the exchange state files the account under: the API key for USDⓈ-M, the API key
-    /// with a prefix for COIN-M (so that one key can hold both).
-    func accountID(_ apiKey: String) -> String { self == .usdM ? apiKey : Self.coinMPrefix + apiKey }
+    /// with a prefix for COIN-M and Portfolio Margin (so that one key can hold each).
+    func accountID(_ apiKey: String) -> String {
+        switch self {
+        case .usdM: apiKey
+        case .coinM: Self.coinMPrefix + apiKey
+        case .portfolioMargin: Self.portfolioMarginPrefix + apiKey
+        }
+    }
 
     static let coinMPrefix = "coin-m:"
+    static let portfolioMarginPrefix = "pm:"
 
     /// The venue of an account ID made by `accountID`.
-    init(accountID: String) { self = accountID.hasPrefix(Self.coinMPrefix) ? .coinM : .usdM }
+    init(accountID: String) {
+        if accountID.hasPrefix(Self.coinMPrefix) {
+            self = .coinM
+        } else if accountID.hasPrefix(Self.portfolioMarginPrefix) {
+            self = .portfolioMargin
+        } else {
+            self = .usdM
+        }
+    }
 
     /// The API key of an account ID made by `accountID`.
     static func apiKey(ofAccountID id: String) -> String {
-        id.hasPrefix(coinMPrefix) ? String(id.dropFirst(coinMPrefix.count)) : id
+        for prefix in [coinMPrefix, portfolioMarginPrefix] where id.hasPrefix(prefix) { return String(id.dropFirst(prefix.count)) }
+        return id
     }
 }
 
 /// A futures account as the simulated exchange keeps it.
 public struct SimulatedAccount: Sendable {
     public var apiKey: String
-    /// USDⓈ-M (the default) or COIN-M. A COIN-M account's `wallets` are per coin (`BTC`, `ETH`),
-    /// its positions are on COIN-M symbols (`BTCUSD_PERP`) with `amount` in contracts.
+    /// USDⓈ-M (the default), COIN-M or Portfolio Margin. A COIN-M account's `wallets` are per coin
+    /// (`BTC`, `ETH`), its positions are on COIN-M symbols (`BTCUSD_PERP`) with `amount` in
+    /// contracts. A Portfolio Margin account's `wallets` are the cross-margin free balance per
+    /// asset (`USDT`, `BTC`), its positions on either kind of symbol (USDⓈ-M amounts in base
+    /// units, COIN-M amounts in contracts).
     public var venue: SimulatedVenue
     /// The account alias Binance puts in COIN-M events (`i`) and balance rows (`accountAlias`).
     public var accountAlias: String
@@ -86,6 +108,12 @@ public struct SimulatedAccount: Sendable {
     public var revoked = false
     /// What the key may do (`/sapi/v1/account/apiRestrictions`); read-only and IP-bound by default.
     public var restrictions = SimulatedRestrictions()
+    /// Portfolio Margin only: per asset, what the account holds besides the cross-margin free
+    /// balance in `wallets` (locked margin, loans, the UM and CM wallets).
+    public var portfolioMarginAssets: [String: SimulatedPortfolioMarginAsset] = [:]
+    /// Portfolio Margin only: the `accountStatus` to report whatever uniMMR says (Binance's
+    /// `SUPPLY_MARGIN`, `FORCE_LIQUIDATION`, `BANKRUPTED` come from its risk engine, not the bands).
+    public var forcedPortfolioMarginStatus: PortfolioMarginStatus?
 
     public init(
         apiKey: String, key: SimulatedKey, multiAssetsMargin: Bool = false, hedgeMode: Bool = false,

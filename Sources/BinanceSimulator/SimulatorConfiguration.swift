@@ -5,6 +5,12 @@ import NIOSSL
 public struct SimulatorConfiguration: Sendable {
     /// REQUEST_WEIGHT per calendar minute per IP.
     public var weightLimit: Int64 = 2400
+    /// papi (Portfolio Margin REST) in the same per-IP window as fapi, dapi, ws-fapi and ws-dapi,
+    /// with `weightLimit`; false (Binance's documented PM limit): a window of its own with
+    /// `papiWeightLimit` and its own 429 and 418 state.
+    public var papiSharesIPWeight = false
+    /// papi's REQUEST_WEIGHT per calendar minute per IP when it has its own window.
+    public var papiWeightLimit: Int64 = 6000
     public var handshakeWeight: Int64 = 5
     public var sessionWeight: Int64 = 2
     public var v2Weight: Int64 = 5
@@ -123,6 +129,9 @@ public struct SimulatorStats: Sendable {
     public var restRequestsByPath: [String: Int] = [:]
     /// Request weight charged per REST path (`openOrders` without `symbol` costs 40, with it 1).
     public var restWeightByPath: [String: Int64] = [:]
+    /// Weight charged to the client's papi requests per calendar minute, in whichever window
+    /// papi is counted in (`SimulatorConfiguration.papiSharesIPWeight`).
+    public var papiWeightByMinute: [Int64: Int64] = [:]
     public var listenKeysIssued = 0
     public var listenKeyPings = 0
     public var listenKeysExpired = 0
@@ -142,6 +151,7 @@ public struct SimulatorStats: Sendable {
     /// Drops per-minute entries older than `minute` (an hour of history is kept).
     mutating func forget(minutesBefore minute: Int64) {
         clientWeightByMinute = clientWeightByMinute.filter { $0.key >= minute }
+        papiWeightByMinute = papiWeightByMinute.filter { $0.key >= minute }
         peakCountByMinute = peakCountByMinute.filter { $0.key >= minute }
     }
 }

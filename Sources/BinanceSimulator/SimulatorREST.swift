@@ -56,13 +56,23 @@ extension ExchangeSimulator {
     /// Nil when `uri` is not a REST path (the caller answers it as a failed handshake).
     func handleREST(method: HTTPMethod, uri: String, headers: HTTPHeaders) -> RESTAnswer? {
         let path = String(uri.prefix { $0 != "?" })
-        guard path.hasPrefix("/fapi/") || path.hasPrefix("/dapi/") || path.hasPrefix("/sapi/") || path.hasPrefix("/api/") else {
+        guard
+            path.hasPrefix("/fapi/") || path.hasPrefix("/dapi/") || path.hasPrefix("/sapi/") || path.hasPrefix("/api/")
+                || path.hasPrefix("/papi/")
+        else {
             return nil
         }
         // dapi serves COIN-M accounts, fapi and sapi USDⓈ-M ones (sapi: the key's).
         let venue: SimulatedVenue = path.hasPrefix("/dapi/") ? .coinM : .usdM
         let query = uri.contains("?") ? String(uri[uri.index(after: uri.firstIndex(of: "?")!)...]) : ""
         let localNow = clock()
+        if path.hasPrefix("/papi/") {
+            return state.withLockedValue { state in
+                handlePortfolioMarginREST(
+                    method: method, path: path, query: query, headers: headers, state: &state,
+                    now: localNow + state.faults.clockSkewMilliseconds)
+            }
+        }
         return state.withLockedValue { state -> RESTAnswer in
             let now = localNow + state.faults.clockSkewMilliseconds
             func error(_ status: Int, _ code: Int, _ message: String, retryAfter: Int64? = nil) -> RESTAnswer {
@@ -105,7 +115,9 @@ extension ExchangeSimulator {
             // sapi is about the key, whichever venue its account is on.
             let key = headers.first(name: "X-MBX-APIKEY") ?? ""
             let apiKey = path.hasPrefix("/sapi/") ? state.accountID(key, nil) : venue.accountID(key)
-            guard let account = state.accounts[apiKey], !account.revoked else {
+            // fapi and dapi refuse a Portfolio Margin key (`account(_:on:)`); sapi serves any key.
+            let found = path.hasPrefix("/sapi/") ? state.accounts[apiKey] : state.account(key, on: venue)
+            guard let account = found, !account.revoked else {
                 return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
             }
             guard let range = query.range(of: "&signature=") ?? query.range(of: "signature=") else {
