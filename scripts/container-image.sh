@@ -88,19 +88,19 @@ up=false
 for _ in $(seq 1 40); do
   curl -s -H 'Accept-Encoding: gzip' -D "$work/headers" -o "$work/metrics.gz" "http://127.0.0.1:$port/metrics" || true
   if grep -qi '^content-encoding: gzip' "$work/headers" \
-    && [ "$(gzip -dc "$work/metrics.gz" | grep -cE '^binance_futures_up\{account="demo-[a-z]+"\} 1$')" = 4 ]; then
+    && [ "$(gzip -dc "$work/metrics.gz" | grep -cE '^binance_futures_up\{account="demo-[a-z]+"\} 1$')" = 5 ]; then
     up=true; break
   fi
   sleep 0.5
 done
-# The demo's four accounts: three USDⓈ-M (HMAC, Ed25519, RSA) and one COIN-M.
+# The demo's five accounts: three USDⓈ-M (HMAC, Ed25519, RSA), one COIN-M, one Portfolio Margin.
 $up || fail "/metrics (gzip) did not show every demo account up (three USDⓈ-M, one COIN-M)"
 # Decompressed to a file first: `gzip -dc | grep -q` under pipefail fails when grep stops reading
 # before gzip has written everything (the demo's output is larger than a pipe's buffer).
 gzip -dc "$work/metrics.gz" > "$work/metrics.txt"
 grep -q "binance_futures_exporter_build_info{.*revision=\"$revision\"" "$work/metrics.txt" \
   || fail "build_info does not carry revision $revision"
-echo "   /metrics gzip: $(wc -c < "$work/metrics.gz") bytes, 4 accounts up, revision $revision"
+echo "   /metrics gzip: $(wc -c < "$work/metrics.gz") bytes, 5 accounts up, revision $revision"
 
 "${podman[@]}" exec "$name" /usr/local/bin/binance-futures-exporter healthcheck --web.listen-address "127.0.0.1:$port" \
   || fail "healthcheck subcommand inside the container"

@@ -12,7 +12,10 @@ import _CryptoExtras
 /// closes, and on every account a position with a full stop, one with a partial stop and one
 /// without, so every dashboard panel has data with no keys and no network. Plus one COIN-M
 /// account (`coinMAccounts`: ws-dapi, dstream, dapi) with BTC and ETH wallets, a BTCUSD_PERP
-/// long behind a plain reduce-only STOP_MARKET and an ETHUSD_PERP short.
+/// long behind a plain reduce-only STOP_MARKET and an ETHUSD_PERP short. Plus one Portfolio
+/// Margin account (`pmAccounts`: papi) with USDT, BTC and ETH collateral, a USDT loan, UM and
+/// CM positions, whose uniMMR passes through the margin-call and reduce-only bands every ten
+/// minutes.
 ///
 /// Keys are generated in memory at start; nothing is written to disk.
 struct DemoExchange {
@@ -20,6 +23,8 @@ struct DemoExchange {
     let accounts: [(name: String, credentials: APICredentials)]
     /// The COIN-M accounts (`venue: coin-m`; the simulator's `coinmURL`, `coinmStreamURL`, `coinmRestURL`).
     let coinMAccounts: [(name: String, credentials: APICredentials)]
+    /// The Portfolio Margin accounts (`venue: portfolio-margin`; the simulator's `pmRestURL`).
+    let pmAccounts: [(name: String, credentials: APICredentials)]
 
     static func make(extraAccounts: Int, symbols: Int, logger: Logger) throws -> DemoExchange {
         var configuration = SimulatorConfiguration()
@@ -121,7 +126,27 @@ struct DemoExchange {
                     triggerPrice: stop.rounded(), reduceOnly: true))
         }
         let coinMAccounts = [("demo-coinm", APICredentials(apiKey: coinMKey, signer: try RequestSigner.hmac(secret: coinMSecret)))]
-        return DemoExchange(simulator: simulator, accounts: accounts, coinMAccounts: coinMAccounts)
+
+        // 5. Portfolio Margin (HMAC; a key of its own, as Binance requires): collateral in three
+        // assets, a USDT loan, BTCUSDT long and ETHUSDT short (UM), a BTCUSD_PERP long (CM).
+        let pmKey = randomKey("demoPMAR")
+        let pmSecret = randomKey("secret")
+        // Sized like a leveraged book: about 500,000 USD of notional, opened at today's marks, on
+        // some 7,000 USD of equity, so that the bands are crossed by moving the USDT balance a
+        // few thousand (uniMMR 2.4 is about 0.6 % of the notional).
+        let mark = { (symbol: String) in simulator.markPrice(symbol) }
+        simulator.addAccount(
+            SimulatedAccount(
+                apiKey: pmKey, key: .hmac(secret: pmSecret), wallets: ["USDT": 6_000, "BTC": 0.05, "ETH": 0.5],
+                positions: [
+                    SimulatedPosition(symbol: "BTCUSDT", amount: 4, entryPrice: mark("BTCUSDT") * 0.995, leverage: 100),
+                    SimulatedPosition(symbol: "ETHUSDT", amount: -40, entryPrice: mark("ETHUSDT") * 1.004, leverage: 100),
+                    SimulatedPosition(symbol: "BTCUSD_PERP", amount: 1_500, entryPrice: mark("BTCUSD_PERP") * 0.998, leverage: 100),
+                ], venue: .portfolioMargin))
+        simulator.setPortfolioMarginBorrowing(apiKey: pmKey, asset: "USDT", borrowed: 2_000, interest: 1.25, creditWallet: true)
+        simulator.setPortfolioMarginUniMMR(apiKey: pmKey, DemoMarketService.pmHealthyUniMMR)
+        let pmAccounts = [("demo-pm", APICredentials(apiKey: pmKey, signer: try RequestSigner.hmac(secret: pmSecret)))]
+        return DemoExchange(simulator: simulator, accounts: accounts, coinMAccounts: coinMAccounts, pmAccounts: pmAccounts)
     }
 
     /// PKCS#8 wrapping of an Ed25519 seed (RFC 8410), as Binance's key generator writes it.
@@ -194,12 +219,31 @@ struct DemoMarketService: Service {
                 }
                 orders.step(tick: tick)
                 Self.coinMActivity(simulator, tick: tick)
+                Self.portfolioMarginActivity(simulator, tick: tick)
             }
         }
     }
 }
 
 extension DemoMarketService {
+    /// Where the demo's PM account sits between its excursions.
+    static let pmHealthyUniMMR = 2.4
+
+    /// The PM accounts' excursion every ten minutes: into the margin-call band (1.4) for a minute,
+    /// the reduce-only band (1.15) for 40 s, then back to health, so the PM row's bands, status
+    /// and alerts have something to show.
+    static func portfolioMarginActivity(_ simulator: ExchangeSimulator, tick: Int) {
+        let target: Double? =
+            switch tick % 600 {
+            case 200: 1.4
+            case 260: 1.15
+            case 300: pmHealthyUniMMR
+            default: nil
+            }
+        guard let target else { return }
+        for apiKey in simulator.accountKeys(venue: .portfolioMargin) { simulator.setPortfolioMarginUniMMR(apiKey: apiKey, target) }
+    }
+
     /// The COIN-M accounts' activity: a dated BTCUSD_261225 position opened and closed every
     /// 75 s (fills, realized PnL and commissions in BTC), funding on BTCUSD_PERP every two
     /// minutes, and a TAKE_PROFIT_MARKET on the long placed and cancelled every 90 s.

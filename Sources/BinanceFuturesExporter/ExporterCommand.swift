@@ -81,6 +81,8 @@ struct Serve: AsyncParsableCommand {
                     webSocketAPI: try WebSocketURL(parsing: demo.simulator.coinmURL),
                     stream: try WebSocketURL(parsing: demo.simulator.coinmStreamURL),
                     rest: try HTTPBaseURL(parsing: demo.simulator.coinmRestURL))
+                // The simulator serves no PM user stream (the exporter does not follow it yet).
+                settings.pm = Settings.PMEndpoints(rest: try HTTPBaseURL(parsing: demo.simulator.pmRestURL), stream: settings.streamURL)
             } catch {
                 throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
             }
@@ -88,14 +90,21 @@ struct Serve: AsyncParsableCommand {
             // The demo keeps polling at its interval (its panels show polls and faults); the
             // values between polls are live all the same.
             if options.reconcileInterval == nil { settings.reconcileInterval = settings.interval }
-            let venues = demo.accounts.map { ($0, VenueID.usdM) } + demo.coinMAccounts.map { ($0, VenueID.coinM) }
+            // The PM account first: first polls are staggered over each account's interval by its
+            // place, and the PM account's interval is a minute.
+            let venues =
+                demo.pmAccounts.map { ($0, VenueID.portfolioMargin) } + demo.accounts.map { ($0, VenueID.usdM) }
+                + demo.coinMAccounts.map { ($0, VenueID.coinM) }
             for (account, venue) in venues {
                 settings.accounts.append(
                     AccountConfiguration(
-                        name: account.name, credentials: account.credentials, intervalSeconds: settings.interval,
-                        positionsDetail: settings.positionsDetail,
-                        accountMethod: venue == .coinM ? .v1WithFallback : settings.accountMethod,
-                        userStream: settings.userStream, venue: venue.venue))
+                        // A PM poll weighs 46 and has no stream to stretch it: once a minute, as the
+                        // README advises, keeps the demo inside its default 20 % share.
+                        name: account.name, credentials: account.credentials,
+                        intervalSeconds: venue == .portfolioMargin ? max(60, settings.interval) : settings.interval,
+                        positionsDetail: settings.positionsDetail || venue == .portfolioMargin,
+                        accountMethod: venue == .usdM ? settings.accountMethod : .v1WithFallback,
+                        userStream: settings.userStream && venue != .portfolioMargin, venue: venue.venue))
             }
             services.append(
                 DemoMarketService(

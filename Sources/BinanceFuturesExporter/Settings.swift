@@ -225,9 +225,7 @@ struct Settings {
         var endpoints = VenueEndpoints(
             connection: connectionConfiguration(url: stream), streams: userStreamSettings(base: stream), rest: papi,
             marks: markFeedSettings())
-        endpoints.connector = AccountConnector(url: "\(rest)") { credentials, _ in
-            PortfolioMarginConnection(papi: papi, time: time, credentials: credentials)
-        }
+        endpoints.connector = .portfolioMargin(papi: papi, time: time)
         return endpoints
     }
 

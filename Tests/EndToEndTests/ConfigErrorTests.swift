@@ -38,8 +38,8 @@ import Testing
             "accounts.pm.venue: Binance runs no Portfolio Margin testnet"
         ),
         (
-            "accounts:\n  - name: pm\n    api_key: K\n    secret: S\n    venue: portfolio-margin\n    account_method: v2\n",
-            ":7: accounts[0].account_method: Portfolio Margin has no v2 account methods; use v1"
+            "accounts:\n  - name: pm\n    api_key: K\n    secret: S\n    venue: portfolio-margin\n    account_method: v2/account.status\n",
+            ":5: accounts[0].account_method: Portfolio Margin has no v2 account methods; use v1"
         ),
         (
             "accounts:\n  - name: x\n    api_key: K\n    secret: S\n    venue: spot\n",

@@ -71,10 +71,23 @@ final class ExporterHarness: Sendable {
         for (index, entry) in accounts.enumerated() {
             var perAccount = services
             perAccount.timing.staggerFraction = Double(index) / Double(accounts.count)
-            let configuration = AccountConfiguration(
+            // The simulated account's venue is the configured one (their spellings are the same).
+            let venue = VenueID(rawValue: entry.account.venue.rawValue) ?? .usdM
+            var configuration = AccountConfiguration(
                 name: entry.name, credentials: entry.credentials, intervalSeconds: interval, accountMethod: method, userStream: userStream)
+            configuration.venue = venue.venue
+            if venue == .portfolioMargin {
+                // papi instead of a WebSocket API, as production wires it (Settings.portfolioMarginEndpoints).
+                var papi = RESTConfiguration(
+                    futuresBase: try HTTPBaseURL(parsing: simulator.pmRestURL), spotBase: try HTTPBaseURL(parsing: simulator.restURL))
+                papi.venue = .portfolioMargin
+                let time = RESTConfiguration(
+                    futuresBase: try HTTPBaseURL(parsing: simulator.restURL), spotBase: try HTTPBaseURL(parsing: simulator.restURL))
+                perAccount.connector = AccountConnector.portfolioMargin(papi: papi, time: time)
+                configuration.userStream = false
+            }
             sessions[entry.name] = AccountSession(account: configuration, services: perAccount)
-            await registry.register(account: entry.name, pollIntervalSeconds: interval)
+            await registry.register(account: entry.name, pollIntervalSeconds: interval, venue: venue.venue)
         }
         self.sessions = sessions
         let all = Array(sessions.values)

@@ -89,3 +89,13 @@ public actor PortfolioMarginConnection: AccountConnection {
 
     static let noStream = BinanceClientError.configuration("the Portfolio Margin user stream is not followed by this build")
 }
+
+extension AccountConnector {
+    /// Portfolio Margin accounts: each "connection" is the account's papi reads (`papi`, venue
+    /// `.portfolioMargin`), timed by USDⓈ-M's server clock (`time`).
+    public static func portfolioMargin(papi: RESTConfiguration, time: RESTConfiguration, clock: WallClock = .system) -> AccountConnector {
+        AccountConnector(url: "\(papi.futuresBase)") { credentials, _ in
+            PortfolioMarginConnection(papi: papi, time: time, credentials: credentials, clock: clock)
+        }
+    }
+}
