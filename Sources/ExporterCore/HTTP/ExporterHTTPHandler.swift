@@ -304,7 +304,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
             context: context, head: head, status: .methodNotAllowed, text: "Method not allowed\n", extraHeaders: [("Allow", "GET, HEAD")])
     }
 
-    /// An error that ends the connection: answered, then closed once written.
+    /// An error that ends the connection: answered, then closed once written, lingering
+    /// (`LingeringClose`) so that the answer survives a request still being sent.
     private func respondError(context: ChannelHandlerContext, status: HTTPResponseStatus, body: Bool = true) {
         deadline = nil
         state = .closing
@@ -319,28 +320,8 @@ final class ExporterHTTPHandler: ChannelInboundHandler, RemovableChannelHandler 
         bytes.writeString(text)
         lingering = true
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
-            // A lingering close, as nginx does: an error often answers a request the client is
-            // still sending (a body over the limit). Closing with its bytes unread makes the
-            // kernel send a reset, which can destroy the answer before the client reads it. So
-            // end our side (the client reads the answer, then end of stream), discard what still
-            // arrives, and close when the client does or after `lingerTime`. Where half-closing
-            // is not supported, close at once as before.
-            let halfClosed = channel.eventLoop.makePromise(of: Void.self)
-            halfClosed.futureResult.whenComplete { result in
-                switch result {
-                case .success:
-                    channel.eventLoop.scheduleTask(in: Self.lingerTime) { channel.close(promise: nil) }
-                case .failure:
-                    channel.close(promise: nil)
-                }
-            }
-            channel.close(mode: .output, promise: halfClosed)
-        }
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in LingeringClose.start(channel) }
     }
-
-    /// How long an answered, failed request's connection may keep sending before it is closed.
-    static let lingerTime = TimeAmount.seconds(2)
 
     private func respond(
         context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, text: String,
