@@ -19,7 +19,6 @@ Exits 0 when everything conforms, 1 with a list of differences otherwise.
 """
 import asyncio
 import json
-import subprocess
 import sys
 
 import websockets
@@ -33,7 +32,8 @@ from binance_sdk_derivatives_trading_usds_futures.websocket_streams import model
 from binance_sdk_derivatives_trading_usds_futures.websocket_api import models as api_models
 from binance_sdk_derivatives_trading_usds_futures.rest_api import models as rest_models
 
-problems = []
+import sdk_common
+from sdk_common import nested_model, problems, ws_call
 
 # Fields Binance sends only in some events, as the SDK's own descriptions say; each is checked
 # where it must appear and allowed to be absent elsewhere.
@@ -52,50 +52,9 @@ CONDITIONAL_TYPES = {"STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
 ALGO_STATUSES = {"NEW", "TRIGGERING", "TRIGGERED", "FINISHED", "CANCELED"}
 
 
-def declared(model):
-    """The JSON field names a pydantic model declares (its aliases)."""
-    names = []
-    for name, field in model.model_fields.items():
-        names.append(field.alias or name)
-    return names
-
-
 def check_fields(where, obj, model):
-    """Every field `model` declares is present in `obj`; recurses into nested models."""
-    if not isinstance(obj, dict):
-        problems.append(f"{where}: expected an object, got {type(obj).__name__}")
-        return
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        if key == "additional_properties":
-            continue
-        required = CONDITIONAL.get((model.__name__, key), lambda _: True)(obj)
-        if key not in obj:
-            if required:
-                problems.append(f"{where}: field {key!r} declared by {model.__name__} is missing")
-            continue
-        nested = nested_model(field.annotation)
-        if nested is None:
-            continue
-        value = obj[key]
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                check_fields(f"{where}.{key}[{index}]", item, nested)
-        elif value is not None:
-            check_fields(f"{where}.{key}", value, nested)
-
-
-def nested_model(annotation):
-    """The pydantic model inside Optional[...] / List[...], if any."""
-    from pydantic import BaseModel
-
-    stack = [annotation]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            return current
-        stack.extend(getattr(current, "__args__", ()) or ())
-    return None
+    """`sdk_common.check_fields` with this SDK's conditional fields."""
+    sdk_common.check_fields(where, obj, model, CONDITIONAL)
 
 
 EVENT_MODELS = {
@@ -126,15 +85,9 @@ async def check_api(info):
         ]
         key = None
         for method, call, result_model in calls:
-            try:
-                response = await call()
-            except Exception as error:  # the SDK raises on any error answer
-                problems.append(f"{method}: the SDK's request failed: {type(error).__name__}: {error}")
+            data, raw = await ws_call(method, call)
+            if raw is None:
                 continue
-            data = response.data()
-            raw = json.loads(data.model_dump_json(by_alias=True))
-            if raw.get("status") != 200:
-                problems.append(f"{method}: status {raw.get('status')}")
             result = raw.get("result")
             if result_model is not None:
                 check_fields(method, result, result_model)
@@ -325,31 +278,16 @@ def check_orders(info):
         problems.append(f"weight check: {type(error).__name__}: {error}")
 
 
-async def main(binary):
-    process = subprocess.Popen(
-        [binary, "simulate", "--activity-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        info = json.loads(process.stdout.readline())
-        key = await check_api(info)
-        if key is None:
-            problems.append("no listen key")
-        else:
-            await check_stream(info, key)
-        check_rest(info)
-        check_orders(info)
-        await check_marks(info)
-    finally:
-        process.terminate()
-        process.wait(10)
-    if problems:
-        print("SDK conformance: FAILED")
-        for problem in problems:
-            print("  -", problem)
-        return 1
-    print("SDK conformance: OK")
-    return 0
+async def checks(info):
+    key = await check_api(info)
+    if key is None:
+        problems.append("no listen key")
+    else:
+        await check_stream(info, key)
+    check_rest(info)
+    check_orders(info)
+    await check_marks(info)
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1])))
+    sys.exit(sdk_common.run(sys.argv[1], "SDK conformance", checks))

@@ -23,7 +23,6 @@ Exits 0 when everything conforms, 1 with a list of differences otherwise.
 """
 import asyncio
 import json
-import subprocess
 import sys
 import time
 
@@ -41,7 +40,8 @@ from binance_sdk_derivatives_trading_coin_futures.websocket_streams import model
 from binance_sdk_derivatives_trading_coin_futures.websocket_api import models as api_models
 from binance_sdk_derivatives_trading_coin_futures.rest_api import models as rest_models
 
-problems = []
+import sdk_common
+from sdk_common import nested_model, problems, ws_call
 
 FILTER_FIELDS = {
     "PRICE_FILTER": {"minPrice", "maxPrice", "tickSize"},
@@ -82,41 +82,8 @@ TOTALS = ("totalWalletBalance", "totalMarginBalance", "totalUnrealizedProfit", "
 
 
 def check_fields(where, obj, model):
-    """Every field `model` declares is present in `obj`; recurses into nested models."""
-    if not isinstance(obj, dict):
-        problems.append(f"{where}: expected an object, got {type(obj).__name__}")
-        return
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        if key == "additional_properties":
-            continue
-        required = CONDITIONAL.get((model.__name__, key), lambda _: True)(obj)
-        if key not in obj:
-            if required:
-                problems.append(f"{where}: field {key!r} declared by {model.__name__} is missing")
-            continue
-        nested = nested_model(field.annotation)
-        if nested is None:
-            continue
-        value = obj[key]
-        if isinstance(value, list):
-            for index, item in enumerate(value):
-                check_fields(f"{where}.{key}[{index}]", item, nested)
-        elif value is not None:
-            check_fields(f"{where}.{key}", value, nested)
-
-
-def nested_model(annotation):
-    """The pydantic model inside Optional[...] / List[...], if any."""
-    from pydantic import BaseModel
-
-    stack = [annotation]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            return current
-        stack.extend(getattr(current, "__args__", ()) or ())
-    return None
+    """`sdk_common.check_fields` with this SDK's conditional fields."""
+    sdk_common.check_fields(where, obj, model, CONDITIONAL)
 
 
 def whole(text):
@@ -144,15 +111,9 @@ async def check_api(info):
             ("account.position", connection.position_information),
         ]
         for method, call in calls:
-            try:
-                response = await call()
-            except Exception as error:  # the SDK raises on any error answer
-                problems.append(f"ws-dapi {method}: the SDK's request failed: {type(error).__name__}: {error}")
+            data, raw = await ws_call(f"ws-dapi {method}", call)
+            if raw is None:
                 continue
-            data = response.data()
-            raw = json.loads(data.model_dump_json(by_alias=True))
-            if raw.get("status") != 200:
-                problems.append(f"ws-dapi {method}: status {raw.get('status')}")
             result = raw.get("result")
             result_model = nested_model(type(data).model_fields["result"].annotation)
             if isinstance(result, list):
@@ -399,30 +360,15 @@ async def check_marks(info):
           f" fstream array st 2 rows: {sum(1 for v in tags.values() if v == 2)}")
 
 
-async def main(binary):
-    process = subprocess.Popen(
-        [binary, "simulate", "--activity-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        info = json.loads(process.stdout.readline())
-        key = await check_api(info)
-        if key is None:
-            problems.append("no listen key")
-        else:
-            await check_stream(info, key)
-        check_rest(info)
-        await check_marks(info)
-    finally:
-        process.terminate()
-        process.wait(10)
-    if problems:
-        print("SDK conformance (COIN-M): FAILED")
-        for problem in problems:
-            print("  -", problem)
-        return 1
-    print("SDK conformance (COIN-M): OK")
-    return 0
+async def checks(info):
+    key = await check_api(info)
+    if key is None:
+        problems.append("no listen key")
+    else:
+        await check_stream(info, key)
+    check_rest(info)
+    await check_marks(info)
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1])))
+    sys.exit(sdk_common.run(sys.argv[1], "SDK conformance (COIN-M)", checks))

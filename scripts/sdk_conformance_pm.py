@@ -23,17 +23,14 @@ Exits 0 when everything conforms, 1 with a list of differences otherwise.
 """
 import hashlib
 import hmac
-import json
 import logging
 import os
-import subprocess
 import sys
 import time
 import typing
 import urllib.parse
 
 import requests
-from pydantic import BaseModel
 
 from binance_common.configuration import ConfigurationRestAPI
 from binance_common.errors import UnauthorizedError
@@ -42,7 +39,8 @@ from binance_sdk_derivatives_trading_portfolio_margin.derivatives_trading_portfo
 )
 from binance_sdk_derivatives_trading_portfolio_margin.rest_api import models as rm
 
-problems = []
+import sdk_common
+from sdk_common import nested_model, problems
 
 STATUSES = {"NORMAL", "MARGIN_CALL", "SUPPLY_MARGIN", "REDUCE_ONLY", "ACTIVE_LIQUIDATION", "FORCE_LIQUIDATION", "BANKRUPTED"}
 
@@ -62,17 +60,6 @@ class SDKWarnings(logging.Handler):
 
     def emit(self, record):
         self.messages.append(record.getMessage())
-
-
-def nested_model(annotation):
-    """The pydantic model inside Optional[...] / List[...], if any."""
-    stack = [annotation]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            return current
-        stack.extend(typing.get_args(current))
-    return None
 
 
 def json_kind(annotation):
@@ -142,26 +129,6 @@ TEXT_FIELDS = {
     "side", "status", "timeInForce", "type", "selfTradePreventionMode", "priceMatch", "clientAlgoId", "algoType", "orderType",
     "algoStatus", "workingType", "pair", "newClientStrategyId", "strategyStatus", "strategyType", "listenKey",
 }
-
-
-def start_simulator(binary):
-    """`binance-futures-exporter simulate`: one JSON line with the URLs and throwaway keys."""
-    process = subprocess.Popen(
-        [binary, "simulate", "--activity-interval", "0.2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        raise SystemExit("the simulator did not start")
-    return process, json.loads(line)
-
-
-def stop_simulator(process):
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def client(info, key):
@@ -310,19 +277,12 @@ def check_keys(info):
 def main(binary):
     warnings_seen = SDKWarnings()
     logging.getLogger().addHandler(warnings_seen)
-    process, info = start_simulator(binary)
-    try:
+
+    def checks(info):
         check_papi(info, warnings_seen)
         check_keys(info)
-    finally:
-        stop_simulator(process)
-    if problems:
-        print("SDK conformance (Portfolio Margin): FAILED")
-        for problem in problems:
-            print("  -", problem)
-        return 1
-    print("SDK conformance (Portfolio Margin): OK")
-    return 0
+
+    return sdk_common.run(binary, "SDK conformance (Portfolio Margin)", checks)
 
 
 if __name__ == "__main__":

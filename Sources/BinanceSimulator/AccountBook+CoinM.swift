@@ -17,14 +17,7 @@ extension AccountBook {
 
     func coinMAssetJSON(_ row: AssetRow) -> String {
         var out = JSONOut()
-        out.string("asset", row.asset)
-        out.dec("walletBalance", row.wallet)
-        out.dec("unrealizedProfit", row.unrealizedProfit)
-        out.dec("marginBalance", row.marginBalance)
-        out.dec("maintMargin", row.maintMargin)
-        out.dec("initialMargin", row.initialMargin)
-        out.dec("positionInitialMargin", row.positionInitialMargin)
-        out.dec("openOrderInitialMargin", row.openOrderInitialMargin)
+        Self.assetMargins(row, into: &out)
         out.dec("maxWithdrawAmount", row.maxWithdraw)
         out.dec("crossWalletBalance", row.crossWallet)
         out.dec("crossUnPnl", row.crossUnrealizedProfit)
@@ -41,14 +34,7 @@ extension AccountBook {
     /// One `positions[]` row of `account.status` (`AccountInformationResponseResultPositionsInner`).
     func coinMStatusRow(_ leg: Leg) -> String {
         var out = JSONOut()
-        out.string("symbol", leg.position.symbol)
-        out.dec("initialMargin", leg.initialMargin)
-        out.dec("maintMargin", leg.maintMargin)
-        out.dec("unrealizedProfit", leg.unrealizedProfit)
-        out.dec("positionInitialMargin", leg.positionInitialMargin)
-        out.dec("openOrderInitialMargin", leg.position.openOrderInitialMargin)
-        out.dec("leverage", leg.position.leverage, places: 0)
-        out.bool("isolated", leg.position.isolated)
+        Self.statusMargins(leg, into: &out)
         out.string("positionSide", leg.position.side)
         out.dec("entryPrice", leg.position.entryPrice)
         out.string("maxQty", maxQuantity(leg))
@@ -71,13 +57,7 @@ extension AccountBook {
 
     func coinMPositionRow(_ leg: Leg) -> String {
         var out = JSONOut()
-        out.string("symbol", leg.position.symbol)
-        out.dec("positionAmt", leg.position.amount, places: 0)
-        out.dec("entryPrice", leg.position.entryPrice)
-        out.dec("markPrice", leg.mark)
-        out.dec("unRealizedProfit", leg.unrealizedProfit)
-        out.dec("liquidationPrice", leg.liquidationPrice)
-        out.dec("leverage", leg.position.leverage, places: 0)
+        Self.coinMPositionHead(leg, into: &out)
         out.string("maxQty", maxQuantity(leg))
         out.string("marginType", leg.position.isolated ? "isolated" : "cross")
         out.dec("isolatedMargin", leg.isolatedMargin)

@@ -183,13 +183,7 @@ extension AccountBook {
         return JSONOut.array(
             portfolioMarginRows(symbols).map { leg in
                 var out = JSONOut()
-                out.string("symbol", leg.position.symbol)
-                out.dec("positionAmt", leg.position.amount, places: 0)
-                out.dec("entryPrice", leg.position.entryPrice)
-                out.dec("markPrice", leg.mark)
-                out.dec("unRealizedProfit", leg.unrealizedProfit)
-                out.dec("liquidationPrice", leg.liquidationPrice)
-                out.dec("leverage", leg.position.leverage, places: 0)
+                Self.coinMPositionHead(leg, into: &out)
                 out.string("positionSide", leg.position.side)
                 out.int("updateTime", leg.position.updateTime)
                 out.string("maxQty", maxQuantity(leg))

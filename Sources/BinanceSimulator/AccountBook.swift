@@ -195,14 +195,7 @@ struct AccountBook {
 
     func assetJSON(_ row: AssetRow, includeMarginAvailable: Bool) -> String {
         var out = JSONOut()
-        out.string("asset", row.asset)
-        out.dec("walletBalance", row.wallet)
-        out.dec("unrealizedProfit", row.unrealizedProfit)
-        out.dec("marginBalance", row.marginBalance)
-        out.dec("maintMargin", row.maintMargin)
-        out.dec("initialMargin", row.initialMargin)
-        out.dec("positionInitialMargin", row.positionInitialMargin)
-        out.dec("openOrderInitialMargin", row.openOrderInitialMargin)
+        Self.assetMargins(row, into: &out)
         out.dec("crossWalletBalance", row.crossWallet)
         out.dec("crossUnPnl", row.crossUnrealizedProfit)
         out.dec("availableBalance", row.available)
@@ -214,14 +207,7 @@ struct AccountBook {
 
     func v1StatusRow(_ leg: Leg) -> String {
         var out = JSONOut()
-        out.string("symbol", leg.position.symbol)
-        out.dec("initialMargin", leg.initialMargin)
-        out.dec("maintMargin", leg.maintMargin)
-        out.dec("unrealizedProfit", leg.unrealizedProfit)
-        out.dec("positionInitialMargin", leg.positionInitialMargin)
-        out.dec("openOrderInitialMargin", leg.position.openOrderInitialMargin)
-        out.dec("leverage", leg.position.leverage, places: 0)
-        out.bool("isolated", leg.position.isolated)
+        Self.statusMargins(leg, into: &out)
         out.dec("entryPrice", leg.position.entryPrice, places: 5)
         if account.multiAssetsMargin { out.dec("breakEvenPrice", leg.breakEvenPrice, places: 5) }
         out.dec("maxNotional", 250_000 / max(1, leg.position.leverage / 20), places: 0)

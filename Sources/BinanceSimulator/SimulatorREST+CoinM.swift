@@ -108,28 +108,7 @@ extension ExchangeSimulator {
     /// `GET /dapi/v1/income` (`GetIncomeHistoryResponseInner`): amounts in the coin, `tranId` a
     /// string as the COIN-M SDK declares it; optional `symbol` and `incomeType` filters.
     func coinMIncome(state: ExchangeState, accountID: String, params: [String: String], now: Int64) -> String {
-        let start = params["startTime"].flatMap { Int64($0) } ?? (now - 7 * 86_400_000)
-        let end = params["endTime"].flatMap { Int64($0) } ?? now
-        let limit = min(1000, max(1, params["limit"].flatMap { Int($0) } ?? 100))
-        let symbol = params["symbol"].flatMap { $0.isEmpty ? nil : $0.uppercased() }
-        let type = params["incomeType"].flatMap { $0.isEmpty ? nil : $0 }
-        let rows = state.income.filter { record in
-            record.accountID == accountID && record.time >= start && record.time <= end && (symbol == nil || record.symbol == symbol)
-                && (type == nil || record.type == type)
-        }
-        .sorted { ($0.time, $0.tranID) < ($1.time, $1.tranID) }.prefix(limit)
-        return JSONOut.array(
-            rows.map { record in
-                var out = JSONOut()
-                out.string("symbol", record.symbol)
-                out.string("incomeType", record.type)
-                out.dec("income", record.amount)
-                out.string("asset", record.asset)
-                out.string("info", record.type)
-                out.int("time", record.time)
-                out.string("tranId", String(record.tranID))
-                out.string("tradeId", record.tradeID)
-                return out.finished()
-            })
+        let rows = IncomeQuery(params, now: now).select(state.income, accountID: accountID)
+        return JSONOut.array(rows.map { Self.incomeJSON($0, tranIDAsString: true) })
     }
 }

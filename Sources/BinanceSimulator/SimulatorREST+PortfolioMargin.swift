@@ -65,23 +65,11 @@ extension ExchangeSimulator {
             let (status, body) = portfolioMarginListenKey(method: method, accountID: accountID, state: &state, now: now)
             return answer(status, body)
         }
-        guard let range = query.range(of: "&signature=") ?? query.range(of: "signature=") else {
-            return error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-        }
-        let payload = range.lowerBound == query.startIndex ? "" : String(query[..<range.lowerBound])
-        let signature = String(query[range.upperBound...]).removingPercentEncoding ?? ""
-        guard rules.verify(signature: signature, payload: payload, key: account.key) else {
-            state.stats.signatureFailures += 1
-            return error(400, -1022, "Signature for this request is not valid.")
-        }
-        let params = Self.queryParameters(payload)
-        guard let timestamp = params["timestamp"].flatMap({ Int64($0) }) else {
-            return error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-        }
-        let recvWindow = params["recvWindow"].flatMap { Int64($0) } ?? 5000
-        if timestamp >= now + 1000 || now - timestamp > recvWindow {
-            state.stats.timestampFailures += 1
-            return error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+        let params: [String: String]
+        do throws(RESTRefusal) {
+            params = try signedParameters(query, key: account.key, stats: &state.stats, now: now)
+        } catch let refusal {
+            return error(refusal.status, refusal.code, refusal.message)
         }
         state.stats.recordAccountRequest(apiKey: accountID, at: now - state.faults.clockSkewMilliseconds)
         func text(_ name: String) -> String? { params[name].flatMap { $0.isEmpty ? nil : $0.uppercased() } }

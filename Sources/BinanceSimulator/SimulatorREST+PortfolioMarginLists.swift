@@ -20,9 +20,9 @@ extension ExchangeSimulator {
         }
         let row: (BookedOrder) -> String =
             switch (coinM, conditional) {
-            case (false, false): OrderFrames.portfolioMarginUMOrderRow
-            case (false, true): OrderFrames.portfolioMarginUMAlgoRow
-            case (true, false): OrderFrames.portfolioMarginCMOrderRow
+            case (false, false): { OrderFrames.openOrderRow($0, shape: .portfolioMarginUM) }
+            case (false, true): { OrderFrames.openAlgoOrderRow($0, shape: .portfolioMarginUM) }
+            case (true, false): { OrderFrames.openOrderRow($0, shape: .portfolioMarginCM) }
             case (true, true): OrderFrames.portfolioMarginCMConditionalRow
             }
         return JSONOut.array(rows.map(row))
@@ -35,30 +35,8 @@ extension ExchangeSimulator {
     static func portfolioMarginIncome(state: ExchangeState, accountID: String, coinM: Bool, params: [String: String], now: Int64)
         -> String
     {
-        let days: Int64 = coinM ? 200 : 7
-        let start = params["startTime"].flatMap { Int64($0) } ?? (now - days * 86_400_000)
-        let end = params["endTime"].flatMap { Int64($0) } ?? now
-        let limit = min(1000, max(1, params["limit"].flatMap { Int($0) } ?? 100))
-        let symbol = params["symbol"].flatMap { $0.isEmpty ? nil : $0.uppercased() }
-        let type = params["incomeType"].flatMap { $0.isEmpty ? nil : $0 }
-        let rows = state.income.filter { record in
-            record.accountID == accountID && record.time >= start && record.time <= end
-                && (state.market.venue(of: record.symbol) == .coinM) == coinM && (symbol == nil || record.symbol == symbol)
-                && (type == nil || record.type == type)
-        }
-        .sorted { ($0.time, $0.tranID) < ($1.time, $1.tranID) }.prefix(limit)
-        return JSONOut.array(
-            rows.map { record in
-                var out = JSONOut()
-                out.string("symbol", record.symbol)
-                out.string("incomeType", record.type)
-                out.dec("income", record.amount)
-                out.string("asset", record.asset)
-                out.string("info", record.type)
-                out.int("time", record.time)
-                out.string("tranId", String(record.tranID))
-                out.string("tradeId", record.tradeID)
-                return out.finished()
-            })
+        let query = IncomeQuery(params, now: now, days: coinM ? 200 : 7)
+        let rows = query.select(state.income, accountID: accountID) { (state.market.venue(of: $0.symbol) == .coinM) == coinM }
+        return JSONOut.array(rows.map { Self.incomeJSON($0, tranIDAsString: true) })
     }
 }

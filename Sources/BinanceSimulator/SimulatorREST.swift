@@ -120,23 +120,11 @@ extension ExchangeSimulator {
             guard let account = found, !account.revoked else {
                 return error(401, -2015, "Invalid API-key, IP, or permissions for action.")
             }
-            guard let range = query.range(of: "&signature=") ?? query.range(of: "signature=") else {
-                return error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
-            }
-            let payload = range.lowerBound == query.startIndex ? "" : String(query[..<range.lowerBound])
-            let signature = String(query[range.upperBound...]).removingPercentEncoding ?? ""
-            guard rules.verify(signature: signature, payload: payload, key: account.key) else {
-                state.stats.signatureFailures += 1
-                return error(400, -1022, "Signature for this request is not valid.")
-            }
-            let params = Self.queryParameters(payload)
-            guard let timestamp = params["timestamp"].flatMap({ Int64($0) }) else {
-                return error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
-            }
-            let recvWindow = params["recvWindow"].flatMap { Int64($0) } ?? 5000
-            if timestamp >= now + 1000 || now - timestamp > recvWindow {
-                state.stats.timestampFailures += 1
-                return error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+            let params: [String: String]
+            do throws(RESTRefusal) {
+                params = try signedParameters(query, key: account.key, stats: &state.stats, now: now)
+            } catch let refusal {
+                return error(refusal.status, refusal.code, refusal.message)
             }
             var answer: RESTAnswer
             if Self.orderPaths.contains(path) {
@@ -160,12 +148,12 @@ extension ExchangeSimulator {
                 if let symbol, state.market.coinMContract(symbol) == nil { return error(400, -1121, "Invalid symbol.") }
                 answer = RESTAnswer(status: 200, body: Self.coinMBrackets(state.market, symbol: symbol))
             case "/fapi/v1/income":
-                let start = params["startTime"].flatMap { Int64($0) } ?? (now - 7 * 86_400_000)
-                let end = params["endTime"].flatMap { Int64($0) } ?? now
-                let limit = min(1000, max(1, params["limit"].flatMap { Int($0) } ?? 100))
-                let rows = state.income.filter { $0.accountID == apiKey && $0.time >= start && $0.time <= end }
-                    .sorted { ($0.time, $0.tranID) < ($1.time, $1.tranID) }.prefix(limit)
-                answer = RESTAnswer(status: 200, body: JSONOut.array(rows.map(Self.incomeJSON)))
+                // fapi lists by time alone: the exporter sends it no `symbol` or `incomeType`.
+                var query = IncomeQuery(params, now: now)
+                query.symbol = nil
+                query.type = nil
+                let rows = query.select(state.income, accountID: apiKey)
+                answer = RESTAnswer(status: 200, body: JSONOut.array(rows.map { Self.incomeJSON($0) }))
             case "/fapi/v1/leverageBracket":
                 // One tier per symbol: the flat rate `AccountBook` values positions with, so a
                 // client that recomputes from brackets agrees with account.status exactly.
@@ -212,20 +200,8 @@ extension ExchangeSimulator {
                 && (pair == nil || booked.order.symbol.hasPrefix(pair! + "_"))
                 && (!algo || ((algoID == nil || booked.order.id == algoID) && (algoType == nil || algoType == "CONDITIONAL")))
         }
+        let shape: OrderFrames.RowShape = coinM ? .coinM : .usdM
         return JSONOut.array(
-            rows.map { algo ? OrderFrames.openAlgoOrderRow($0) : coinM ? OrderFrames.coinMOpenOrderRow($0) : OrderFrames.openOrderRow($0) })
-    }
-
-    static func incomeJSON(_ record: IncomeRecord) -> String {
-        var out = JSONOut()
-        out.string("symbol", record.symbol)
-        out.string("incomeType", record.type)
-        out.dec("income", record.amount)
-        out.string("asset", record.asset)
-        out.string("info", record.type)
-        out.int("time", record.time)
-        out.int("tranId", record.tranID)
-        out.string("tradeId", record.tradeID)
-        return out.finished()
+            rows.map { algo ? OrderFrames.openAlgoOrderRow($0, shape: shape) : OrderFrames.openOrderRow($0, shape: shape) })
     }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TestSupport
 import Testing
@@ -8,7 +7,7 @@ import Testing
 /// The simulator's COIN-M venue (#25): inverse contracts valued in the coin, ws-dapi's answers
 /// (no totals, contracts), one weight window shared with ws-fapi and fapi, dstream's raw user
 /// events and per-pair mark streams, the `st` tags, dapi REST.
-@Suite struct CoinMTests {
+@Suite struct CoinMTests: SignedSimulatorSuite {
     /// One key with an account on each venue, as `main-um` and `main-cm` share a key.
     static let apiKey = "coinmAPIKEY00000000000000000000000000000000000000000000000000001"
     static let secret = "coinmSECRET00000000000000000000000000000000000000000000000000001"
@@ -57,37 +56,13 @@ import Testing
                 json["timestamp"] = now
                 json["signature"] = CoinMTests.sign(payload)
             }
-            let text = String(
-                decoding: try JSONSerialization.data(withJSONObject: ["id": "t", "method": method, "params": json]), as: UTF8.self)
-            var session = SessionState(loggedOnKey: nil, connectedSince: 0, venue: venue)
-            let now = now
-            let outcome = simulator.state.withLockedValue { state in
-                simulator.rules.handle(text: text, session: &session, state: &state, now: now)
-            }
-            return try CoinMTests.object(outcome.frames[0])
+            return try CoinMTests.answer(simulator, method: method, params: json, venue: venue, now: now)
         }
 
         func get(port: Int, _ path: String, _ query: String = "") async throws -> HTTPResponse {
-            let payload = (query.isEmpty ? "" : query + "&") + "timestamp=\(now)"
-            return try await RawHTTPClient.get(
-                port: port, path: "\(path)?\(payload)&signature=\(CoinMTests.sign(payload))", headers: ["X-MBX-APIKEY": CoinMTests.apiKey])
+            try await CoinMTests.signedRequest(port: port, path, query, timestamp: now, apiKey: CoinMTests.apiKey)
         }
     }
-
-    static func sign(_ payload: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-            .map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func object(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
-
-    static func array(_ text: String) throws -> [[String: Any]] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
-    }
-
-    static func number(_ value: Any?) -> Double { Double(value as? String ?? "nan") ?? .nan }
 
     // MARK: inverse math and ws-dapi shapes
 

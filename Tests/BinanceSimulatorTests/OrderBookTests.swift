@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TestSupport
 import Testing
@@ -9,7 +8,7 @@ import Testing
 /// events of placing, cancelling and triggering orders, decoded with the types the official
 /// SDK's models declare (a string where it says StrictStr, a number for StrictInt, a boolean for
 /// StrictBool; a missing field fails the decode).
-@Suite struct OrderBookTests {
+@Suite struct OrderBookTests: SignedSimulatorSuite {
     static let apiKey = "ordersAPIKEY0000000000000000000000000000000000000000000000000001"
     static let secret = "ordersSECRET000000000000000000000000000000000000000000000000001"
 
@@ -38,11 +37,7 @@ import Testing
 
         /// A signed GET through a real socket, as a REST client sends it.
         func get(port: Int, _ path: String, _ query: String = "", apiKey: String = OrderBookTests.apiKey) async throws -> HTTPResponse {
-            let payload = (query.isEmpty ? "" : query + "&") + "timestamp=\(clock.now)"
-            let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(OrderBookTests.secret.utf8)))
-            let signature = mac.map { String(format: "%02x", $0) }.joined()
-            return try await RawHTTPClient.get(
-                port: port, path: "\(path)?\(payload)&signature=\(signature)", headers: ["X-MBX-APIKEY": apiKey])
+            try await OrderBookTests.signedRequest(port: port, path, query, timestamp: clock.now, apiKey: apiKey)
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 /// The simulator's Portfolio Margin venue over real HTTP: papi's routes with the PM SDK's
 /// fields and weights, equity and uniMMR valued from wallets, loans and both kinds of position,
 /// the uniMMR bands, keys that do not cross products, and papi's two weight budgets.
-@Suite struct PortfolioMarginTests {
+@Suite struct PortfolioMarginTests: SignedSimulatorSuite {
     static let apiKey = "pmAPIKEY00000000000000000000000000000000000000000000000000000001"
     static let secret = "pmSECRET00000000000000000000000000000000000000000000000000000001"
     /// Keys of a USDⓈ-M and a COIN-M account (the same secret).
@@ -46,10 +46,7 @@ import Testing
         func get(
             port: Int, _ path: String, _ query: String = "", apiKey: String = PortfolioMarginTests.apiKey, method: String = "GET"
         ) async throws -> HTTPResponse {
-            let payload = (query.isEmpty ? "" : query + "&") + "timestamp=\(clock.now)"
-            return try await RawHTTPClient.get(
-                port: port, path: "\(path)?\(payload)&signature=\(PortfolioMarginTests.sign(payload))", headers: ["X-MBX-APIKEY": apiKey],
-                method: method)
+            try await PortfolioMarginTests.signedRequest(port: port, path, query, timestamp: clock.now, apiKey: apiKey, method: method)
         }
 
         /// An unsigned request with the API key header only (listenKey).
@@ -65,31 +62,9 @@ import Testing
                 params["timestamp"] = clock.now
                 params["signature"] = PortfolioMarginTests.sign(payload)
             }
-            let text = String(
-                decoding: try JSONSerialization.data(withJSONObject: ["id": "t", "method": method, "params": params]), as: UTF8.self)
-            var session = SessionState(loggedOnKey: nil, connectedSince: 0, venue: venue)
-            let now = clock.now
-            let outcome = simulator.state.withLockedValue { state in
-                simulator.rules.handle(text: text, session: &session, state: &state, now: now)
-            }
-            return try PortfolioMarginTests.object(outcome.frames[0])
+            return try PortfolioMarginTests.answer(simulator, method: method, params: params, venue: venue, now: clock.now)
         }
     }
-
-    static func sign(_ payload: String) -> String {
-        HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: Data(secret.utf8)))
-            .map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func object(_ text: String) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    }
-
-    static func array(_ text: String) throws -> [[String: Any]] {
-        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
-    }
-
-    static func number(_ value: Any?) -> Double { Double(value as? String ?? "nan") ?? .nan }
 
     static func code(_ response: HTTPResponse) -> Int? { (try? object(response.text))?["code"] as? Int }
 
