@@ -36,7 +36,8 @@ public enum RawHTTPClient {
         var request = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
-        let raw = try await exchange(port: port, request: request)
+        // Prometheus's default scrape timeout: a loaded CI machine can take seconds to answer.
+        let raw = try await exchange(port: port, request: request, timeout: .seconds(10))
         return try HTTPResponse.parseFirst(raw)
     }
 
