@@ -17,19 +17,19 @@ RUN swift package resolve
 RUN BFE_REVISION="$REVISION" swift build -c release --static-swift-stdlib --product binance-futures-exporter \
  && cp "$(swift build -c release --show-bin-path)/binance-futures-exporter" /binance-futures-exporter \
  && strip /binance-futures-exporter
+COPY scripts/runtime-rootfs.sh /usr/local/bin/runtime-rootfs.sh
+# The runtime's whole root filesystem: the binary, the CA bundle, the libraries it links, passwd.
+RUN runtime-rootfs.sh /binance-futures-exporter /etc/ssl/certs/ca-certificates.crt /runtime
 
-# Runtime: debian slim already carries what the binary links dynamically (glibc, libstdc++,
-# libgcc, zlib); the only other file it needs is the CA bundle for wss://ws-fapi.binance.com,
-# copied from the build stage instead of installing ca-certificates (and openssl with it).
+# Runtime: nothing but what the binary needs (scripts/runtime-rootfs.sh): no shell, no package
+# manager, no Debian. The static Swift stdlib leaves glibc, libstdc++, libgcc_s and zlib to link
+# dynamically; they come from the build stage, next to the binary they were linked against.
 # No tzdata: the exporter works in UTC and Unix time only.
-FROM debian:bookworm-slim
+FROM scratch
 ARG REVISION=""
 LABEL org.opencontainers.image.title="binance-futures-exporter" \
       org.opencontainers.image.revision="$REVISION"
-RUN groupadd --gid 10001 exporter \
- && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin exporter
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /binance-futures-exporter /usr/local/bin/binance-futures-exporter
+COPY --from=build /runtime/ /
 USER 10001:10001
 EXPOSE 9911
 # Kept by Docker and by `podman build --format docker`; podman's default OCI format drops it.
