@@ -91,6 +91,17 @@ async def ws_call(where, call):
     return data, raw
 
 
+async def subscribe(where, socket, stream):
+    """SUBSCRIBE `stream` (a listen key or a market stream) on a combined-stream connection, as the
+    SDKs do; False (and a problem) unless the answer is `{"result": null, "id": 1}`."""
+    await socket.send(json.dumps({"method": "SUBSCRIBE", "params": [stream], "id": 1}))
+    answer = json.loads(await asyncio.wait_for(socket.recv(), 5))
+    if answer == {"result": None, "id": 1}:
+        return True
+    problems.append(f"{where} SUBSCRIBE answered {answer!r}")
+    return False
+
+
 def run(binary, title, checks):
     """Starts the simulator, runs `checks(info)` (a function or a coroutine function), stops the
     simulator whatever happened, and reports under `title`; the exit status."""

@@ -79,7 +79,8 @@ struct SimulateCommand: AsyncParsableCommand {
         var line: [String: String] = [
             "ws_api": simulator.url, "stream": simulator.streamURL, "rest": simulator.restURL, "market": simulator.marketStreamURL,
             "api_key": apiKey, "api_secret": secret, "coinm_ws_api": simulator.coinmURL, "coinm_stream": simulator.coinmStreamURL,
-            "coinm_rest": simulator.coinmRestURL, "pm_rest": simulator.pmRestURL, "pm_api_key": pmKey, "usd_api_key": apiKey,
+            "coinm_rest": simulator.coinmRestURL, "pm_rest": simulator.pmRestURL, "pm_stream": simulator.pmStreamURL, "pm_api_key": pmKey,
+            "usd_api_key": apiKey,
         ]
         if let first = coinM.first {
             line["coinm_api_key"] = first.key
@@ -118,6 +119,7 @@ struct SimulateCommand: AsyncParsableCommand {
             try? await Task.sleep(for: .milliseconds(Int(activityInterval * 1000)))
             Self.play(step, on: simulator, apiKey: apiKey)
             for account in coinM { Self.playCoinM(step, on: simulator, apiKey: account.key) }
+            simulator.playPortfolioMarginDemo(step, apiKey: pmKey)
             step += 1
         }
     }

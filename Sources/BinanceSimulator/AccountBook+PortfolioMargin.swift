@@ -89,6 +89,19 @@ extension AccountBook {
         return summary
     }
 
+    /// The balance row of a stream event about `symbol` in its margin `asset`: the wallet and
+    /// cross wallet; on a Portfolio Margin account the UM or CM wallet the symbol's results are
+    /// booked into (`SimulatedAccount.credit`).
+    func balanceChange(asset: String, symbol: String, change: Double) -> UserEventFrames.BalanceChange {
+        guard account.venue == .portfolioMargin else {
+            let row = assets.first { $0.asset == asset } ?? AssetRow(asset: asset, wallet: 0)
+            return UserEventFrames.BalanceChange(asset: asset, wallet: row.wallet, crossWallet: row.crossWallet, change: change)
+        }
+        let holding = account.portfolioMarginAssets[asset] ?? SimulatedPortfolioMarginAsset()
+        let wallet = market.coinMContract(symbol) == nil ? holding.umWallet : holding.cmWallet
+        return UserEventFrames.BalanceChange(asset: asset, wallet: wallet, crossWallet: wallet, change: change)
+    }
+
     // MARK: JSON
 
     /// `GET /papi/v1/account` (`AccountInformationResponse`).

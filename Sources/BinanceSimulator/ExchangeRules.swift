@@ -24,6 +24,9 @@ struct ExchangeState: Sendable {
     var orders: [String: [BookedOrder]] = [:]
     /// papi's own weight window, used when `SimulatorConfiguration.papiSharesIPWeight` is false.
     var papiWindow = WeightWindow()
+    /// Per Portfolio Margin account ID: the status its stream was last told (`riskLevelChange`),
+    /// or the one it was added in.
+    var riskLevels: [String: PortfolioMarginStatus] = [:]
 
     init(market: Market) { self.market = market }
 

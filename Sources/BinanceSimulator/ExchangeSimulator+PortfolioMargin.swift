@@ -43,7 +43,7 @@ extension ExchangeSimulator {
     /// maintenance margin (no positions: uniMMR is fixed).
     @discardableResult
     public func setPortfolioMarginUniMMR(apiKey: String, _ target: Double) -> Bool {
-        state.withLockedValue { state in
+        let moved = state.withLockedValue { state in
             let id = SimulatedVenue.portfolioMargin.accountID(apiKey)
             guard var account = state.accounts[id] else { return false }
             let book = AccountBook(account: account, market: state.market)
@@ -59,6 +59,40 @@ extension ExchangeSimulator {
             state.accounts[id] = account
             return true
         }
+        reportRiskLevelChanges()
+        return moved
+    }
+
+    /// Pushes `riskLevelChange` to the stream of every Portfolio Margin account whose status
+    /// (`accountStatus`, from the uniMMR bands or forced) differs from the one its stream was
+    /// last told. Binance documents `s` as MARGIN_CALL, REDUCE_ONLY, FORCE_LIQUIDATION; the
+    /// simulator sends whichever status the account entered, `NORMAL` when it recovers (so a
+    /// client sees every crossing, back up included). Called after every change that can move
+    /// uniMMR: prices, fills, funding, account edits and the PM hooks.
+    func reportRiskLevelChanges() {
+        let now = clock()
+        let changes = state.withLockedValue { state -> [(accountID: String, json: String)] in
+            let now = now + state.faults.clockSkewMilliseconds
+            var changes: [(accountID: String, json: String)] = []
+            for (id, account) in state.accounts where account.venue == .portfolioMargin {
+                let summary = AccountBook(account: account, market: state.market).portfolioMarginSummary()
+                guard let previous = state.riskLevels.updateValue(summary.status, forKey: id), previous != summary.status else { continue }
+                changes.append((id, UserEventFrames.riskLevelChange(summary, now: now)))
+            }
+            return changes
+        }
+        for change in changes { deliver(accountID: change.accountID, events: [(type: "riskLevelChange", json: change.json)]) }
+    }
+
+    /// Tests: pushes `json` (any event, as text) as an event of `type` to the stream of the
+    /// key's account on `venue` (the Portfolio Margin one by default). False without a live
+    /// listen key.
+    @discardableResult
+    public func pushUserStreamEvent(apiKey: String, venue: SimulatedVenue = .portfolioMargin, type: String, json: String) -> Bool {
+        let accountID = venue.accountID(apiKey)
+        guard listenKey(accountID: accountID) != nil else { return false }
+        deliver(accountID: accountID, events: [(type: type, json: json)])
+        return true
     }
 
     /// Weight spent on papi by other programs on the same IP in the current minute, in the

@@ -107,25 +107,27 @@ extension ExchangeSimulator {
                 state.recordIncome(accountID, symbol, "REALIZED_PNL", realized, asset, now, tradeID: String(tradeID))
             }
             state.recordIncome(accountID, symbol, "COMMISSION", -fee, asset, now, tradeID: String(tradeID))
-            let coinM = contract.map { UserEventFrames.CoinMShape(accountAlias: account.accountAlias, marginAsset: $0.marginAsset) }
+            let portfolioMargin = state.portfolioMarginShape(accountID, symbol)
+            let coinM =
+                portfolioMargin == nil
+                ? contract.map { UserEventFrames.CoinMShape(accountAlias: account.accountAlias, marginAsset: $0.marginAsset) } : nil
             let fill = UserEventFrames.Fill(
                 symbol: symbol, side: side, positionSide: leg, quantity: quantity, price: fillPrice,
                 orderType: forced == .liquidation || forced == .adl ? "LIQUIDATION" : (maker ? "LIMIT" : "MARKET"),
                 executionType: forced == .liquidation || forced == .adl ? "CALCULATED" : "TRADE",
                 clientOrderID: context?.clientOrderID ?? forced?.clientOrderID(state.serial) ?? "sim-\(state.serial)", orderID: orderID,
                 tradeID: tradeID, commission: fee, commissionAsset: asset, realizedProfit: realized, maker: maker, context: context,
-                coinM: coinM)
+                coinM: coinM, portfolioMargin: portfolioMargin)
             let book = AccountBook(account: account, market: state.market)
-            let row = book.assets.first { $0.asset == asset } ?? AccountBook.AssetRow(asset: asset, wallet: 0)
             let legView = AccountBook.Leg(position: position, market: state.market)
             let update = UserEventFrames.accountUpdate(
-                reason: "ORDER",
-                balances: [UserEventFrames.BalanceChange(asset: asset, wallet: row.wallet, crossWallet: row.crossWallet, change: 0)],
-                positions: [legView], accountAlias: coinM?.accountAlias, now: now)
+                reason: "ORDER", balances: [book.balanceChange(asset: asset, symbol: symbol, change: 0)], positions: [legView],
+                accountAlias: coinM?.accountAlias, portfolioMargin: portfolioMargin, now: now)
             return ([("ORDER_TRADE_UPDATE", UserEventFrames.orderTradeUpdate(fill, now: now)), ("ACCOUNT_UPDATE", update)], realized, fee)
         }
         guard let outcome else { return nil }
         deliver(accountID: accountID, events: outcome.events.map { (type: $0.0, json: $0.1) })
+        reportRiskLevelChanges()
         return (outcome.rp, outcome.fee)
     }
 
@@ -151,29 +153,30 @@ extension ExchangeSimulator {
             state.serial += 1
             state.recordIncome(accountID, symbol, "FUNDING_FEE", amount, asset, now, tradeID: "")
             let book = AccountBook(account: account, market: state.market)
-            let row = book.assets.first { $0.asset == asset } ?? AccountBook.AssetRow(asset: asset, wallet: 0)
             let isolated = book.legs.filter { $0.position.symbol == symbol && $0.position.isolated }
             let update = UserEventFrames.accountUpdate(
-                reason: "FUNDING_FEE",
-                balances: [UserEventFrames.BalanceChange(asset: asset, wallet: row.wallet, crossWallet: row.crossWallet, change: amount)],
-                positions: isolated, fundingSymbol: namesSymbol ? symbol : nil,
-                accountAlias: account.venue == .coinM ? account.accountAlias : nil, now: now)
+                reason: "FUNDING_FEE", balances: [book.balanceChange(asset: asset, symbol: symbol, change: amount)], positions: isolated,
+                fundingSymbol: namesSymbol ? symbol : nil, accountAlias: account.venue == .coinM ? account.accountAlias : nil,
+                portfolioMargin: state.portfolioMarginShape(accountID, symbol), now: now)
             return (update, amount, accountID)
         }
         guard let outcome else { return nil }
         deliver(accountID: outcome.2, events: [(type: "ACCOUNT_UPDATE", json: outcome.0)])
+        reportRiskLevelChanges()
         return outcome.1
     }
 
-    /// A `MARGIN_CALL` for the account's open legs. False for an unknown account. `venue` nil:
-    /// the key's USDⓈ-M account, or its COIN-M account when it has only that. A COIN-M account's
-    /// `cw` is the cross wallet of its first open leg's coin.
+    /// A `MARGIN_CALL` for the account's open legs. False for an unknown account, and for a
+    /// Portfolio Margin one (its stream has no `MARGIN_CALL`: `riskLevelChange` says it, when
+    /// uniMMR enters the band). `venue` nil: the key's USDⓈ-M account, or its COIN-M account
+    /// when it has only that. A COIN-M account's `cw` is the cross wallet of its first open
+    /// leg's coin.
     @discardableResult
     public func marginCall(apiKey: String, venue: SimulatedVenue? = nil) -> Bool {
         let now = clock()
         let event = state.withLockedValue { state -> (String, String)? in
             let accountID = state.accountID(apiKey, venue)
-            guard let account = state.accounts[accountID] else { return nil }
+            guard let account = state.accounts[accountID], account.venue != .portfolioMargin else { return nil }
             let book = AccountBook(account: account, market: state.market)
             let legs = book.openRows()
             let crossWallet: Double
@@ -204,7 +207,8 @@ extension ExchangeSimulator {
             }
             state.accounts[accountID] = account
             return UserEventFrames.accountConfigUpdate(
-                symbol: symbol, leverage: leverage, multiAssets: nil, now: now + state.faults.clockSkewMilliseconds)
+                symbol: symbol, leverage: leverage, multiAssets: nil,
+                businessUnit: state.portfolioMarginShape(accountID, symbol)?.businessUnit, now: now + state.faults.clockSkewMilliseconds)
         }
         if let event { deliver(accountID: accountID, events: [(type: "ACCOUNT_CONFIG_UPDATE", json: event)]) }
     }

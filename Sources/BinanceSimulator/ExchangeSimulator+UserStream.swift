@@ -22,6 +22,10 @@ enum SimulatorRoute: Equatable {
     case coinMStream(streams: [String])
     /// dstream `/dstream/ws/<name>`: raw frames of one COIN-M listen key or one mark price stream.
     case coinMRaw(name: String)
+    /// `/pm/ws/<listenKey>`: raw frames of one Portfolio Margin listen key (Binance's documented form).
+    case portfolioMarginRaw(listenKey: String)
+    /// `/pm/stream`: combined frames of Portfolio Margin listen keys added with SUBSCRIBE (the PM SDK's form).
+    case portfolioMarginStream
 
     /// A WebSocket API (request and answer), not a stream.
     var isWebSocketAPI: Bool { self == .api || self == .coinMAPI }
@@ -40,6 +44,9 @@ enum SimulatorRoute: Equatable {
             self = .coinMStream(streams: parameters["streams"].map { $0.split(separator: "/").map(String.init) } ?? [])
         case _ where path.hasPrefix("/dstream/ws/") && path.count > "/dstream/ws/".count:
             self = .coinMRaw(name: String(path.dropFirst("/dstream/ws/".count)))
+        case _ where path.hasPrefix("/pm/ws/") && path.count > "/pm/ws/".count:
+            self = .portfolioMarginRaw(listenKey: String(path.dropFirst("/pm/ws/".count)))
+        case "/pm/stream", "/pm/stream/": self = .portfolioMarginStream
         case "/private/stream", "/private/stream/": self = .userStream
         case "/market/stream", "/market/stream/": self = .marketStream
         case "/private/ws", "/private/ws/":
@@ -49,7 +56,7 @@ enum SimulatorRoute: Equatable {
         default:
             self =
                 path.hasPrefix("/ws/") || path.hasPrefix("/private") || path.hasPrefix("/stream") || path.hasPrefix("/dstream")
-                    || path.hasPrefix("/ws-dapi") ? .retired : .api
+                    || path.hasPrefix("/ws-dapi") || path.hasPrefix("/pm/") ? .retired : .api
         }
     }
 }
@@ -88,7 +95,11 @@ extension ExchangeSimulator {
                 guard state.liveAccount(listenKey: name, now: now, venue: .coinM) != nil else { return 400 }
                 state.stats.streamHandshakes += 1
                 return nil
-            case .coinMStream:
+            case .portfolioMarginRaw(let key):
+                guard state.liveAccount(listenKey: key, now: now, venue: .portfolioMargin) != nil else { return 400 }
+                state.stats.streamHandshakes += 1
+                return nil
+            case .coinMStream, .portfolioMarginStream:
                 state.stats.streamHandshakes += 1
                 return nil
             case .userStream:
@@ -127,18 +138,21 @@ extension ExchangeSimulator {
     /// Removes keys past their validity and tells their subscribers with `listenKeyExpired`.
     func expireListenKeys() {
         let now = clock()
-        let expired = state.withLockedValue { state -> [String] in
+        let expired = state.withLockedValue { state -> [(key: String, accountID: String)] in
             let now = now + state.faults.clockSkewMilliseconds
-            var expired: [String] = []
-            for (apiKey, live) in state.listenKeys where live.expiresAt <= now {
-                expired.append(live.key)
-                state.listenKeys.removeValue(forKey: apiKey)
+            var expired: [(key: String, accountID: String)] = []
+            for (accountID, live) in state.listenKeys where live.expiresAt <= now {
+                expired.append((live.key, accountID))
+                state.listenKeys.removeValue(forKey: accountID)
                 state.stats.listenKeysExpired += 1
             }
             return expired
         }
-        for key in expired {
-            send(toListenKey: key, type: "listenKeyExpired", event: UserEventFrames.listenKeyExpired(key, now: now))
+        for (key, accountID) in expired {
+            let portfolioMargin = SimulatedVenue(accountID: accountID) == .portfolioMargin
+            send(
+                toListenKey: key, type: "listenKeyExpired",
+                event: UserEventFrames.listenKeyExpired(key, portfolioMargin: portfolioMargin, now: now))
             streamClients.withLockedValue { clients in
                 for id in clients.keys { clients[id]?.keys.remove(key) }
             }
@@ -224,10 +238,12 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         self.lastMarkPush = .now()
     }
 
-    /// The venue whose listen keys this connection serves: dstream COIN-M, fstream USDⓈ-M.
+    /// The venue whose listen keys this connection serves: dstream COIN-M, `/pm` Portfolio
+    /// Margin, fstream USDⓈ-M.
     var venue: SimulatedVenue {
         switch route {
         case .coinMRaw, .coinMStream: .coinM
+        case .portfolioMarginRaw, .portfolioMarginStream: .portfolioMargin
         default: .usdM
         }
     }
@@ -238,6 +254,8 @@ final class UserStreamConnectionHandler: ChannelInboundHandler, @unchecked Senda
         switch route {
         case .userStreamRaw(let key?, let events):
             client = StreamClient(channel: channel, keys: [key], raw: true, events: events)
+        case .portfolioMarginRaw(let key):
+            client = StreamClient(channel: channel, keys: [key], raw: true, events: nil)
         case .coinMRaw(let name):
             if MarkStreamName(name) != nil {
                 markStreams = [name]

@@ -132,6 +132,15 @@ public final class ExchangeSimulator: Sendable {
         return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/dstream"
     }
 
+    /// `ws://127.0.0.1:PORT/pm` once started: the Portfolio Margin user data stream base
+    /// (`--binance.pm-stream-url`; Binance: `wss://fstream.binance.com/pm`). `<base>/ws/<listenKey>`
+    /// is a PM account's raw stream, as Binance documents it; `<base>/stream` the combined form
+    /// (`SUBSCRIBE` with the listen key, `{stream,data}` frames) the official PM SDK uses.
+    public var pmStreamURL: String {
+        let port = serverChannel.withLockedValue { $0?.localAddress?.port } ?? 0
+        return "\(configuration.tls == nil ? "ws" : "wss")://127.0.0.1:\(port)/pm"
+    }
+
     /// `http://127.0.0.1:PORT` once started: the dapi REST base (`--binance.coinm-rest-url`).
     public var coinmRestURL: String { restURL }
 
@@ -197,7 +206,13 @@ public final class ExchangeSimulator: Sendable {
     /// hold a USDⓈ-M and a COIN-M account: add it twice, once per venue. A key with a Portfolio
     /// Margin account is a PM key: fapi, dapi, ws-fapi and ws-dapi refuse it (−2015).
     public func addAccount(_ account: SimulatedAccount) {
-        state.withLockedValue { $0.accounts[account.venue.accountID(account.apiKey)] = account }
+        state.withLockedValue { state in
+            let id = account.venue.accountID(account.apiKey)
+            state.accounts[id] = account
+            // A new account's status is where its stream starts: no `riskLevelChange` for it.
+            state.riskLevels[id] = nil
+        }
+        reportRiskLevelChanges()
     }
 
     /// `venue` nil: the key's USDⓈ-M account, or else its COIN-M or Portfolio Margin account.
@@ -209,6 +224,7 @@ public final class ExchangeSimulator: Sendable {
                 state.accounts[id] = account
             }
         }
+        reportRiskLevelChanges()
     }
 
     /// `venue` nil: the key's USDⓈ-M account, or else its COIN-M or Portfolio Margin account.
@@ -224,6 +240,7 @@ public final class ExchangeSimulator: Sendable {
 
     public func setMarkPrice(_ symbol: String, _ price: Double) {
         state.withLockedValue { $0.market.markPrices[symbol] = price }
+        reportRiskLevelChanges()
     }
 
     public func markPrice(_ symbol: String) -> Double {
@@ -245,6 +262,7 @@ public final class ExchangeSimulator: Sendable {
                 state.market.markPrices[contract.symbol] = price + (reference * (1 + contract.basis) - price) * 0.1
             }
         }
+        reportRiskLevelChanges()
     }
 
     // MARK: faults and load

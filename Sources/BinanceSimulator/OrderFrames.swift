@@ -31,7 +31,8 @@ enum OrderFrames {
     /// `ORDER_TRADE_UPDATE` for a plain order that is placed (`NEW`) or cancelled (`CANCELED`).
     /// `marketChild`: the MARKET order a triggered algo order places (its `ot` is the algo's type).
     static func orderUpdate(
-        _ booked: BookedOrder, status: String, marketChild: Bool = false, coinM: UserEventFrames.CoinMShape? = nil, now: Int64
+        _ booked: BookedOrder, status: String, marketChild: Bool = false, coinM: UserEventFrames.CoinMShape? = nil,
+        portfolioMargin: UserEventFrames.PortfolioMarginShape? = nil, now: Int64
     ) -> String {
         let order = booked.order
         let report = UserEventFrames.OrderReport(
@@ -42,12 +43,13 @@ enum OrderFrames {
             reduceOnly: order.reduceOnly,
             originalType: order.type, positionSide: order.positionSide, closePosition: order.closePosition,
             activationPrice: isTrailing(order) ? order.triggerPrice : 0, callbackRate: isTrailing(order) ? callbackRate : 0,
-            realizedProfit: 0, coinM: coinM)
+            realizedProfit: 0, coinM: coinM, portfolioMargin: portfolioMargin)
         return UserEventFrames.orderTradeUpdate(report, now: now)
     }
 
-    /// `ALGO_UPDATE`: every field of the SDK's `AlgoUpdate` and `AlgoUpdateO`.
-    static func algoUpdate(_ booked: BookedOrder, _ progress: AlgoProgress, now: Int64) -> String {
+    /// `ALGO_UPDATE`: every field of the SDK's `AlgoUpdate` and `AlgoUpdateO`. `businessUnit`: a
+    /// Portfolio Margin account's (`fs`), whose PM SDK model (`AlgoOrderUpdate`) names the order `ao`.
+    static func algoUpdate(_ booked: BookedOrder, _ progress: AlgoProgress, businessUnit: String? = nil, now: Int64) -> String {
         let order = booked.order
         var o = JSONOut()
         o.string("caid", booked.clientID)
@@ -80,7 +82,8 @@ enum OrderFrames {
         event.string("e", "ALGO_UPDATE")
         event.int("T", now)
         event.int("E", now)
-        event.raw("o", o.finished())
+        if let businessUnit { event.string("fs", businessUnit) }
+        event.raw(businessUnit == nil ? "o" : "ao", o.finished())
         return event.finished()
     }
 }

@@ -28,3 +28,26 @@ extension ExchangeSimulator {
         }
     }
 }
+
+extension ExchangeSimulator {
+    /// One step of a cycle (call it every step of a demo loop) that makes the stream of the
+    /// Portfolio Margin account on `apiKey` carry every event the exporter reads: fills on both
+    /// sides (`ORDER_TRADE_UPDATE` and `ACCOUNT_UPDATE` with `fs` `UM` and `CM`), funding, a
+    /// leverage change (`ACCOUNT_CONFIG_UPDATE`), and `riskLevelChange` to MARGIN_CALL and back
+    /// to NORMAL (a forced status: the account's uniMMR stays where it is). Positions keep their
+    /// side and open orders are left alone, so papi's answers keep their shape during a run.
+    public func playPortfolioMarginDemo(_ step: Int, apiKey: String) {
+        switch step % 8 {
+        case 0: fill(apiKey: apiKey, symbol: "BTCUSDT", side: "SELL", quantity: 0.01)
+        case 1: fill(apiKey: apiKey, symbol: "BTCUSDT", side: "BUY", quantity: 0.01, maker: true)
+        case 2: fill(apiKey: apiKey, symbol: "BTCUSD_PERP", side: "SELL", quantity: 1)
+        case 3: fill(apiKey: apiKey, symbol: "BTCUSD_PERP", side: "BUY", quantity: 1, maker: true)
+        case 4:
+            payFunding(apiKey: apiKey, symbol: "BTCUSDT", rate: 0.0001)
+            payFunding(apiKey: apiKey, symbol: "BTCUSD_PERP", rate: 0.0001)
+        case 5: forcePortfolioMarginStatus(apiKey: apiKey, .marginCall)
+        case 6: forcePortfolioMarginStatus(apiKey: apiKey, nil)
+        default: setLeverage(apiKey: apiKey, symbol: "BTCUSDT", leverage: Double(5 + step % 16))
+        }
+    }
+}

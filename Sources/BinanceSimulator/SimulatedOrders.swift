@@ -80,13 +80,19 @@ extension ExchangeSimulator {
                 booked.clientID = "simalgo-\(state.serial)"
             }
             state.orders[apiKey, default: []].append(booked)
+            let portfolioMargin = state.portfolioMarginShape(apiKey, order.symbol)
             let event =
                 order.service == .plain
                 ? (
                     type: "ORDER_TRADE_UPDATE",
-                    json: OrderFrames.orderUpdate(booked, status: "NEW", coinM: state.coinMShape(apiKey, order.symbol), now: now)
+                    json: OrderFrames.orderUpdate(
+                        booked, status: "NEW", coinM: state.coinMShape(apiKey, order.symbol), portfolioMargin: portfolioMargin, now: now)
                 )
-                : (type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, OrderFrames.AlgoProgress(status: "NEW"), now: now))
+                : (
+                    type: "ALGO_UPDATE",
+                    json: OrderFrames.algoUpdate(
+                        booked, OrderFrames.AlgoProgress(status: "NEW"), businessUnit: portfolioMargin?.businessUnit, now: now)
+                )
             return (booked.order.id, event, apiKey)
         }
         guard let placed else { return 0 }
@@ -108,13 +114,17 @@ extension ExchangeSimulator {
             let now = now + state.faults.clockSkewMilliseconds
             booked.updateTime = now
             let coinM = state.coinMShape(accountID, booked.order.symbol)
+            let portfolioMargin = state.portfolioMarginShape(accountID, booked.order.symbol)
             return service == .plain
                 ? (
-                    type: "ORDER_TRADE_UPDATE", json: OrderFrames.orderUpdate(booked, status: "CANCELED", coinM: coinM, now: now),
+                    type: "ORDER_TRADE_UPDATE",
+                    json: OrderFrames.orderUpdate(booked, status: "CANCELED", coinM: coinM, portfolioMargin: portfolioMargin, now: now),
                     accountID: accountID
                 )
                 : (
-                    type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, OrderFrames.AlgoProgress(status: "CANCELED"), now: now),
+                    type: "ALGO_UPDATE",
+                    json: OrderFrames.algoUpdate(
+                        booked, OrderFrames.AlgoProgress(status: "CANCELED"), businessUnit: portfolioMargin?.businessUnit, now: now),
                     accountID: accountID
                 )
         }
@@ -137,12 +147,14 @@ extension ExchangeSimulator {
             let order = booked.order
             booked.updateTime = now
             var progress = OrderFrames.AlgoProgress(status: "TRIGGERING", triggerTime: now)
-            var events = [(type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, progress, now: now))]
+            let portfolioMargin = state.portfolioMarginShape(apiKey, order.symbol)
+            let unit = portfolioMargin?.businessUnit
+            var events = [(type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, progress, businessUnit: unit, now: now))]
             let quantity = state.closableQuantity(apiKey: apiKey, order)
             guard quantity > 0 else {
                 progress.status = "EXPIRED"
                 progress.reason = "ReduceOnly Order is rejected."
-                events.append((type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, progress, now: now)))
+                events.append((type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, progress, businessUnit: unit, now: now)))
                 return (events, nil)
             }
             state.serial += 1
@@ -154,8 +166,12 @@ extension ExchangeSimulator {
             progress.status = "TRIGGERED"
             progress.actualOrderID = String(child.order.id)
             progress.actualType = "MARKET"
-            events.append((type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, progress, now: now)))
-            events.append((type: "ORDER_TRADE_UPDATE", json: OrderFrames.orderUpdate(child, status: "NEW", marketChild: true, now: now)))
+            events.append((type: "ALGO_UPDATE", json: OrderFrames.algoUpdate(booked, progress, businessUnit: unit, now: now)))
+            events.append(
+                (
+                    type: "ORDER_TRADE_UPDATE",
+                    json: OrderFrames.orderUpdate(child, status: "NEW", marketChild: true, portfolioMargin: portfolioMargin, now: now)
+                ))
             let fill = TriggeredFill(order: child, algo: booked, progress: progress, mark: state.market.price(order.symbol))
             return (events, fill)
         }
@@ -174,7 +190,9 @@ extension ExchangeSimulator {
             progress.status = "FINISHED"
             progress.averagePrice = fill.mark
             progress.executedQuantity = order.quantity
-            return OrderFrames.algoUpdate(fill.algo, progress, now: now + state.faults.clockSkewMilliseconds)
+            return OrderFrames.algoUpdate(
+                fill.algo, progress, businessUnit: state.portfolioMarginShape(apiKey, order.symbol)?.businessUnit,
+                now: now + state.faults.clockSkewMilliseconds)
         }
         deliver(accountID: apiKey, events: [(type: "ALGO_UPDATE", json: finished)])
         return true
@@ -218,6 +236,14 @@ extension ExchangeState {
     func coinMShape(_ accountID: String, _ symbol: String) -> UserEventFrames.CoinMShape? {
         guard let account = accounts[accountID], account.venue == .coinM else { return nil }
         return UserEventFrames.CoinMShape(accountAlias: account.accountAlias, marginAsset: market.marginAsset(of: symbol))
+    }
+
+    /// The Portfolio Margin event shape for an account ID and symbol: `UM` for a USDⓈ-M symbol,
+    /// `CM` for a COIN-M one (nil: not a Portfolio Margin account).
+    func portfolioMarginShape(_ accountID: String, _ symbol: String) -> UserEventFrames.PortfolioMarginShape? {
+        guard let account = accounts[accountID], account.venue == .portfolioMargin else { return nil }
+        return UserEventFrames.PortfolioMarginShape(
+            businessUnit: market.coinMContract(symbol) == nil ? "UM" : "CM", accountAlias: account.accountAlias)
     }
 
     mutating func removeOrder(apiKey: String, service: SimulatedOrder.Service, id: Int64) -> BookedOrder? {

@@ -60,6 +60,8 @@ enum UserEventFrames {
         var context: OrderContext? = nil
         /// COIN-M: the shape of that venue's event (nil: USDⓈ-M).
         var coinM: CoinMShape? = nil
+        /// Portfolio Margin: the shape of that account's event (nil: a USDⓈ-M or COIN-M account).
+        var portfolioMargin: PortfolioMarginShape? = nil
     }
 
     /// What a COIN-M event adds to the USDⓈ-M shape: the account alias (`i`) and the margin
@@ -69,8 +71,29 @@ enum UserEventFrames {
         var marginAsset: String
     }
 
+    /// What a Portfolio Margin event (`ORDER_TRADE_UPDATE`, `ACCOUNT_UPDATE`, …) looks like next
+    /// to the USDⓈ-M one, as the PM SDK's models declare it: the business unit (`fs`: `UM` or
+    /// `CM`) and the account alias (`i`) at the top; in `o` no `wt`, `ot`, `cp`, `AP`, `cr`,
+    /// `pP`, `ss`, `pm`, `er` or `ma`, and `st` / `si` only for an order a conditional order
+    /// placed; in `a.P` no `mt` / `iw`. CM quantities are whole contracts.
+    struct PortfolioMarginShape {
+        /// `UM` or `CM`.
+        var businessUnit: String
+        var accountAlias: String
+        /// The conditional order that placed the reported one (`st`, `si`), if any.
+        var strategyType: String? = nil
+        var strategyID: Int64? = nil
+
+        var isCoinM: Bool { businessUnit == "CM" }
+    }
+
     static func orderTradeUpdate(_ fill: Fill, now: Int64) -> String {
         let context = fill.context
+        var portfolioMargin = fill.portfolioMargin
+        if let context {
+            portfolioMargin?.strategyType = context.originalType
+            portfolioMargin?.strategyID = context.orderID
+        }
         let report = OrderReport(
             symbol: fill.symbol, clientOrderID: fill.clientOrderID, side: fill.side, type: fill.orderType,
             timeInForce: context != nil || fill.orderType == "LIMIT" ? "GTC" : "IOC", quantity: fill.quantity,
@@ -79,7 +102,8 @@ enum UserEventFrames {
             filledQuantity: fill.quantity, lastPrice: fill.price, commissionAsset: fill.commissionAsset, commission: fill.commission,
             tradeID: fill.tradeID, maker: fill.maker, reduceOnly: context?.reduceOnly ?? (fill.realizedProfit != 0),
             originalType: context?.originalType ?? fill.orderType, positionSide: fill.positionSide,
-            closePosition: context?.closePosition ?? false, realizedProfit: fill.realizedProfit, coinM: fill.coinM)
+            closePosition: context?.closePosition ?? false, realizedProfit: fill.realizedProfit, coinM: fill.coinM,
+            portfolioMargin: portfolioMargin)
         return orderTradeUpdate(report, now: now)
     }
 
@@ -123,11 +147,13 @@ enum UserEventFrames {
         var callbackRate: Double = 0
         var realizedProfit: Double
         var coinM: CoinMShape? = nil
+        var portfolioMargin: PortfolioMarginShape? = nil
     }
 
     static func orderTradeUpdate(_ report: OrderReport, now: Int64) -> String {
         let coinM = report.coinM
-        let quantityPlaces = coinM == nil ? 3 : 0
+        let pm = report.portfolioMargin
+        let quantityPlaces = coinM == nil && pm?.isCoinM != true ? 3 : 0
         var o = JSONOut()
         o.string("s", report.symbol)
         o.string("c", report.clientOrderID)
@@ -153,28 +179,49 @@ enum UserEventFrames {
         o.dec("a", 0, places: 0)
         o.bool("m", report.maker)
         o.bool("R", report.reduceOnly)
-        o.string("wt", "CONTRACT_PRICE")
-        o.string("ot", report.originalType)
-        o.string("ps", report.positionSide)
-        o.bool("cp", report.closePosition)
-        o.dec("AP", report.activationPrice, places: report.activationPrice == 0 ? 0 : 5)
-        o.dec("cr", report.callbackRate, places: report.callbackRate == 0 ? 0 : 1)
-        o.bool("pP", false)
-        if coinM == nil {
-            o.int("si", 0)
-            o.int("ss", 0)
+        guard let pm else {
+            o.string("wt", "CONTRACT_PRICE")
+            o.string("ot", report.originalType)
+            o.string("ps", report.positionSide)
+            o.bool("cp", report.closePosition)
+            o.dec("AP", report.activationPrice, places: report.activationPrice == 0 ? 0 : 5)
+            o.dec("cr", report.callbackRate, places: report.callbackRate == 0 ? 0 : 1)
+            o.bool("pP", false)
+            if coinM == nil {
+                o.int("si", 0)
+                o.int("ss", 0)
+            }
+            o.dec("rp", report.realizedProfit)
+            o.string("V", OrderFrames.selfTradePrevention)
+            o.string("pm", "NONE")
+            if coinM == nil { o.int("gtd", 0) }
+            o.string("er", "0")
+            return event("ORDER_TRADE_UPDATE", alias: coinM?.accountAlias, now: now) { $0.raw("o", o.finished()) }
         }
+        o.string("ps", report.positionSide)
         o.dec("rp", report.realizedProfit)
+        if let type = pm.strategyType, let id = pm.strategyID {
+            o.string("st", type)
+            o.int("si", id)
+        }
         o.string("V", OrderFrames.selfTradePrevention)
-        o.string("pm", "NONE")
-        if coinM == nil { o.int("gtd", 0) }
-        o.string("er", "0")
+        o.int("gtd", 0)
+        return event("ORDER_TRADE_UPDATE", portfolioMargin: pm, now: now) { $0.raw("o", o.finished()) }
+    }
+
+    /// An event's head (`e`, `fs` on Portfolio Margin, `E`, `T`, the account alias `i`), then
+    /// its body.
+    private static func event(
+        _ type: String, portfolioMargin: PortfolioMarginShape? = nil, alias: String? = nil, now: Int64,
+        body: (inout JSONOut) -> Void
+    ) -> String {
         var event = JSONOut()
-        event.string("e", "ORDER_TRADE_UPDATE")
+        event.string("e", type)
+        if let portfolioMargin { event.string("fs", portfolioMargin.businessUnit) }
         event.int("E", now)
         event.int("T", now)
-        if let coinM { event.string("i", coinM.accountAlias) }
-        event.raw("o", o.finished())
+        if let alias = portfolioMargin?.accountAlias ?? alias { event.string("i", alias) }
+        body(&event)
         return event.finished()
     }
 
@@ -185,10 +232,11 @@ enum UserEventFrames {
         var change: Double
     }
 
-    /// `accountAlias`: a COIN-M account's (`i`); nil on USDⓈ-M.
+    /// `accountAlias`: a COIN-M account's (`i`); nil on USDⓈ-M. `portfolioMargin`: a Portfolio
+    /// Margin account's event (`fs`, and position rows without `mt` / `iw`).
     static func accountUpdate(
         reason: String, balances: [BalanceChange], positions: [AccountBook.Leg], fundingSymbol: String? = nil,
-        accountAlias: String? = nil, now: Int64
+        accountAlias: String? = nil, portfolioMargin: PortfolioMarginShape? = nil, now: Int64
     ) -> String {
         var a = JSONOut()
         a.string("m", reason)
@@ -214,19 +262,15 @@ enum UserEventFrames {
                     p.dec("bep", leg.breakEvenPrice, places: 5)
                     p.dec("cr", 0)
                     p.dec("up", leg.unrealizedProfit)
-                    p.string("mt", leg.position.isolated ? "isolated" : "cross")
-                    p.dec("iw", leg.isolatedWallet)
+                    if portfolioMargin == nil {
+                        p.string("mt", leg.position.isolated ? "isolated" : "cross")
+                        p.dec("iw", leg.isolatedWallet)
+                    }
                     p.string("ps", leg.position.side)
                     return p.finished()
                 }))
         if let fundingSymbol { a.string("S", fundingSymbol) }
-        var event = JSONOut()
-        event.string("e", "ACCOUNT_UPDATE")
-        event.int("E", now)
-        event.int("T", now)
-        if let accountAlias { event.string("i", accountAlias) }
-        event.raw("a", a.finished())
-        return event.finished()
+        return event("ACCOUNT_UPDATE", portfolioMargin: portfolioMargin, alias: accountAlias, now: now) { $0.raw("a", a.finished()) }
     }
 
     static func marginCall(crossWallet: Double, legs: [AccountBook.Leg], accountAlias: String? = nil, now: Int64) -> String {
@@ -253,9 +297,13 @@ enum UserEventFrames {
         return event.finished()
     }
 
-    static func accountConfigUpdate(symbol: String?, leverage: Double?, multiAssets: Bool?, now: Int64) -> String {
+    /// `businessUnit`: a Portfolio Margin account's (`fs`, `UM` or `CM`).
+    static func accountConfigUpdate(symbol: String?, leverage: Double?, multiAssets: Bool?, businessUnit: String? = nil, now: Int64)
+        -> String
+    {
         var event = JSONOut()
         event.string("e", "ACCOUNT_CONFIG_UPDATE")
+        if let businessUnit { event.string("fs", businessUnit) }
         event.int("E", now)
         event.int("T", now)
         if let symbol, let leverage {
@@ -272,11 +320,27 @@ enum UserEventFrames {
         return event.finished()
     }
 
-    static func listenKeyExpired(_ key: String, now: Int64) -> String {
+    /// `portfolioMargin`: without `listenKey`, as the PM SDK's model (only `E`) and Binance's PM
+    /// documentation show it.
+    static func listenKeyExpired(_ key: String, portfolioMargin: Bool = false, now: Int64) -> String {
         var event = JSONOut()
         event.string("e", "listenKeyExpired")
         event.int("E", now)
-        event.string("listenKey", key)
+        if !portfolioMargin { event.string("listenKey", key) }
+        return event.finished()
+    }
+
+    /// `riskLevelChange` (Portfolio Margin): the account's uniMMR, the status it moved into (`s`,
+    /// `NORMAL` included when it recovers) and the figures of `GET /papi/v1/account` in USD.
+    static func riskLevelChange(_ summary: AccountBook.PortfolioMarginSummary, now: Int64) -> String {
+        var event = JSONOut()
+        event.string("e", "riskLevelChange")
+        event.int("E", now)
+        event.dec("u", summary.uniMMR)
+        event.string("s", summary.status.rawValue)
+        event.dec("eq", summary.accountEquity)
+        event.dec("ae", summary.actualEquity)
+        event.dec("m", summary.maintMargin)
         return event.finished()
     }
 
