@@ -81,8 +81,8 @@ struct Serve: AsyncParsableCommand {
                     webSocketAPI: try WebSocketURL(parsing: demo.simulator.coinmURL),
                     stream: try WebSocketURL(parsing: demo.simulator.coinmStreamURL),
                     rest: try HTTPBaseURL(parsing: demo.simulator.coinmRestURL))
-                // The simulator serves no PM user stream (the exporter does not follow it yet).
-                settings.pm = Settings.PMEndpoints(rest: try HTTPBaseURL(parsing: demo.simulator.pmRestURL), stream: settings.streamURL)
+                settings.pm = Settings.PMEndpoints(
+                    rest: try HTTPBaseURL(parsing: demo.simulator.pmRestURL), stream: try WebSocketURL(parsing: demo.simulator.pmStreamURL))
             } catch {
                 throw configFailure(ConfigError(file: nil, line: nil, field: "--demo", problem: "simulator failed to start: \(error)"))
             }
@@ -104,7 +104,7 @@ struct Serve: AsyncParsableCommand {
                         intervalSeconds: venue == .portfolioMargin ? max(60, settings.interval) : settings.interval,
                         positionsDetail: settings.positionsDetail || venue == .portfolioMargin,
                         accountMethod: venue == .usdM ? settings.accountMethod : .v1WithFallback,
-                        userStream: settings.userStream && venue != .portfolioMargin, venue: venue.venue))
+                        userStream: settings.userStream, venue: venue.venue))
             }
             services.append(
                 DemoMarketService(
@@ -267,7 +267,7 @@ struct CheckConfig: AsyncParsableCommand {
             )
         }
         if let pm = settings.pm {
-            print("Portfolio Margin: REST \(pm.rest), user stream \(pm.stream)/ws/<listenKey> (not followed yet)")
+            print("Portfolio Margin: REST \(pm.rest), user stream \(pm.stream)/ws/<listenKey>")
         }
         print(
             "Listen: \(settings.listener.listenAddresses.joined(separator: ", "))\(settings.listener.tls != nil ? " (TLS)" : "")\(settings.listener.basicAuthUsers.isEmpty ? "" : " (basic auth: \(settings.listener.basicAuthUsers.count) users)")"

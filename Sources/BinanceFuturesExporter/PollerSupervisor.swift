@@ -91,7 +91,10 @@ actor PollerSupervisor: Service {
             for (id, venue) in venues {
                 group.addTask { await venue.hub.run() }
                 // A mark feed only makes sense when some account of the venue has a user stream.
-                if initial.contains(where: { $0.userStream && $0.venue.id == id }) { group.addTask { await venue.markFeed.run() } }
+                // (Portfolio Margin's values are not revalued from marks between polls: no feed of its own.)
+                if initial.contains(where: { $0.userStream && $0.venue.id == id && $0.venue.valuesLiveBetweenPolls }) {
+                    group.addTask { await venue.markFeed.run() }
+                }
             }
             await apply(initial, stopped: [], in: &group)
             await withGracefulShutdownHandler {

@@ -136,15 +136,8 @@ struct Settings {
                     positionsDetail: entry.positionsDetail ?? positionsDetail,
                     accountMethod: venue == .usdM ? accountMethod : .v1WithFallback,
                     userStream: entry.userStream ?? userStream, venue: venue.venue)
-                if venue == .portfolioMargin {
-                    // Its positions are half of what it is (the UM and CM lists); its stream is not followed yet.
-                    account.positionsDetail = true
-                    if account.userStream {
-                        account.userStream = false
-                        settings.warnings.append(
-                            "account \(entry.name): the Portfolio Margin user stream is not followed yet; its values come from polls")
-                    }
-                }
+                // A PM account's positions are half of what it is (the UM and CM lists).
+                if venue == .portfolioMargin { account.positionsDetail = true }
                 settings.accounts.append(account)
             }
             if let pmAccount = settings.accounts.first(where: { $0.venue.id == .portfolioMargin }) {
@@ -222,9 +215,10 @@ struct Settings {
     func portfolioMarginEndpoints(rest: HTTPBaseURL, stream: WebSocketURL) -> VenueEndpoints {
         let papi = restConfiguration(futuresBase: rest, venue: .portfolioMargin)
         let time = restConfiguration()
+        var streams = userStreamSettings(base: stream)
+        streams.layout = FuturesVenue.UserStream.portfolioMargin.layout
         var endpoints = VenueEndpoints(
-            connection: connectionConfiguration(url: stream), streams: userStreamSettings(base: stream), rest: papi,
-            marks: markFeedSettings())
+            connection: connectionConfiguration(url: stream), streams: streams, rest: papi, marks: markFeedSettings())
         endpoints.connector = .portfolioMargin(papi: papi, time: time)
         return endpoints
     }

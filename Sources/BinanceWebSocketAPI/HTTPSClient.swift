@@ -56,6 +56,18 @@ public enum HTTPSClient {
         _ base: HTTPBaseURL, pathAndQuery: String, headers extra: [(String, String)], tlsCAFile: String?, timeout: Duration,
         sourceAddress: String? = nil, maxBodySize: Int = 16 << 20, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(BinanceClientError) -> HTTPAnswer {
+        try await request(
+            .GET, base, pathAndQuery: pathAndQuery, headers: extra, tlsCAFile: tlsCAFile, timeout: timeout, sourceAddress: sourceAddress,
+            maxBodySize: maxBodySize, group: group)
+    }
+
+    /// One request without a body (`GET`, and the listen key's `POST`/`PUT`/`DELETE`, whose
+    /// parameters travel in the query string as Binance documents them).
+    public static func request(
+        _ httpMethod: HTTPMethod, _ base: HTTPBaseURL, pathAndQuery: String, headers extra: [(String, String)], tlsCAFile: String?,
+        timeout: Duration, sourceAddress: String? = nil, maxBodySize: Int = 16 << 20,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(BinanceClientError) -> HTTPAnswer {
         let sslContext: NIOSSLContext?
         if base.secure {
             do {
@@ -74,7 +86,8 @@ public enum HTTPSClient {
         headers.add(name: "Accept", value: "application/json")
         headers.add(name: "Connection", value: "close")
         for (name, value) in extra { headers.add(name: name, value: value) }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: base.path + pathAndQuery, headers: headers)
+        if httpMethod != .GET { headers.add(name: "Content-Length", value: "0") }
+        let head = HTTPRequestHead(version: .http1_1, method: httpMethod, uri: base.path + pathAndQuery, headers: headers)
         let channel: any Channel
         let collector: ResponseCollector
         do {
@@ -104,7 +117,7 @@ public enum HTTPSClient {
         }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        let method = "GET \(base.path)\(pathAndQuery.prefix { $0 != "?" })"
+        let method = "\(httpMethod.rawValue) \(base.path)\(pathAndQuery.prefix { $0 != "?" })"
         let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
             collector.timeOut(.timeout(method: method))
             channel.close(promise: nil)

@@ -39,6 +39,20 @@ public struct PortfolioMarginAccount: Sendable, Equatable {
     }
 }
 
+extension PortfolioMarginAccount {
+    /// What a `riskLevelChange` says, at once: uniMMR, the level as the status, and equity and
+    /// maintenance margin where the event carries them.
+    public mutating func apply(_ change: RiskLevelChange) {
+        uniMMR = change.uniMMR
+        statusText = change.level
+        status = PortfolioMarginStatus(binanceName: change.level)
+        if let equity = change.accountEquity { accountEquity = equity }
+        if let equity = change.actualEquity { actualEquity = equity }
+        if let maint = change.maintMargin { maintMargin = maint }
+        updateTime = max(updateTime, change.eventTime)
+    }
+}
+
 /// `accountStatus` of a PM account, and the state set `binance_futures_account_status` exports.
 public enum PortfolioMarginStatus: String, Sendable, CaseIterable {
     case normal = "NORMAL"

@@ -1,3 +1,5 @@
+import NIOHTTP1
+
 /// papi's account reads (Portfolio Margin has no WebSocket API): the account, its balances, and
 /// the UM and CM position lists. Every answer carries the papi window's `X-MBX-USED-WEIGHT-1M`.
 extension BinanceRESTClient {
@@ -38,6 +40,26 @@ extension BinanceRESTClient {
             var rows = try ResultDecoder.positions(body)
             for index in rows.indices { rows[index].inContracts = coinMargined }
             return rows
+        }
+    }
+
+    /// The PM listen key: `POST` starts it (or returns the account's live one, extended),
+    /// `PUT` keeps it alive for another 60 minutes, `DELETE` ends it. API key header only, no
+    /// signature (the official SDK sends no parameters). Returns the key for `POST`.
+    public func portfolioMarginListenKey(_ method: HTTPMethod) async throws(BinanceClientError) -> RESTResponse<String?> {
+        let route = try papi.listenKey
+        let answer = try await HTTPSClient.request(
+            method, configuration.futuresBase, pathAndQuery: route.path, headers: [("X-MBX-APIKEY", credentials.apiKey)],
+            tlsCAFile: configuration.tlsCAFile, timeout: configuration.timeout, sourceAddress: configuration.sourceAddress)
+        guard answer.status == 200 else { throw .api(refusal(route, answer, offsetMilliseconds: 0)) }
+        guard method == .POST else { return RESTResponse(value: nil, usedWeight: Self.usedWeight(answer.headers)) }
+        do {
+            let key = try FieldReader(try JSONParser.parse(answer.body), path: "body").string("listenKey")
+            return RESTResponse(value: key, usedWeight: Self.usedWeight(answer.headers))
+        } catch let error as DecodeError {
+            throw .decode(method: route.name, error)
+        } catch {
+            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
         }
     }
 

@@ -88,7 +88,7 @@ public struct APIRestrictions: Sendable, Equatable {
 /// the caller owns the weight budget.
 public struct BinanceRESTClient: Sendable {
     public let configuration: RESTConfiguration
-    private let credentials: APICredentials
+    let credentials: APICredentials
     private let clock: WallClock
 
     public init(configuration: RESTConfiguration, credentials: APICredentials, clock: WallClock = .system) {
@@ -255,24 +255,27 @@ public struct BinanceRESTClient: Sendable {
             base, pathAndQuery: route.path + "?" + query, headers: [("X-MBX-APIKEY", credentials.apiKey)],
             tlsCAFile: configuration.tlsCAFile,
             timeout: configuration.timeout, sourceAddress: configuration.sourceAddress)
-        guard answer.status == 200 else {
-            var code = 0
-            var message = "HTTP \(answer.status)"
-            if let value = try? JSONParser.parse(answer.body), let reader = try? FieldReader(value, path: "body") {
-                code = Int((try? reader.optionalInt64("code")) ?? nil ?? 0)
-                message = ((try? reader.optionalString("msg")) ?? nil) ?? message
-            }
-            if code == 0, answer.status == 429 || answer.status == 418 { code = APIError.tooManyRequestsCode }
-            let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int64($0) }.map {
-                clock.nowMilliseconds() + offsetMilliseconds + $0 * 1000
-            }
-            let weight = Self.usedWeight(answer.headers)
-            throw .api(
-                APIError(
-                    method: route.name, status: answer.status, code: code, message: message, retryAfter: retryAfter,
-                    rateLimit: weight.map { RateLimitStatus(limit: 0, count: $0) }))
-        }
+        guard answer.status == 200 else { throw .api(refusal(route, answer, offsetMilliseconds: offsetMilliseconds)) }
         return answer
+    }
+
+    /// A non-200 answer as an API error the caller can classify: Binance's code and message,
+    /// `Retry-After` as an exchange time, the weight header.
+    func refusal(_ route: RESTRoute, _ answer: HTTPAnswer, offsetMilliseconds: Int64) -> APIError {
+        var code = 0
+        var message = "HTTP \(answer.status)"
+        if let value = try? JSONParser.parse(answer.body), let reader = try? FieldReader(value, path: "body") {
+            code = Int((try? reader.optionalInt64("code")) ?? nil ?? 0)
+            message = ((try? reader.optionalString("msg")) ?? nil) ?? message
+        }
+        if code == 0, answer.status == 429 || answer.status == 418 { code = APIError.tooManyRequestsCode }
+        let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int64($0) }.map {
+            clock.nowMilliseconds() + offsetMilliseconds + $0 * 1000
+        }
+        let weight = Self.usedWeight(answer.headers)
+        return APIError(
+            method: route.name, status: answer.status, code: code, message: message, retryAfter: retryAfter,
+            rateLimit: weight.map { RateLimitStatus(limit: 0, count: $0) })
     }
 }
 

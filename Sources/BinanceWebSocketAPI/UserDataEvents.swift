@@ -10,6 +10,8 @@ public enum UserDataEvent: Sendable, Equatable {
     case algoUpdate(AlgoUpdate)
     /// The listen key expired: no more events come for it until a new key is subscribed.
     case listenKeyExpired(eventTime: Int64)
+    /// Portfolio Margin: the account's uniMMR crossed into another risk level.
+    case riskLevelChange(RiskLevelChange)
     /// An event type the exporter does not read (`TRADE_LITE`, `GRID_UPDATE`, …): counted only.
     case other(type: String, eventTime: Int64?)
 
@@ -31,6 +33,7 @@ public enum UserDataEvent: Sendable, Equatable {
         case .accountConfigUpdate(let update): update.eventTime
         case .algoUpdate(let update): update.eventTime
         case .listenKeyExpired(let time): time
+        case .riskLevelChange(let change): change.eventTime
         case .other(_, let time): time
         }
     }
@@ -171,6 +174,19 @@ public struct AccountConfigUpdate: Sendable, Equatable {
 }
 
 /// Decodes the `data` object of a stream frame (or a raw `/private/ws` frame).
+/// `riskLevelChange` (Portfolio Margin): uniMMR and the risk level it crossed into, with equity
+/// and maintenance margin in USD (`u`, `s`, `eq`, `ae`, `m`; `u` is a decimal string here, not
+/// a time as in other events).
+public struct RiskLevelChange: Sendable, Equatable {
+    public var eventTime: Int64
+    public var uniMMR: Double
+    /// `MARGIN_CALL`, `REDUCE_ONLY`, `FORCE_LIQUIDATION`, … as Binance wrote it.
+    public var level: String
+    public var accountEquity: Double?
+    public var actualEquity: Double?
+    public var maintMargin: Double?
+}
+
 public enum UserDataEventDecoder {
     public static func decode(_ value: JSONValue) throws(DecodeError) -> UserDataEvent {
         let event = try FieldReader(value, path: "event")
@@ -198,6 +214,12 @@ public enum UserDataEventDecoder {
                                 unrealizedProfit: try row.optionalDecimal("up") ?? 0,
                                 isolated: try row.optionalString("mt") == "isolated", isolatedWallet: try row.optionalDecimal("iw"))
                         } : [], fundingSymbol: try update.optionalString("S")))
+        case .riskLevelChange:
+            return .riskLevelChange(
+                RiskLevelChange(
+                    eventTime: try event.int64("E"), uniMMR: try event.decimal("u"), level: try event.string("s"),
+                    accountEquity: try event.optionalDecimal("eq"), actualEquity: try event.optionalDecimal("ae"),
+                    maintMargin: try event.optionalDecimal("m")))
         case .orderTradeUpdate:
             let order = try FieldReader(event.object["o"] ?? .null, path: "event.o")
             return .orderTradeUpdate(
@@ -213,7 +235,9 @@ public enum UserDataEventDecoder {
                     stopPrice: try order.optionalDecimal("sp") ?? 0, reduceOnly: try order.optionalBool("R") ?? false,
                     closePosition: try order.optionalBool("cp") ?? false))
         case .algoUpdate:
-            let order = try FieldReader(event.object["o"] ?? .null, path: "event.o")
+            // The PM stream carries the order under `ao` (its `fs` says UM or CM).
+            let key = event.object["o"] == nil && event.object["ao"] != nil ? "ao" : "o"
+            let order = try FieldReader(event.object[key] ?? .null, path: "event.\(key)")
             let trigger = try order.optionalDecimal("tp") ?? 0
             return .algoUpdate(
                 AlgoUpdate(

@@ -47,7 +47,16 @@ public actor UserStreamConnection {
         base: WebSocketURL, transport configuration: TransportConfiguration, clock: WallClock = .system, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(BinanceClientError) -> UserStreamConnection {
-        let transport = try await WebSocketTransport.connect(url: streamURL(base: base), configuration: configuration, group: group)
+        try await connect(url: streamURL(base: base), transport: configuration, clock: clock, logger: logger, group: group)
+    }
+
+    /// A connection to `url` as it is: the `/ws/<listenKey>` form of one key (the PM user
+    /// stream), whose frames are raw events. Such a URL holds a secret: never log it.
+    public static func connect(
+        url: WebSocketURL, transport configuration: TransportConfiguration, clock: WallClock = .system, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws(BinanceClientError) -> UserStreamConnection {
+        let transport = try await WebSocketTransport.connect(url: url, configuration: configuration, group: group)
         let connection = UserStreamConnection(transport: transport, logger: logger, connectedAt: clock.nowMilliseconds())
         await connection.startReading()
         return connection

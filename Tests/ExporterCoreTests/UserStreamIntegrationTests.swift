@@ -8,33 +8,6 @@ import Testing
 @testable import BinanceWebSocketAPI
 @testable import ExporterCore
 
-/// Keeps every log line (debug included) so tests can assert what was and was not said.
-final class CapturedLogs: Sendable {
-    let lines = NIOLockedValueBox<[String]>([])
-
-    func logger(_ label: String) -> Logger {
-        var logger = Logger(label: label) { _ in CapturingHandler(sink: self) }
-        logger.logLevel = .debug
-        return logger
-    }
-
-    var all: String { lines.withLockedValue { $0.joined(separator: "\n") } }
-
-    struct CapturingHandler: LogHandler {
-        let sink: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            sink.lines.withLockedValue { $0.append("\(event.level) \(event.message) \(merged)") }
-        }
-    }
-}
-
 /// Simulator → listen key → shared stream connection → registry → exposition, over real sockets,
 /// with the account sessions built as production builds them.
 final class StreamRig: Sendable {

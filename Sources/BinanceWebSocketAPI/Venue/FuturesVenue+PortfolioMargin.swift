@@ -73,7 +73,7 @@ extension FuturesVenue.UserStream {
     public static let portfolioMargin = FuturesVenue.UserStream(
         endpoint: EndpointURLs(production: "wss://fstream.binance.com/pm", testnet: nil),
         layout: .perListenKey, handshakeWeight: 0,
-        events: [.accountUpdate, .orderTradeUpdate, .listenKeyExpired, .algoUpdate])
+        events: [.riskLevelChange, .accountUpdate, .orderTradeUpdate, .listenKeyExpired, .algoUpdate, .accountConfigUpdate])
 }
 
 extension FuturesVenue.REST {

@@ -45,6 +45,12 @@ public struct FuturesVenue: Sendable, Hashable {
     /// (`PositionDetail.inContracts`).
     public var sizesInContracts: Bool { id == .coinM }
 
+    /// The stream and the mark prices keep the values current between polls (positions, PnL,
+    /// margins, income), so polls may become reconciliations. Not so on Portfolio Margin yet:
+    /// there the stream moves uniMMR and the status (`riskLevelChange`), and the rest comes
+    /// from polls at the configured interval.
+    public var valuesLiveBetweenPolls: Bool { portfolioMarginAPI == nil }
+
     /// The asset of a single-asset account's totals.
     public var defaultMarginAsset: String { marginAssets.defaultAsset }
 }

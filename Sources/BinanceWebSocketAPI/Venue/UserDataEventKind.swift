@@ -13,6 +13,8 @@ public enum UserDataEventKind: String, Sendable, Hashable, CaseIterable {
     case conditionalOrderTriggerReject = "CONDITIONAL_ORDER_TRIGGER_REJECT"
     case gridUpdate = "GRID_UPDATE"
     case strategyUpdate = "STRATEGY_UPDATE"
+    /// Portfolio Margin: uniMMR crossed into another risk level.
+    case riskLevelChange = "riskLevelChange"
     /// Any name Binance does not document (or a venue does not list).
     case other
 
@@ -33,6 +35,7 @@ extension UserDataEvent {
         case .accountConfigUpdate: .accountConfigUpdate
         case .algoUpdate: .algoUpdate
         case .listenKeyExpired: .listenKeyExpired
+        case .riskLevelChange: .riskLevelChange
         case .other(let type, _): UserDataEventKind(binanceName: type)
         }
     }

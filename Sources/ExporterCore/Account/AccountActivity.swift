@@ -195,6 +195,19 @@ extension AccountView {
     }
 
     private mutating func apply(userData event: UserDataEvent) {
+        if case .riskLevelChange(let change) = event {
+            // Portfolio Margin: uniMMR and the status move at once; a margin call is counted.
+            if change.level.uppercased() == PortfolioMarginStatus.marginCall.rawValue { activity.marginCalls += 1 }
+            if var data, var pm = data.status.portfolioMargin {
+                pm.account.apply(change)
+                data.status.portfolioMargin = pm
+                self.data = data
+            }
+            return
+        }
+        // Portfolio Margin's positions, income and forced closes come from its polls (the stream
+        // is read for its risk level only, so far).
+        guard venue.valuesLiveBetweenPolls else { return }
         switch event {
         case .accountUpdate(let update):
             if update.incomeKind == .fundingFee {
@@ -228,7 +241,7 @@ extension AccountView {
             activity.marginCalls += 1
         case .accountConfigUpdate(let update):
             if var data { data.apply(update); self.data = data }
-        case .algoUpdate, .listenKeyExpired, .other:
+        case .algoUpdate, .listenKeyExpired, .riskLevelChange, .other:
             break
         }
     }

@@ -32,6 +32,9 @@ public struct UserStreamSettings: Sendable {
     /// 1024 streams per market-stream connection and no number for user streams: this stays
     /// far below both.
     public var maxKeysPerConnection = 200
+    /// `.combined`: keys subscribed on shared connections; `.perListenKey`: one connection per key
+    /// at `<base>/ws/<listenKey>` (the PM user stream), its frames raw.
+    public var layout: StreamLayout = .combined
 
     public init(base: WebSocketURL) { self.base = base }
 }
@@ -95,6 +98,10 @@ public actor UserStreamHub {
     /// Removes the account's key from its connection.
     public func detach(account: String) async {
         guard let old = subscribers.removeValue(forKey: account) else { return }
+        if settings.layout == .perListenKey, let index = old.slot, let slot = slots.removeValue(forKey: index) {
+            await slot.connection.close()
+            return
+        }
         if let index = old.slot, var slot = slots[index] {
             slot.keys.remove(old.key)
             slots[index] = slot
@@ -152,16 +159,30 @@ public actor UserStreamHub {
         var opened: [(UserStreamConnection, Int)] = []
         // Rotation: a fresh connection takes over the old one's keys before it closes.
         for (index, slot) in slots where Double(now - slot.connection.connectedAt) > settings.maxConnectionAgeSeconds * 1000 {
-            guard let fresh = await open() else { break }
-            opened.append((fresh.connection, fresh.slot))
             let moving = subscribers.filter { $0.value.slot == index }.map(\.key)
-            await subscribe(moving, on: fresh.slot, after: .maxAge)
+            guard let fresh = await open(listenKey: moving.first.flatMap { subscribers[$0]?.key }) else { break }
+            opened.append((fresh.connection, fresh.slot))
+            if settings.layout == .perListenKey {
+                confirm(moving, keys: moving.compactMap { subscribers[$0]?.key }, on: fresh.slot)
+            } else {
+                await subscribe(moving, on: fresh.slot, after: .maxAge)
+            }
             slots.removeValue(forKey: index)
             logger.info("user stream connection rotated before the 24 h limit", metadata: ["keys": "\(moving.count)"])
             await slot.connection.close()
         }
         let waiting = subscribers.filter { $0.value.slot == nil }.map(\.key).sorted()
         guard !waiting.isEmpty, now >= retryAt else { return opened }
+        if settings.layout == .perListenKey {
+            // One connection per key, the key in its URL: connected is subscribed.
+            for account in waiting {
+                guard let key = subscribers[account]?.key, let fresh = await open(listenKey: key) else { break }
+                opened.append((fresh.connection, fresh.slot))
+                confirm([account], keys: [key], on: fresh.slot)
+                backoff.reset()
+            }
+            return opened
+        }
         var remaining = waiting[...]
         while !remaining.isEmpty {
             let target: Int
@@ -181,19 +202,29 @@ public actor UserStreamHub {
         return opened
     }
 
-    private func open() async -> (connection: UserStreamConnection, slot: Int)? {
+    /// A new connection: the combined endpoint, or (`.perListenKey`) the one of `listenKey`.
+    private func open(listenKey: String? = nil) async -> (connection: UserStreamConnection, slot: Int)? {
         if case .deferred(let why, _) = await scheduler.admit(weight: BinanceMethod.streamHandshakeWeight) {
             logger.debug("user stream connection deferred", metadata: ["reason": "\(why.rawValue)"])
             retryAt = now + 1000
             return nil
         }
         do {
-            let connection = try await UserStreamConnection.connect(
-                base: settings.base, transport: settings.transport, clock: settings.clock, logger: logger, group: group)
+            let connection =
+                settings.layout == .perListenKey
+                ? try await UserStreamConnection.connect(
+                    url: StreamLayout.perListenKey.url(base: settings.base, listenKey: listenKey ?? ""), transport: settings.transport,
+                    clock: settings.clock, logger: logger, group: group)
+                : try await UserStreamConnection.connect(
+                    base: settings.base, transport: settings.transport, clock: settings.clock, logger: logger, group: group)
             let index = nextSlot
             nextSlot += 1
             slots[index] = Slot(connection: connection)
-            logger.info("user stream connected", metadata: ["url": "\(UserStreamConnection.streamURL(base: settings.base))"])
+            // A per-key URL holds the listen key, a secret: the base only.
+            let shown =
+                settings.layout == .perListenKey
+                ? "\(settings.base)/ws/<listenKey>" : "\(UserStreamConnection.streamURL(base: settings.base))"
+            logger.info("user stream connected", metadata: ["url": "\(shown)"])
             return (connection, index)
         } catch {
             if case .handshakeRejected(let status, let retryAfter) = error {
@@ -247,17 +278,26 @@ public actor UserStreamHub {
         for await event in connection.events {
             switch event {
             case .event(let stream, let payload):
-                route(stream) { $0(.event(payload)) }
+                route(stream, slot: index) { $0(.event(payload)) }
             case .malformed(let stream, let problem):
                 logger.warning("malformed user stream frame skipped; connection kept", metadata: ["problem": "\(problem)"])
-                if let stream { route(stream) { $0(.malformed(problem)) } }
+                if let stream {
+                    route(stream, slot: index) { $0(.malformed(problem)) }
+                } else if settings.layout == .perListenKey {
+                    route("", slot: index) { $0(.malformed(problem)) }
+                }
             case .closed(let reason):
                 closed(index, connection: connection, reason: reason)
             }
         }
     }
 
-    private func route(_ stream: String, _ deliver: (@Sendable (UserStreamSignal) -> Void) -> Void) {
+    private func route(_ stream: String, slot index: Int, _ deliver: (@Sendable (UserStreamSignal) -> Void) -> Void) {
+        // A raw frame on a connection of one key belongs to that key's account.
+        if stream.isEmpty, settings.layout == .perListenKey {
+            for subscriber in subscribers.values where subscriber.slot == index { deliver(subscriber.sink) }
+            return
+        }
         // A raw frame (no stream name) can only belong to the single subscriber.
         if stream.isEmpty {
             if subscribers.count == 1, let only = subscribers.values.first { deliver(only.sink) }

@@ -115,12 +115,14 @@ public actor AccountSession {
         let live = account.userStream && services.hub != nil
         cadence = PollCadence(
             configuredSeconds: account.intervalSeconds,
-            reconcileSeconds: live && services.markFeed != nil ? timing.reconcileIntervalSeconds : nil,
+            // Only values the stream and the marks keep current may be polled less often.
+            reconcileSeconds: live && services.markFeed != nil && account.venue.valuesLiveBetweenPolls
+                ? timing.reconcileIntervalSeconds : nil,
             firstDue: now + Int64(account.intervalSeconds * timing.staggerFraction * 1000))
         let client = services.rest.map { $0(account.credentials) }
         rest = client
         var streamSettings = timing.stream
-        streamSettings.backfills = streamSettings.backfills && client != nil
+        streamSettings.backfills = streamSettings.backfills && client != nil && account.venue.valuesLiveBetweenPolls
         stream = live ? UserStreamLifecycle(settings: streamSettings, startedAt: now) : nil
         audit = client.map {
             APIKeyAudit(
@@ -128,7 +130,7 @@ public actor AccountSession {
         }
         if client != nil {
             auditDue = now
-            if live { bracketsDue = now }
+            if live && account.venue.valuesLiveBetweenPolls { bracketsDue = now }
         }
     }
 

@@ -64,9 +64,27 @@ public actor PortfolioMarginConnection: AccountConnection {
         return Response(value: um.value + cm.value, rateLimit: Self.rateLimit(cm.usedWeight ?? um.usedWeight))
     }
 
-    public func startUserDataStream() async throws(BinanceClientError) -> Response<String> { throw Self.noStream }
-    public func pingUserDataStream() async throws(BinanceClientError) -> Response<String> { throw Self.noStream }
-    public func stopUserDataStream() async throws(BinanceClientError) -> RateLimitStatus? { throw Self.noStream }
+    /// `POST /papi/v1/listenKey`: the account's key (its live one, extended, if it has one).
+    public func startUserDataStream() async throws(BinanceClientError) -> Response<String> {
+        try ensureOpen()
+        let answer = try await papi.portfolioMarginListenKey(.POST)
+        guard let key = answer.value else { throw .transport("POST listenKey answered without a key") }
+        return Response(value: key, rateLimit: Self.rateLimit(answer.usedWeight))
+    }
+
+    /// `PUT /papi/v1/listenKey`: another 60 minutes for the account's key (papi names no key; the
+    /// value is empty, and a key that is gone is Binance's −1125 as on the other venues).
+    public func pingUserDataStream() async throws(BinanceClientError) -> Response<String> {
+        try ensureOpen()
+        let answer = try await papi.portfolioMarginListenKey(.PUT)
+        return Response(value: "", rateLimit: Self.rateLimit(answer.usedWeight))
+    }
+
+    /// `DELETE /papi/v1/listenKey`.
+    public func stopUserDataStream() async throws(BinanceClientError) -> RateLimitStatus? {
+        try ensureOpen()
+        return Self.rateLimit(try await papi.portfolioMarginListenKey(.DELETE).usedWeight)
+    }
 
     public var closeReason: CloseReason? { closed ? .closedByClient : nil }
 
@@ -86,8 +104,6 @@ public actor PortfolioMarginConnection: AccountConnection {
 
     /// papi's header count, as a status without a limit (the window's limit is not reported).
     static func rateLimit(_ usedWeight: Int64?) -> RateLimitStatus? { usedWeight.map { RateLimitStatus(limit: 0, count: $0) } }
-
-    static let noStream = BinanceClientError.configuration("the Portfolio Margin user stream is not followed by this build")
 }
 
 extension AccountConnector {
