@@ -80,7 +80,7 @@ struct ExporterOptions: ParsableArguments {
     @Option(
         name: .customLong("binance.pm-stream-url"),
         help:
-            "Portfolio Margin user stream base URL (default \(FuturesVenue.UserStream.portfolioMargin.endpoint.production); the stream is <url>/ws/<listenKey>)."
+            "Portfolio Margin user stream base URL (default \(FuturesVenue.UserStream.portfolioMargin.endpoint.production); the stream is <url>/ws/<listenKey>, one connection per PM account)."
     )
     var pmStreamURL: String?
 
