@@ -188,8 +188,7 @@ struct ReloadService: Service {
                     if options.configFile != nil {
                         await supervisor.reload(
                             accounts: settings.accounts,
-                            connections: Dictionary(
-                                uniqueKeysWithValues: VenueID.allCases.map { ($0, settings.venueEndpoints($0).connection) }))
+                            endpoints: Dictionary(uniqueKeysWithValues: VenueID.allCases.map { ($0, settings.venueEndpoints($0)) }))
                     }
                     await registry.setConfigReload(success: true)
                     logger.info("configuration reloaded", metadata: ["accounts": "\(settings.accounts.count)"])

@@ -22,7 +22,9 @@ actor PollerSupervisor: Service {
 
     private struct Reload {
         let accounts: [AccountConfiguration]
-        let connections: [VenueID: ConnectionConfiguration]
+        /// What a reload may change of a venue: its connection, connector and REST settings
+        /// (stream hubs and mark feeds keep the URLs they started with).
+        let endpoints: [VenueID: VenueEndpoints]
     }
 
     /// One venue's shared parts: its user stream connections (every account's listen key on that
@@ -32,8 +34,8 @@ actor PollerSupervisor: Service {
     private struct Venue {
         var connection: ConnectionConfiguration
         /// Nil: the WebSocket API at `connection`.
-        let connector: AccountConnector?
-        let rest: RESTConfiguration
+        var connector: AccountConnector?
+        var rest: RESTConfiguration
         let hub: UserStreamHub
         let markFeed: MarkPriceFeed
     }
@@ -76,11 +78,15 @@ actor PollerSupervisor: Service {
 
     /// What identifies an account's polling setup apart from its key material (compared
     /// separately by the signer, so no secret is copied here); a change restarts its poller.
-    static func fingerprint(_ account: AccountConfiguration, _ connection: ConnectionConfiguration?) -> String {
-        "\(account.credentials.apiKey)|\(account.credentials.signer.keyType)|\(account.intervalSeconds)|\(account.positionsDetail)|\(account.accountMethod)|\(account.userStream)|\(account.venue.id.rawValue)|\(connection.map { "\($0.url)" } ?? "")|\(connection?.transport.tlsCAFile ?? "")"
+    /// The venue's REST base is part of it: a Portfolio Margin account is read over it.
+    static func fingerprint(_ account: AccountConfiguration, _ connection: ConnectionConfiguration?, rest: String = "") -> String {
+        "\(account.credentials.apiKey)|\(account.credentials.signer.keyType)|\(account.intervalSeconds)|\(account.positionsDetail)|\(account.accountMethod)|\(account.userStream)|\(account.venue.id.rawValue)|\(connection.map { "\($0.url)" } ?? "")|\(connection?.transport.tlsCAFile ?? "")|\(rest)"
     }
 
-    private func connection(for account: AccountConfiguration) -> ConnectionConfiguration? { venues[account.venue.id]?.connection }
+    private func fingerprint(of account: AccountConfiguration) -> String {
+        let venue = venues[account.venue.id]
+        return Self.fingerprint(account, venue?.connection, rest: venue.map { "\($0.rest.futuresBase)" } ?? "")
+    }
 
     func run() async throws {
         let reloads = self.reloads
@@ -99,7 +105,11 @@ actor PollerSupervisor: Service {
             await apply(initial, stopped: [], in: &group)
             await withGracefulShutdownHandler {
                 for await reload in reloads {
-                    for (id, connection) in reload.connections { self.venues[id]?.connection = connection }
+                    for (id, endpoints) in reload.endpoints {
+                        self.venues[id]?.connection = endpoints.connection
+                        self.venues[id]?.connector = endpoints.connector
+                        self.venues[id]?.rest = endpoints.rest
+                    }
                     var stopped: Set<String> = []
                     for (name, entry) in running where await entry.session.isStopped { stopped.insert(name) }
                     await apply(reload.accounts, stopped: stopped, in: &group)
@@ -119,11 +129,11 @@ actor PollerSupervisor: Service {
     /// Reconciles running pollers with `accounts` (SIGHUP). Accounts Binance stopped (rejected
     /// key) are restarted too: the operator fixed the key file, or re-enabled the key at
     /// Binance, and SIGHUP is how they say so.
-    func reload(accounts: [AccountConfiguration], connections: [VenueID: ConnectionConfiguration]) async {
+    func reload(accounts: [AccountConfiguration], endpoints: [VenueID: VenueEndpoints]) async {
         for account in accounts {
             await registry.register(account: account.name, pollIntervalSeconds: account.intervalSeconds, venue: account.venue)
         }
-        reloadInput.yield(Reload(accounts: accounts, connections: connections))
+        reloadInput.yield(Reload(accounts: accounts, endpoints: endpoints))
     }
 
     private func apply(_ accounts: [AccountConfiguration], stopped: Set<String>, in group: inout DiscardingTaskGroup) async {
@@ -131,7 +141,7 @@ actor PollerSupervisor: Service {
         for (name, entry) in running {
             let why: String
             if let account = wanted[name] {
-                if Self.fingerprint(account, connection(for: account)) != entry.fingerprint {
+                if fingerprint(of: account) != entry.fingerprint {
                     why = "configuration changed"
                 } else if !account.credentials.signer.usesSameKey(as: entry.account.credentials.signer) {
                     why = "key material changed"
@@ -193,7 +203,7 @@ actor PollerSupervisor: Service {
                 endedInput.finish()
             }
             running[account.name] = Running(
-                fingerprint: Self.fingerprint(account, connection), account: account, session: session, stop: stopInput,
+                fingerprint: fingerprint(of: account), account: account, session: session, stop: stopInput,
                 ended: ended)
             logger.info(
                 "polling account",

@@ -140,16 +140,20 @@ struct Settings {
                 if venue == .portfolioMargin { account.positionsDetail = true }
                 settings.accounts.append(account)
             }
-            if let pmAccount = settings.accounts.first(where: { $0.venue.id == .portfolioMargin }) {
+            // Resolved even without a PM account (one added on SIGHUP needs them), except on the
+            // testnet, which has no PM endpoints to default to.
+            let pmAccount = settings.accounts.first(where: { $0.venue.id == .portfolioMargin })
+            let testnet = network.testnetFlag || network.testnetForDefaults
+            if pmAccount != nil || !testnet {
                 do {
                     settings.pm = PMEndpoints(
                         rest: try endpoints.pmREST.resolve(in: network), stream: try endpoints.pmStream.resolve(in: network))
                 } catch {
-                    guard network.testnetFlag || network.testnetForDefaults else { throw error }
+                    guard testnet, let pmAccount else { throw error }
                     throw ConfigError(
                         file: file.path, line: nil, field: "accounts.\(pmAccount.name).venue",
                         problem:
-                            "Binance runs no Portfolio Margin testnet, and the testnet is on (\(error.field)): run PM accounts against production, or set --binance.pm-rest-url to a test exchange of your own"
+                            "Binance runs no Portfolio Margin testnet, and the testnet is on (\(error.field)): run PM accounts against production, or set both --binance.pm-rest-url and --binance.pm-stream-url to a test exchange of your own"
                     )
                 }
             }

@@ -231,8 +231,9 @@ public struct BinanceRESTClient: Sendable {
             configuration.futuresBase, pathAndQuery: route.path, headers: [], tlsCAFile: configuration.tlsCAFile,
             timeout: configuration.timeout, sourceAddress: configuration.sourceAddress)
         let received = clock.nowMilliseconds()
+        // A 429 or 418 is Binance's refusal, for the scheduler to absorb (not an unreadable answer).
+        guard answer.status == 200 else { throw .api(refusal(route, answer, offsetMilliseconds: 0)) }
         do {
-            guard answer.status == 200 else { throw DecodeError(path: "status", problem: "HTTP \(answer.status)") }
             let serverTime = try FieldReader(try JSONParser.parse(answer.body), path: "body").int64("serverTime")
             return serverTime - (sent + received) / 2
         } catch let error as DecodeError {

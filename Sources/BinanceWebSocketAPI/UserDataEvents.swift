@@ -173,7 +173,6 @@ public struct AccountConfigUpdate: Sendable, Equatable {
     public var multiAssetsMargin: Bool?
 }
 
-/// Decodes the `data` object of a stream frame (or a raw `/private/ws` frame).
 /// `riskLevelChange` (Portfolio Margin): uniMMR and the risk level it crossed into, with equity
 /// and maintenance margin in USD (`u`, `s`, `eq`, `ae`, `m`; `u` is a decimal string here, not
 /// a time as in other events).
@@ -187,6 +186,7 @@ public struct RiskLevelChange: Sendable, Equatable {
     public var maintMargin: Double?
 }
 
+/// Decodes the `data` object of a stream frame (or a raw `/private/ws` or `/pm/ws` frame).
 public enum UserDataEventDecoder {
     public static func decode(_ value: JSONValue) throws(DecodeError) -> UserDataEvent {
         let event = try FieldReader(value, path: "event")

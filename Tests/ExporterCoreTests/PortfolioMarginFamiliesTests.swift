@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import TestSupport
 import Testing
 
@@ -123,5 +124,31 @@ import Testing
         #expect(throws: DecodeError.self) {
             _ = try PortfolioMarginDecoding.account(try FieldReader(try JSONParser.parse(Array(text.utf8)), path: "body"))
         }
+    }
+
+    @Test("a riskLevelChange pushed while a poll was under way outlives that poll's older account read")
+    func riskLevelSurvivesASlowerPoll() async throws {
+        let clock = NIOLockedValueBox<Double>(1_700_000_000)
+        let registry = MetricsRegistry(
+            build: BuildInfo(version: "t", revision: "t"), coalesce: .milliseconds(1), includeProcessMetrics: false,
+            now: { clock.withLockedValue { $0 } })
+        await registry.register(account: "pm", pollIntervalSeconds: 60, venue: .portfolioMargin)
+        await registry.apply(account: "pm", .succeeded(try Self.data(), at: 1_700_000_000, duration: 0.2))
+        // A poll starts at +10 s and reads the account (still MARGIN_CALL at 1.3125)…
+        clock.withLockedValue { $0 = 1_700_000_011 }
+        // …Binance pushes REDUCE_ONLY at +11 s while the poll reads balances and positions…
+        let change = RiskLevelChange(
+            eventTime: 1_700_000_011_000, uniMMR: 1.15, level: "REDUCE_ONLY", accountEquity: 36_800, actualEquity: 38_000,
+            maintMargin: 32_000)
+        await registry.apply(account: "pm", stream: .event(.riskLevelChange(change)))
+        // …and the poll ends at +12 s with what it read at +10 s.
+        clock.withLockedValue { $0 = 1_700_000_012 }
+        await registry.apply(account: "pm", .succeeded(try Self.data(), at: 1_700_000_012, duration: 2))
+        await registry.renderNow()
+        let e = Exposition(String(buffer: registry.cache.body(format: .text, gzip: false).buffer))
+        #expect(e.value("binance_futures_account_uni_mmr", ["account": "pm"]) == 1.15)
+        #expect(e.value("binance_futures_account_status", ["account": "pm", "status": "reduce_only"]) == 1)
+        #expect(e.value("binance_futures_account_equity_usd", ["account": "pm", "kind": "account"]) == 36_800)
+        #expect((e.value("binance_futures_margin_calls_total", ["account": "pm"]) ?? 0) == 0, "reduce-only is not a margin call")
     }
 }

@@ -165,7 +165,8 @@ extension AccountView {
             apply(userData: event)
             orders.apply(event, now: now)
             switch event {
-            case .accountUpdate, .accountConfigUpdate:
+            case .accountUpdate where venue.valuesLiveBetweenPolls, .accountConfigUpdate where venue.valuesLiveBetweenPolls,
+                .riskLevelChange:
                 activity.recentUpdates.append((now, event))
                 if activity.recentUpdates.count > 256 { activity.recentUpdates.removeFirst() }
             default: break
@@ -182,6 +183,8 @@ extension AccountView {
             switch event {
             case .accountUpdate(let update): data.apply(update, venue: venue)
             case .accountConfigUpdate(let update): data.apply(update)
+            // A risk level pushed while a PM poll was under way is newer than the poll's account read.
+            case .riskLevelChange(let change): data.status.portfolioMargin?.account.apply(change)
             default: break
             }
         }

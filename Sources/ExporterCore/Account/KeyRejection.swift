@@ -4,6 +4,7 @@ import BinanceWebSocketAPI
 /// answers a key used on the wrong product exactly as it answers a revoked one, so the one log
 /// line (and `check-config`) must name the venue and the mix-up that looks like a dead key.
 public enum KeyRejection {
+    /// One sentence for the log line and `check-config`: what to check first for an account on `venue`.
     public static func likelyCauses(venue: VenueID) -> String {
         switch venue {
         case .portfolioMargin:

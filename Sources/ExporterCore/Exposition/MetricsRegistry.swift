@@ -95,7 +95,8 @@ public actor MetricsRegistry {
         for update in updates { marks[update.symbol] = update }
         lastMarkFrame = now()
         let marks = self.marks
-        for (name, var view) in views {
+        // Portfolio Margin views are not revalued from marks (their CM legs would be taken for linear ones).
+        for (name, var view) in views where view.venue.valuesLiveBetweenPolls {
             guard var data = view.data,
                 data.revalue(
                     at: { marks[$0]?.markPrice }, brackets: view.brackets, venue: view.venue, contractSizes: view.contractSizes)

@@ -158,8 +158,15 @@ public actor WeightScheduler {
         case .api(let apiError):
             guard apiError.isBanned || apiError.isRateLimited else { return false }
             if let rateLimit = apiError.rateLimit {
-                if rateLimit.limit > 0 { limit = rateLimit.limit }
-                observedCount = (minute(of: now), rateLimit.count)
+                let current = minute(of: now)
+                if rateLimit.limit > 0 {
+                    limit = rateLimit.limit
+                    observedCount = (current, rateLimit.count)
+                } else {
+                    // papi's count (no limit): it may be a window of its own; it only raises.
+                    let known = observedCount?.minute == current ? observedCount!.count : 0
+                    observedCount = (current, max(known, rateLimit.count))
+                }
             }
             if apiError.isBanned {
                 await banned(until: apiError.retryAfter)

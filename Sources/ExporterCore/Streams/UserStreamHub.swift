@@ -69,6 +69,8 @@ public actor UserStreamHub {
     private var backoff: Backoff
     private var retryAt: Int64 = 0
     private var stopped = false
+    /// Set by `open` when a per-key handshake was refused as a client error (a dead key).
+    private var refusedKey = false
     /// Wake-ups of `run`: something changed, or a retry or rotation fell due.
     private let (wakeups, wakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
@@ -160,6 +162,12 @@ public actor UserStreamHub {
         // Rotation: a fresh connection takes over the old one's keys before it closes.
         for (index, slot) in slots where Double(now - slot.connection.connectedAt) > settings.maxConnectionAgeSeconds * 1000 {
             let moving = subscribers.filter { $0.value.slot == index }.map(\.key)
+            if settings.layout == .perListenKey, moving.isEmpty {
+                // Nobody's key any more: nothing to carry over.
+                slots.removeValue(forKey: index)
+                await slot.connection.close()
+                continue
+            }
             guard let fresh = await open(listenKey: moving.first.flatMap { subscribers[$0]?.key }) else { break }
             opened.append((fresh.connection, fresh.slot))
             if settings.layout == .perListenKey {
@@ -176,10 +184,26 @@ public actor UserStreamHub {
         if settings.layout == .perListenKey {
             // One connection per key, the key in its URL: connected is subscribed.
             for account in waiting {
-                guard let key = subscribers[account]?.key, let fresh = await open(listenKey: key) else { break }
+                guard let key = subscribers[account]?.key else { continue }
+                refusedKey = false
+                guard let fresh = await open(listenKey: key) else {
+                    // A refused key is that account's problem (it needs a new one), not the others'.
+                    if refusedKey, let subscriber = subscribers[account], subscriber.key == key {
+                        subscribers[account]?.slot = -1
+                        subscriber.sink(.keyRejected)
+                        continue
+                    }
+                    break
+                }
                 opened.append((fresh.connection, fresh.slot))
-                confirm([account], keys: [key], on: fresh.slot)
-                backoff.reset()
+                if subscribers[account]?.key == key {
+                    confirm([account], keys: [key], on: fresh.slot)
+                    backoff.reset()
+                } else {
+                    // The account detached or replaced its key while this connected.
+                    slots.removeValue(forKey: fresh.slot)
+                    await fresh.connection.close()
+                }
             }
             return opened
         }
@@ -231,6 +255,12 @@ public actor UserStreamHub {
                 let until = retryAfter.map { now + Int64($0) * 1000 }
                 if status == 418 { await scheduler.banned(until: until) }
                 if status == 429 { await scheduler.rateLimited(retryAfter: until) }
+                // A per-key connection refused (400, 404): the key is dead; no backoff for the others.
+                if settings.layout == .perListenKey, (400..<500).contains(status), status != 418, status != 429 {
+                    refusedKey = true
+                    logger.info("user stream refused a listen key; the account obtains a new one", metadata: ["status": "\(status)"])
+                    return nil
+                }
             }
             let delay = backoff.nextDelay(random: settings.random)
             retryAt = now + Int64(delay * 1000)
