@@ -127,6 +127,17 @@ struct FieldReader {
         return elements
     }
 
+    /// The rows of a body that is a JSON array (REST lists), each read by `make`.
+    static func elements<T>(of body: JSONValue, path: String = "body", _ make: (FieldReader) throws(DecodeError) -> T)
+        throws(DecodeError) -> [T]
+    {
+        guard case .array(let elements) = body else { throw DecodeError(path: path, problem: "expected an array") }
+        var out: [T] = []
+        out.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() { out.append(try make(try FieldReader(element, path: "\(path)[\(index)]"))) }
+        return out
+    }
+
     func rows<T>(_ key: String, _ make: (FieldReader) throws(DecodeError) -> T) throws(DecodeError) -> [T] {
         let elements = try array(key)
         var out: [T] = []

@@ -41,19 +41,8 @@ extension BinanceRESTClient {
         let route = list.route(symbol: symbol)
         let answer = try await signedGet(
             configuration.futuresBase, route, symbol.map { [("symbol", $0)] } ?? [], offsetMilliseconds: offsetMilliseconds)
-        do {
-            guard case .array(let elements) = try JSONParser.parse(answer.body) else {
-                throw DecodeError(path: "body", problem: "expected an array")
-            }
-            let orders = try elements.enumerated().map { (index, element) throws(DecodeError) in
-                try decode(try FieldReader(element, path: "body[\(index)]"))
-            }
-            return RESTResponse(value: orders, usedWeight: Self.usedWeight(answer.headers))
-        } catch let error as DecodeError {
-            throw .decode(method: route.name, error)
-        } catch {
-            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
-        }
+        let orders = try Self.decodeBody(route, answer) { (body) throws(DecodeError) in try FieldReader.elements(of: body, decode) }
+        return RESTResponse(value: orders, usedWeight: Self.usedWeight(answer.headers))
     }
 }
 

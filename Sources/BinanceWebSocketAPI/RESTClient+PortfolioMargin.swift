@@ -26,7 +26,7 @@ extension BinanceRESTClient {
         -> RESTResponse<[PortfolioMarginBalance]>
     {
         try await papiGet(try papi.balance, offsetMilliseconds: offsetMilliseconds) { (body) throws(DecodeError) in
-            try PortfolioMarginDecoding.rows(body) { (row) throws(DecodeError) in try PortfolioMarginDecoding.balance(row) }
+            try FieldReader.elements(of: body) { (row) throws(DecodeError) in try PortfolioMarginDecoding.balance(row) }
         }
     }
 
@@ -53,27 +53,17 @@ extension BinanceRESTClient {
             tlsCAFile: configuration.tlsCAFile, timeout: configuration.timeout, sourceAddress: configuration.sourceAddress)
         guard answer.status == 200 else { throw .api(refusal(route, answer, offsetMilliseconds: 0)) }
         guard method == .POST else { return RESTResponse(value: nil, usedWeight: Self.usedWeight(answer.headers)) }
-        do {
-            let key = try FieldReader(try JSONParser.parse(answer.body), path: "body").string("listenKey")
-            return RESTResponse(value: key, usedWeight: Self.usedWeight(answer.headers))
-        } catch let error as DecodeError {
-            throw .decode(method: route.name, error)
-        } catch {
-            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
+        let key = try Self.decodeBody(route, answer) { (body) throws(DecodeError) in
+            try FieldReader(body, path: "body").string("listenKey")
         }
+        return RESTResponse(value: key, usedWeight: Self.usedWeight(answer.headers))
     }
 
     private func papiGet<T: Sendable>(
         _ route: RESTRoute, offsetMilliseconds: Int64, decode: (JSONValue) throws(DecodeError) -> T
     ) async throws(BinanceClientError) -> RESTResponse<T> {
         let answer = try await signedGet(configuration.futuresBase, route, [], offsetMilliseconds: offsetMilliseconds)
-        do {
-            return RESTResponse(value: try decode(try JSONParser.parse(answer.body)), usedWeight: Self.usedWeight(answer.headers))
-        } catch let error as DecodeError {
-            throw .decode(method: route.name, error)
-        } catch {
-            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
-        }
+        return RESTResponse(value: try Self.decodeBody(route, answer, decode), usedWeight: Self.usedWeight(answer.headers))
     }
 }
 
@@ -101,13 +91,5 @@ enum PortfolioMarginDecoding {
             cmWalletBalance: try r.optionalDecimal("cmWalletBalance") ?? 0,
             cmUnrealizedProfit: try r.optionalDecimal("cmUnrealizedPNL") ?? 0,
             negativeBalance: try r.optionalDecimal("negativeBalance") ?? 0, updateTime: try r.optionalInt64("updateTime") ?? 0)
-    }
-
-    static func rows<T>(_ body: JSONValue, _ make: (FieldReader) throws(DecodeError) -> T) throws(DecodeError) -> [T] {
-        guard case .array(let elements) = body else { throw DecodeError(path: "body", problem: "expected array, found \(body.typeName)") }
-        var out: [T] = []
-        out.reserveCapacity(elements.count)
-        for (index, element) in elements.enumerated() { out.append(try make(try FieldReader(element, path: "body[\(index)]"))) }
-        return out
     }
 }

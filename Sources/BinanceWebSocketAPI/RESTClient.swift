@@ -149,23 +149,14 @@ public struct BinanceRESTClient: Sendable {
             configuration.futuresBase, route,
             [("startTime", String(startTime)), ("endTime", String(endTime)), ("limit", String(min(pageSize, max(1, limit))))],
             offsetMilliseconds: offsetMilliseconds)
-        let rows: [IncomeEntry]
-        do {
-            guard case .array(let elements) = try JSONParser.parse(answer.body) else {
-                throw DecodeError(path: "body", problem: "expected an array")
-            }
-            rows = try elements.enumerated().map { (index, element) throws(DecodeError) in
-                let row = try FieldReader(element, path: "body[\(index)]")
-                return IncomeEntry(
+        let rows = try Self.decodeBody(route, answer) { (body) throws(DecodeError) in
+            try FieldReader.elements(of: body) { (row) throws(DecodeError) in
+                IncomeEntry(
                     symbol: try row.optionalString("symbol") ?? "", incomeType: try row.string("incomeType"),
                     income: try row.decimal("income"),
                     asset: try row.string("asset"), time: try row.int64("time"), tranID: try row.int64("tranId"),
                     tradeID: try row.optionalString("tradeId") ?? "")
             }
-        } catch let error as DecodeError {
-            throw .decode(method: route.name, error)
-        } catch {
-            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
         }
         return RESTResponse(value: rows, usedWeight: Self.usedWeight(answer.headers))
     }
@@ -236,6 +227,20 @@ public struct BinanceRESTClient: Sendable {
         do {
             let serverTime = try FieldReader(try JSONParser.parse(answer.body), path: "body").int64("serverTime")
             return serverTime - (sent + received) / 2
+        } catch let error as DecodeError {
+            throw .decode(method: route.name, error)
+        } catch {
+            throw .decode(method: route.name, DecodeError(path: "body", problem: "not JSON"))
+        }
+    }
+
+    /// An answer's body through `decode`: a field that does not fit is a decode error naming the
+    /// route, a body that is not JSON says so. One rule for every REST answer.
+    static func decodeBody<T>(_ route: RESTRoute, _ answer: HTTPAnswer, _ decode: (JSONValue) throws(DecodeError) -> T)
+        throws(BinanceClientError) -> T
+    {
+        do {
+            return try decode(try JSONParser.parse(answer.body))
         } catch let error as DecodeError {
             throw .decode(method: route.name, error)
         } catch {

@@ -36,7 +36,7 @@ import Testing
 
     static func data() throws -> AccountData {
         let account = try PortfolioMarginDecoding.account(try FieldReader(try JSONParser.parse(Array(Self.account.utf8)), path: "body"))
-        let balances = try PortfolioMarginDecoding.rows(try JSONParser.parse(Array(Self.balances.utf8))) { (row) throws(DecodeError) in
+        let balances = try FieldReader.elements(of: try JSONParser.parse(Array(Self.balances.utf8))) { (row) throws(DecodeError) in
             try PortfolioMarginDecoding.balance(row)
         }
         var details = try ResultDecoder.positions(try JSONParser.parse(Array(um.utf8)))
